@@ -1,0 +1,71 @@
+// The stack's shape in one place, read by both homes: the CDK stack builds these on AWS, and the local runner builds
+// the same table, queues and event-source wiring on DynamoDB Local and the SQS emulator.
+
+/** The single table. Keys and indexes are described in the README's data model section. */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Tickets by status, newest first: gsi1pk = STATUS#<status>, gsi1sk = <createdAt>#<ticketId>. Keys only. */
+  byStatusIndex: { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /** A ticket's messages and replies in time order: gsi2pk = TICKET#<ticketId>. All attributes. */
+  byTicketIndex: { name: 'byTicket', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  ttlAttribute: 'expiresAt',
+} as const;
+
+export type QueueSpec = {
+  /** Appended to the stack's prefix to name the queue. */
+  suffix: string;
+  /** Seconds a received message stays hidden; six times the consumer's timeout, as AWS advises. */
+  visibilityTimeoutSeconds: number;
+  /** Receives before SQS moves a message to the queue's dead-letter queue. */
+  maxReceiveCount: number;
+  /** Messages handed to one invocation of the consumer. */
+  batchSize: number;
+  /** How long the event source may wait to fill a batch. */
+  maxBatchingWindowSeconds: number;
+  /** The consumer's timeout. */
+  consumerTimeoutSeconds: number;
+};
+
+export const QUEUES = {
+  /** Normalised X items from the webhook to the ingest worker. */
+  inbound: {
+    suffix: 'inbound',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 8,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    consumerTimeoutSeconds: 30,
+  },
+  /** Ticket events whose first delivery failed, waiting out their backoff. */
+  notifyRetry: {
+    suffix: 'notify-retry',
+    visibilityTimeoutSeconds: 120,
+    // The backoff schedule (shared/helpdesk/backoff.ts) fits in these receives: about a day in all.
+    maxReceiveCount: 12,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    consumerTimeoutSeconds: 20,
+  },
+  /** Replies the helpdesk asked for, waiting to be posted on X. */
+  reply: {
+    suffix: 'reply',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 10,
+    batchSize: 5,
+    maxBatchingWindowSeconds: 0,
+    consumerTimeoutSeconds: 30,
+  },
+} as const satisfies Record<string, QueueSpec>;
+
+export type QueueName = keyof typeof QUEUES;
+
+/** The table stream feeds the notify function: the first delivery attempt of every ticket event. */
+export const TICKET_STREAM = {
+  batchSize: 50,
+  maxBatchingWindowSeconds: 0,
+  consumerTimeoutSeconds: 30,
+} as const;
+
+/** The most bytes a webhook body may have; X's own bodies are far smaller. */
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;

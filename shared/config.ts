@@ -1,0 +1,122 @@
+// Configuration: parsed once, at start, from the environment (and on AWS from the brand's secret) into one typed
+// object. Invalid configuration fails with one message naming the variable. Nothing else reads process.env.
+import * as z from 'zod';
+import { ConfigError } from './errors';
+
+const numericId = z.string().regex(/^\d{1,20}$/, 'must be a numeric X user id');
+const hours = z.coerce.number().int().min(0).max(24 * 365);
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** The values that are secrets: on AWS they come from the brand's Secrets Manager secret, never from the environment. */
+export const secretValuesSchema = z.object({
+  X_API_KEY: z.string().min(1),
+  X_API_SECRET: z.string().min(1),
+  X_ACCESS_TOKEN: z.string().min(1).optional(),
+  X_ACCESS_TOKEN_SECRET: z.string().min(1).optional(),
+  HELPDESK_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
+    .refine((s) => Buffer.from(s.slice(6), 'base64').length >= 24, 'must decode to at least 24 bytes'),
+  HELPDESK_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+});
+export type SecretValues = z.infer<typeof secretValuesSchema>;
+export const SECRET_KEYS = Object.keys(secretValuesSchema.shape) as (keyof SecretValues)[];
+
+const envSchema = z.object({
+  BRAND: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a lowercase slug ([a-z0-9-], at most 40)'),
+  X_BOT_USER_ID: numericId,
+  X_BOT_USERNAME: z.string().regex(/^@?\w{1,15}$/, 'must be an X handle'),
+  X_API_BASE_URL: httpUrl.default('https://api.x.com'),
+  HELPDESK_WEBHOOK_URL: httpUrl.optional(),
+  MENTION_MERGE_WINDOW_HOURS: hours.default(24),
+  REOPEN_WINDOW_HOURS: hours.default(168),
+  // Where the stack (or the local runner) put things.
+  TABLE_NAME: z.string().min(1).optional(),
+  INBOUND_QUEUE_URL: httpUrl.optional(),
+  REPLY_QUEUE_URL: httpUrl.optional(),
+  NOTIFY_RETRY_QUEUE_URL: httpUrl.optional(),
+  /** Set by the local runner: AWS SDK clients talk to these loopback servers instead of AWS. */
+  DYNAMODB_ENDPOINT: httpUrl.optional(),
+  SQS_ENDPOINT: httpUrl.optional(),
+});
+
+export type Config = {
+  brand: string;
+  x: {
+    apiKey: string;
+    apiSecret: string;
+    accessToken?: string;
+    accessTokenSecret?: string;
+    botUserId: string;
+    botUsername: string;
+    apiBaseUrl: string;
+  };
+  helpdesk: { webhookUrl?: string; webhookSecret: string; apiToken: string };
+  windows: { mentionMergeHours: number; reopenHours: number };
+  aws: {
+    tableName?: string;
+    inboundQueueUrl?: string;
+    replyQueueUrl?: string;
+    notifyRetryQueueUrl?: string;
+    dynamodbEndpoint?: string;
+    sqsEndpoint?: string;
+  };
+};
+
+type Env = Record<string, string | undefined>;
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const name = issue?.path.join('.') || 'configuration';
+  return `Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`;
+}
+
+/**
+ * Parses the environment plus the secret values into a Config. Throws ConfigError naming the first bad variable.
+ * Secret values are never echoed in the message.
+ */
+export function parseConfig(env: Env, secrets: Env = env): Config {
+  const blankToUndefined = (source: Env): Env =>
+    Object.fromEntries(Object.entries(source).map(([k, v]) => [k, v === '' ? undefined : v]));
+  const parsedEnv = envSchema.safeParse(blankToUndefined(env));
+  if (!parsedEnv.success) throw new ConfigError(firstIssue(parsedEnv.error));
+  const parsedSecrets = secretValuesSchema.safeParse(blankToUndefined(secrets));
+  if (!parsedSecrets.success) throw new ConfigError(firstIssue(parsedSecrets.error));
+  const e = parsedEnv.data;
+  const s = parsedSecrets.data;
+  if (Boolean(s.X_ACCESS_TOKEN) !== Boolean(s.X_ACCESS_TOKEN_SECRET)) {
+    throw new ConfigError('Invalid configuration: X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET must be set together');
+  }
+  return {
+    brand: e.BRAND,
+    x: {
+      apiKey: s.X_API_KEY,
+      apiSecret: s.X_API_SECRET,
+      accessToken: s.X_ACCESS_TOKEN,
+      accessTokenSecret: s.X_ACCESS_TOKEN_SECRET,
+      botUserId: e.X_BOT_USER_ID,
+      botUsername: e.X_BOT_USERNAME.replace(/^@/, ''),
+      apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
+    },
+    helpdesk: {
+      webhookUrl: e.HELPDESK_WEBHOOK_URL,
+      webhookSecret: s.HELPDESK_WEBHOOK_SECRET,
+      apiToken: s.HELPDESK_API_TOKEN,
+    },
+    windows: { mentionMergeHours: e.MENTION_MERGE_WINDOW_HOURS, reopenHours: e.REOPEN_WINDOW_HOURS },
+    aws: {
+      tableName: e.TABLE_NAME,
+      inboundQueueUrl: e.INBOUND_QUEUE_URL,
+      replyQueueUrl: e.REPLY_QUEUE_URL,
+      notifyRetryQueueUrl: e.NOTIFY_RETRY_QUEUE_URL,
+      dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
+      sqsEndpoint: e.SQS_ENDPOINT,
+    },
+  };
+}
+
+/** A resource the stack must have wired into this function; a clear failure at start when it is not. */
+export function required<T>(value: T | undefined, variable: string): T {
+  if (value === undefined) throw new ConfigError(`Invalid configuration: ${variable} is required by this function`);
+  return value;
+}

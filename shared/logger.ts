@@ -1,0 +1,24 @@
+// Structured JSON logs (Powertools Logger) and per-outcome metrics (Powertools Metrics, CloudWatch EMF).
+// Log lines carry X ids and ticket ids; never a secret, and message text only at debug level.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+export const logger = new Logger({ serviceName: 'support-bridge' });
+
+export const metrics = new Metrics({ namespace: 'SupportBridge', serviceName: 'support-bridge' });
+
+/** Counts one outcome (for example `TicketsCreated`, `EventsIgnored_retweet`). */
+export function count(name: string, value = 1): void {
+  metrics.addMetric(name, MetricUnit.Count, value);
+}
+
+/** Runs one invocation with the function name and brand on every log line, then flushes its metrics. */
+export async function instrumented<T>(fn: string, brand: string, work: () => Promise<T>): Promise<T> {
+  logger.appendKeys({ fn, brand });
+  metrics.setDefaultDimensions({ brand });
+  try {
+    return await work();
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,99 @@
+// The ticket domain's data: what the bridge stores and what the helpdesk sees. Plain types, no I/O.
+import * as z from 'zod';
+
+export const ticketStatusSchema = z.enum(['open', 'pending', 'solved']);
+export type TicketStatus = z.infer<typeof ticketStatusSchema>;
+
+export const channelSchema = z.enum(['mention', 'dm']);
+export type Channel = z.infer<typeof channelSchema>;
+
+export const ticketEventTypeSchema = z.enum([
+  'ticket.created',
+  'ticket.message_added',
+  'ticket.reopened',
+  'ticket.status_changed',
+  'ticket.reply_posted',
+  'ticket.reply_failed',
+  'ticket.message_redacted',
+]);
+export type TicketEventType = z.infer<typeof ticketEventTypeSchema>;
+
+export const xUserSchema = z.object({
+  xUserId: z.string(),
+  username: z.string(),
+  name: z.string(),
+});
+export type XUser = z.infer<typeof xUserSchema>;
+
+/**
+ * The last change applied to a ticket. Every change bumps `sequence` and names itself here, in the same write, so
+ * the table's stream of ticket items is the outbox of helpdesk events: one change, one event, never lost.
+ */
+export const ticketChangeSchema = z.object({
+  type: ticketEventTypeSchema,
+  at: z.string(),
+  messageXId: z.string().optional(),
+  replyId: z.string().optional(),
+  previousStatus: ticketStatusSchema.optional(),
+});
+export type TicketChange = z.infer<typeof ticketChangeSchema>;
+
+export const ticketSchema = z.object({
+  id: z.string(),
+  brand: z.string(),
+  status: ticketStatusSchema,
+  channel: channelSchema,
+  customer: xUserSchema,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  sequence: z.number().int().positive(),
+  followUpOf: z.string().optional(),
+  solvedAt: z.string().optional(),
+  lastChange: ticketChangeSchema,
+});
+export type Ticket = z.infer<typeof ticketSchema>;
+
+export const messageSchema = z.object({
+  id: z.string(),
+  ticketId: z.string(),
+  xId: z.string(),
+  direction: z.enum(['inbound', 'outbound']),
+  channel: channelSchema,
+  text: z.string(),
+  author: z.object({ xUserId: z.string(), username: z.string() }),
+  createdAt: z.string(),
+  inReplyToXId: z.string().optional(),
+  redacted: z.boolean(),
+  /** True when the post names the bot: X lets self-serve apps reply only to such posts. */
+  mentionsBot: z.boolean().optional(),
+  /** The reply this outbound message was posted for, when the bridge posted it. */
+  replyId: z.string().optional(),
+});
+export type Message = z.infer<typeof messageSchema>;
+
+export const replyStatusSchema = z.enum(['queued', 'posting', 'posted', 'failed']);
+export type ReplyStatus = z.infer<typeof replyStatusSchema>;
+
+export const replySchema = z.object({
+  id: z.string(),
+  ticketId: z.string(),
+  status: replyStatusSchema,
+  text: z.string(),
+  xId: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  inReplyToMessageId: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Reply = z.infer<typeof replySchema>;
+
+/** The message id the helpdesk sees for an X item: stable, derived from the X id. */
+export function messageIdFor(xId: string): string {
+  return `msg-${xId}`;
+}
+
+/** The X id behind a message id, or undefined when it is not one of ours. */
+export function xIdFromMessageId(messageId: string): string | undefined {
+  const match = /^msg-(\d{1,20})$/.exec(messageId);
+  return match?.[1];
+}
