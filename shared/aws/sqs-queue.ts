@@ -20,7 +20,36 @@ export type Queue = {
 };
 
 const SQS_BATCH = 10;
+/** SQS caps a whole batch at 256 KiB; stay under it with room for attributes. */
+const SQS_BATCH_BYTES = 240 * 1024;
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/** Splits messages into batches SQS accepts: at most ten, and at most SQS_BATCH_BYTES together. */
+function chunks(messages: OutgoingMessage[]): OutgoingMessage[][] {
+  const out: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = Buffer.byteLength(message.body);
+    if (current.length === SQS_BATCH || (current.length > 0 && bytes + size > SQS_BATCH_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/**
+ * JSON that SQS accepts as a message body. JSON.stringify already escapes control characters and lone surrogates,
+ * but leaves U+FFFE and U+FFFF, which SQS refuses outright.
+ */
+export function toSqsBody(value: unknown): string {
+  return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
 
 /** An SQS queue by URL. */
 export function sqsQueue(sqs: SQSClient, queueUrl: string): Queue {
@@ -30,8 +59,8 @@ export function sqsQueue(sqs: SQSClient, queueUrl: string): Queue {
       : undefined;
   return {
     async sendAll(messages) {
-      for (let i = 0; i < messages.length; i += SQS_BATCH) {
-        let pending = messages.slice(i, i + SQS_BATCH);
+      for (const chunk of chunks(messages)) {
+        let pending = chunk;
         // SQS may accept part of a batch; resend only what failed, a few times, then give up loudly.
         for (let attempt = 0; pending.length > 0; attempt++) {
           const result = await sqs.send(

@@ -64,8 +64,11 @@ export const messageSchema = z.object({
   createdAt: z.string(),
   inReplyToXId: z.string().optional(),
   redacted: z.boolean(),
-  /** True when the post names the bot: X lets self-serve apps reply only to such posts. */
-  mentionsBot: z.boolean().optional(),
+  /**
+   * True when the author summoned the bot (mentioned it, replied to it or quoted it): X lets self-serve apps reply
+   * only to such posts, so replies target the latest one.
+   */
+  summonsBot: z.boolean().optional(),
   /** The reply this outbound message was posted for, when the bridge posted it. */
   replyId: z.string().optional(),
 });

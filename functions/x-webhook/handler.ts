@@ -1,0 +1,53 @@
+// Primary adapter: API Gateway → X's webhook transport (CRC on GET, signed deliveries on POST).
+// Answers 200 only after the items are on the queue; never a 3xx, which would make X mark the webhook invalid.
+import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import { lazyHandler } from '../../shared/aws/lambda-config';
+import { sqsQueue } from '../../shared/aws/sqs-queue';
+import type { Config } from '../../shared/config';
+import { required } from '../../shared/config';
+import { errorBody, errorResponse, header, json, rawBody, type HttpEvent, type HttpResult } from '../../shared/http';
+import { count, instrumented, logger } from '../../shared/logger';
+import { answerCrc, receiveDelivery, type IntakeDeps } from '../../shared/x/webhook-intake';
+
+/** The webhook function for this config (the same one Lambda, the local runner and the tests run). */
+export function createWebhookHandler(config: Config, clients: AwsClients = createAwsClients(config)) {
+  const deps: IntakeDeps = {
+    consumerSecret: config.x.apiSecret,
+    botUserId: config.x.botUserId,
+    botUsername: config.x.botUsername,
+    inboundQueue: sqsQueue(clients.sqs, required(config.aws.inboundQueueUrl, 'INBOUND_QUEUE_URL')),
+    now: () => new Date(),
+  };
+  return (event: HttpEvent): Promise<HttpResult> => instrumented('x-webhook', config.brand, () => route(event, deps));
+}
+
+async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
+  const method = event.requestContext.http.method;
+  try {
+    if (method === 'GET') {
+      const answer = answerCrc(event.queryStringParameters?.crc_token, deps.consumerSecret);
+      logger.info('answered CRC challenge');
+      return json(200, answer);
+    }
+    if (method === 'POST') {
+      const result = await receiveDelivery(rawBody(event), header(event, 'x-twitter-webhooks-signature'), deps);
+      count('WebhookEventsIn', result.queued);
+      for (const [reason, n] of Object.entries(result.ignored)) {
+        count('WebhookEventsIgnored', n);
+        count(`WebhookEventsIgnored_${reason}`, n);
+      }
+      logger.info('webhook delivery queued', { queued: result.queued, ignored: result.ignored, xIds: result.xIds });
+      return json(200, { queued: result.queued });
+    }
+    return errorBody(405, 'method_not_allowed', `${method} is not supported on this path`);
+  } catch (error) {
+    const answer = errorResponse(error);
+    if (answer.statusCode === 401) count('WebhookSignatureRejected');
+    if (answer.statusCode !== undefined && answer.statusCode < 500) {
+      logger.warn('webhook request refused', { status: answer.statusCode, reason: (error as Error).message });
+    }
+    return answer;
+  }
+}
+
+export const handler = lazyHandler(createWebhookHandler);

@@ -1,0 +1,350 @@
+// DynamoDB adapter for the ticket store. Race-freedom comes from conditions, not locks:
+// - a message is written only if its X id is new (attribute_not_exists), so redeliveries never double it;
+// - a ticket is written only if it is still at the sequence the writer read, so concurrent changes retry;
+// - a customer's next ticket has a key both racing workers compute, so only one creation wins.
+// Message and ticket go in one transaction: the ticket write is the helpdesk event (via the table stream),
+// so an event exists exactly when its message does.
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLE } from './resources';
+import {
+  itemToMessage,
+  itemToReply,
+  itemToTicket,
+  keys,
+  messageToItem,
+  replyToItem,
+  ticketToItem,
+  type Item,
+} from './items';
+import type { Channel, Message, Reply, Ticket, TicketStatus } from '../tickets/model';
+import { ticketStatusSchema } from '../tickets/model';
+import { parseTicketId } from '../tickets/ticket-id';
+import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from '../tickets/ticket-store';
+import { ValidationError } from '../errors';
+
+const TOMBSTONE_DAYS = 30;
+const STATUSES = ticketStatusSchema.options;
+
+const toAttributes = (item: Item) => marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+
+/** The ticket store on one DynamoDB table. */
+export function dynamoTicketStore(db: DynamoDBClient, tableName: string): TicketStore {
+  const ticketPut = (ticket: Ticket, expectedSequence?: number): TransactWriteItem => ({
+    Put: {
+      TableName: tableName,
+      Item: toAttributes(ticketToItem(ticket)),
+      ...(expectedSequence === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: 'attribute_exists(pk) AND #sequence = :expected',
+            ExpressionAttributeNames: { '#sequence': 'sequence' },
+            ExpressionAttributeValues: marshall({ ':expected': expectedSequence }),
+          }),
+    },
+  });
+  const messagePut = (message: Message): TransactWriteItem => ({
+    Put: {
+      TableName: tableName,
+      Item: toAttributes(messageToItem(message)),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  });
+
+  /**
+   * Runs a transaction and names the first item whose condition failed: index 0 is always the ticket.
+   * A TransactionConflict (another transaction on the same item) reads as "the ticket changed": decide again.
+   */
+  async function transact<T extends string>(
+    items: TransactWriteItem[],
+    onFailed: T[],
+  ): Promise<'ok' | 'ticket_changed' | T> {
+    try {
+      await db.send(new TransactWriteItemsCommand({ TransactItems: items, ReturnConsumedCapacity: 'TOTAL' }));
+      return 'ok';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      // The message's own condition wins: a redelivered message is a duplicate whatever the ticket did meanwhile.
+      for (let i = reasons.length - 1; i >= 0; i--) {
+        if (reasons[i]?.Code === 'ConditionalCheckFailed') return onFailed[i] ?? 'ticket_changed';
+      }
+      if (reasons.some((r) => r.Code === 'TransactionConflict')) return 'ticket_changed';
+      throw error;
+    }
+  }
+
+  async function getItem(key: { pk: string; sk: string }): Promise<Item | undefined> {
+    const result = await db.send(
+      new GetItemCommand({ TableName: tableName, Key: marshall(key), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    return result.Item ? unmarshall(result.Item) : undefined;
+  }
+
+  async function batchGetTickets(itemKeys: { pk: string; sk: string }[]): Promise<Map<string, Ticket>> {
+    const found = new Map<string, Ticket>();
+    let pending = itemKeys.map((k) => marshall(k));
+    for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+      const result = await db.send(
+        new BatchGetItemCommand({
+          RequestItems: { [tableName]: { Keys: pending } },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      for (const raw of result.Responses?.[tableName] ?? []) {
+        const ticket = itemToTicket(unmarshall(raw));
+        found.set(ticket.id, ticket);
+      }
+      pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+    return found;
+  }
+
+  async function getTicket(ticketId: string): Promise<Ticket | undefined> {
+    const key = parseTicketId(ticketId);
+    if (!key) return undefined;
+    const item = await getItem(keys.ticket(key));
+    return item ? itemToTicket(item) : undefined;
+  }
+
+  const replyPut = (stored: StoredReply, expected?: { status: string; attempts: number }): TransactWriteItem => ({
+    Put: {
+      TableName: tableName,
+      Item: toAttributes(
+        replyToItem(stored.reply, {
+          target: stored.target,
+          requestFingerprint: stored.requestFingerprint,
+          postingSince: stored.postingSince,
+          notBefore: stored.notBefore,
+          attempts: stored.attempts,
+        }),
+      ),
+      ...(expected
+        ? {
+            ConditionExpression: '#status = :status AND attempts = :attempts',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: marshall({ ':status': expected.status, ':attempts': expected.attempts }),
+          }
+        : { ConditionExpression: 'attribute_not_exists(pk)' }),
+    },
+  });
+
+  return {
+    getTicket,
+
+    async createReply(stored) {
+      try {
+        await db.send(new PutItemCommand({ ...replyPut(stored).Put!, ReturnConsumedCapacity: 'TOTAL' }));
+        return 'ok';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'reply_exists';
+        throw error;
+      }
+    },
+
+    async getReply(replyId) {
+      const item = await getItem(keys.reply(replyId));
+      if (!item) return undefined;
+      return {
+        reply: itemToReply(item),
+        target: item.target as StoredReply['target'],
+        requestFingerprint: String(item.requestFingerprint ?? ''),
+        ...(typeof item.postingSince === 'string' ? { postingSince: item.postingSince } : {}),
+        ...(typeof item.notBefore === 'number' ? { notBefore: item.notBefore } : {}),
+        attempts: Number(item.attempts ?? 0),
+      };
+    },
+
+    async updateReply(stored, expected) {
+      try {
+        await db.send(new PutItemCommand({ ...replyPut(stored, expected).Put!, ReturnConsumedCapacity: 'TOTAL' }));
+        return 'ok';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'reply_changed';
+        throw error;
+      }
+    },
+
+    async settleReply(stored, expected, ticket, expectedSequence, outbound) {
+      const items = [ticketPut(ticket, expectedSequence), replyPut(stored, expected)];
+      if (outbound) items.push(messagePut(outbound));
+      return transact(items, ['ticket_changed', 'reply_changed', 'message_exists']);
+    },
+
+    async getXItem(xId): Promise<StoredXItem | undefined> {
+      const item = await getItem(keys.message(xId));
+      if (!item) return undefined;
+      if (item.type === 'tombstone') return { kind: 'tombstone', xId };
+      return { kind: 'message', message: itemToMessage(item) };
+    },
+
+    async customerTickets(customerXUserId: string, channel: Channel, limit: number) {
+      const prefix = keys.ticketPrefix(customerXUserId, channel);
+      const result = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: marshall({ ':pk': prefix.pk, ':prefix': prefix.skPrefix }),
+          ScanIndexForward: false,
+          Limit: limit,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return (result.Items ?? []).map((raw) => itemToTicket(unmarshall(raw)));
+    },
+
+    createTicket(ticket, message): Promise<WriteOutcome> {
+      return transact([ticketPut(ticket), messagePut(message)], ['ticket_exists', 'message_exists']);
+    },
+
+    addMessage(ticket, expectedSequence, message) {
+      return transact([ticketPut(ticket, expectedSequence), messagePut(message)], ['ticket_changed', 'message_exists']);
+    },
+
+    redactMessage(ticket, expectedSequence, xId, at) {
+      return transact(
+        [
+          ticketPut(ticket, expectedSequence),
+          {
+            Update: {
+              TableName: tableName,
+              Key: marshall(keys.message(xId)),
+              // Compliance: the text goes; ids and timestamps stay so the thread still makes sense.
+              UpdateExpression: 'SET #text = :empty, redacted = :true, redactedAt = :at',
+              ConditionExpression: 'attribute_exists(pk) AND redacted = :false',
+              ExpressionAttributeNames: { '#text': 'text' },
+              ExpressionAttributeValues: marshall({ ':empty': '', ':true': true, ':false': false, ':at': at }),
+            },
+          },
+        ],
+        ['ticket_changed', 'message_exists'],
+      );
+    },
+
+    async putTombstone(xId, authorXUserId, at) {
+      try {
+        await db.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: toAttributes({
+              ...keys.message(xId),
+              type: 'tombstone',
+              xId,
+              authorXUserId,
+              deletedAt: at,
+              // X redelivers for minutes and replays for a day; a month covers both with room to spare.
+              [TABLE.ttlAttribute]: Math.floor(Date.parse(at) / 1000) + TOMBSTONE_DAYS * 24 * 3600,
+            }),
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        return 'ok';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'message_exists';
+        throw error;
+      }
+    },
+
+    async updateTicket(ticket, expectedSequence) {
+      try {
+        await db.send(new PutItemCommand({ ...ticketPut(ticket, expectedSequence).Put!, ReturnConsumedCapacity: 'TOTAL' }));
+        return 'ok';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'ticket_changed';
+        throw error;
+      }
+    },
+
+    async listTickets({ status, limit, cursor }) {
+      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      const statuses: readonly TicketStatus[] = status ? [status] : STATUSES;
+      // One query per status partition of the byStatus index, merged newest first. The cursor is the last sort
+      // key returned, which orders tickets across all partitions, so a page never repeats or skips a ticket.
+      const pages = await Promise.all(
+        statuses.map((s) =>
+          db.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: TABLE.byStatusIndex.name,
+              KeyConditionExpression: before ? 'gsi1pk = :pk AND gsi1sk < :before' : 'gsi1pk = :pk',
+              ExpressionAttributeValues: marshall({ ':pk': `STATUS#${s}`, ...(before ? { ':before': before } : {}) }),
+              ScanIndexForward: false,
+              Limit: limit + 1,
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          ),
+        ),
+      );
+      const entries = pages
+        .flatMap((p) => (p.Items ?? []).map((raw) => unmarshall(raw)))
+        .sort((a, b) => String(b.gsi1sk).localeCompare(String(a.gsi1sk)));
+      const page = entries.slice(0, limit);
+      // Each partition was asked for one more than a page, so more exist exactly when the merge overflows.
+      const more = entries.length > limit;
+      const byId = page.length
+        ? await batchGetTickets(page.map((e) => ({ pk: String(e.pk), sk: String(e.sk) })))
+        : new Map<string, Ticket>();
+      const tickets = page
+        .map((e) => byId.get(String(e.gsi1sk).split('#').pop() ?? ''))
+        .filter((t): t is Ticket => t !== undefined);
+      const last = page[page.length - 1];
+      return { tickets, ...(more && last ? { nextCursor: encodeCursor(String(last.gsi1sk)) } : {}) };
+    },
+
+    async getTicketView(ticketId) {
+      const ticket = await getTicket(ticketId);
+      if (!ticket) return undefined;
+      const messages: Message[] = [];
+      const replies: Reply[] = [];
+      let startKey: Record<string, AttributeValue> | undefined;
+      do {
+        const result = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: TABLE.byTicketIndex.name,
+            KeyConditionExpression: 'gsi2pk = :pk',
+            ExpressionAttributeValues: marshall({ ':pk': `TICKET#${ticketId}` }),
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        for (const raw of result.Items ?? []) {
+          const item = unmarshall(raw);
+          if (item.type === 'message') messages.push(itemToMessage(item));
+          else if (item.type === 'reply') replies.push(itemToReply(item));
+        }
+        startKey = result.LastEvaluatedKey;
+      } while (startKey);
+      return { ticket, messages, replies };
+    },
+  };
+}
+
+function encodeCursor(sortKey: string): string {
+  return Buffer.from(JSON.stringify({ before: sortKey })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { before?: unknown }).before === 'string') {
+      return (parsed as { before: string }).before;
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError('cursor is not one this API returned', 'cursor');
+}

@@ -1,0 +1,171 @@
+// Use case: one normalised X item becomes (at most) one stored message and one ticket change.
+// Reads first, decides with the pure rules, then one conditional write. A lost race or a stale read only ever
+// costs another round; a redelivered item finds its X id already stored and changes nothing.
+import type { InboundDelete, InboundDm, InboundEvent, InboundPost } from '../x/inbound-event';
+import { RetryableError } from '../errors';
+import type { Channel, Message, Ticket } from './model';
+import {
+  messageFromItem,
+  newTicket,
+  placeInboundDm,
+  placeInboundPost,
+  placeOwnItem,
+  ticketWithMessage,
+  ticketWithRedaction,
+  type Placement,
+  type Surroundings,
+  type Windows,
+} from './rules';
+import { formatTicketId, parseTicketId } from './ticket-id';
+import type { TicketStore, WriteOutcome } from './ticket-store';
+
+export type IngestDeps = {
+  store: TicketStore;
+  brand: string;
+  botUserId: string;
+  windows: Windows;
+  now: () => Date;
+};
+
+export type IngestOutcome =
+  | { outcome: 'created' | 'added' | 'reopened' | 'outbound'; xId: string; ticketId: string; sequence: number }
+  | { outcome: 'redacted'; xId: string; ticketId: string; sequence: number }
+  | { outcome: 'duplicate'; xId: string; ticketId?: string }
+  | { outcome: 'tombstoned'; xId: string }
+  | { outcome: 'ignored'; xId: string; reason: 'self' | 'deleted' };
+
+/** Rounds of read-decide-write before giving the item back to the queue: only contention gets here. */
+const MAX_ROUNDS = 6;
+/** How many of a customer's latest tickets on a channel the rules look at. */
+const CUSTOMER_TICKETS = 5;
+
+/**
+ * Applies one inbound item to the tickets. Idempotent: the same item any number of times, in any order with the
+ * others, leaves the same tickets. Throws RetryableError when contention outlasts its rounds.
+ */
+export async function ingestItem(item: InboundEvent, deps: IngestDeps): Promise<IngestOutcome> {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const result = item.kind === 'delete' ? await applyDelete(item, deps) : await applyMessage(item, deps);
+    if (result !== 'again') return result;
+  }
+  throw new RetryableError(`ticket for X item ${item.xId} kept changing; giving it back to the queue`);
+}
+
+type Round = IngestOutcome | 'again';
+
+function customerOf(item: InboundPost | InboundDm, botUserId: string): { xUserId: string; channel: Channel } {
+  if (item.kind === 'post') return { xUserId: item.author.xUserId, channel: 'mention' };
+  // The bot's own DMs belong to the conversation with their recipient.
+  const customer = item.sender.xUserId === botUserId ? item.recipientXUserId : item.sender.xUserId;
+  return { xUserId: customer, channel: 'dm' };
+}
+
+async function surroundings(item: InboundPost | InboundDm, deps: IngestDeps): Promise<Surroundings> {
+  const customer = customerOf(item, deps.botUserId);
+  const parentXId = item.kind === 'post' ? item.inReplyToXId : undefined;
+  const [parent, customerTickets] = await Promise.all([
+    parentXId ? deps.store.getXItem(parentXId) : undefined,
+    deps.store.customerTickets(customer.xUserId, customer.channel, CUSTOMER_TICKETS),
+  ]);
+  const parentTicket =
+    parent?.kind === 'message'
+      ? (customerTickets.find((t) => t.id === parent.message.ticketId) ??
+        (await deps.store.getTicket(parent.message.ticketId)))
+      : undefined;
+  return { parentTicket, customerTickets };
+}
+
+function place(item: InboundPost | InboundDm, around: Surroundings, deps: IngestDeps): Placement {
+  const author = item.kind === 'post' ? item.author : item.sender;
+  if (author.xUserId === deps.botUserId) return placeOwnItem(around);
+  return item.kind === 'post' ? placeInboundPost(item, around, deps.windows) : placeInboundDm(item, around, deps.windows);
+}
+
+async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps): Promise<Round> {
+  // The cheap path for redeliveries: one consistent read, no write.
+  const stored = await deps.store.getXItem(item.xId);
+  if (stored?.kind === 'message') return { outcome: 'duplicate', xId: item.xId, ticketId: stored.message.ticketId };
+  if (stored?.kind === 'tombstone') return { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+
+  const around = await surroundings(item, deps);
+  const placement = place(item, around, deps);
+  const now = deps.now().toISOString();
+
+  switch (placement.action) {
+    case 'ignore':
+      return { outcome: 'ignored', xId: item.xId, reason: placement.reason };
+    case 'create':
+      return create(item, placement.channel, placement.followUpOf, around.customerTickets, deps, now);
+    case 'join':
+    case 'record_outbound': {
+      const reopen = placement.action === 'join' && placement.reopen;
+      const message = messageFromItem(item, placement.ticket.id, deps.botUserId);
+      const next = ticketWithMessage(placement.ticket, message, reopen, now);
+      const written = await deps.store.addMessage(next, placement.ticket.sequence, message);
+      const outcome = placement.action === 'record_outbound' ? 'outbound' : reopen ? 'reopened' : 'added';
+      return settle(written, item.xId, next, outcome);
+    }
+  }
+}
+
+async function create(
+  item: InboundPost | InboundDm,
+  channel: Channel,
+  followUpOf: string | undefined,
+  customerTickets: Ticket[],
+  deps: IngestDeps,
+  now: string,
+): Promise<Round> {
+  const author = item.kind === 'post' ? item.author : item.sender;
+  const latest = customerTickets.find((t) => t.channel === channel);
+  const generation = (latest ? (parseTicketId(latest.id)?.generation ?? 0) : 0) + 1;
+  const ticketId = formatTicketId({ customerXUserId: author.xUserId, channel, generation });
+  const message: Message = messageFromItem(item, ticketId, deps.botUserId);
+  const ticket = newTicket({
+    id: ticketId,
+    brand: deps.brand,
+    channel,
+    customer: { xUserId: author.xUserId, username: author.username, name: author.name },
+    message,
+    now,
+    ...(followUpOf ? { followUpOf } : {}),
+  });
+  const written = await deps.store.createTicket(ticket, message);
+  return settle(written, item.xId, ticket, 'created');
+}
+
+function settle(
+  written: WriteOutcome,
+  xId: string,
+  ticket: Ticket,
+  outcome: 'created' | 'added' | 'reopened' | 'outbound',
+): Round {
+  switch (written) {
+    case 'ok':
+      return { outcome, xId, ticketId: ticket.id, sequence: ticket.sequence };
+    case 'message_exists':
+      // A concurrent delivery of the same item won the race.
+      return { outcome: 'duplicate', xId };
+    case 'ticket_exists':
+    case 'ticket_changed':
+      return 'again';
+  }
+}
+
+async function applyDelete(item: InboundDelete, deps: IngestDeps): Promise<Round> {
+  const stored = await deps.store.getXItem(item.xId);
+  const now = deps.now().toISOString();
+  if (!stored) {
+    // Deleted before we stored it (deliveries can cross): remember, so a late delivery is never stored.
+    const written = await deps.store.putTombstone(item.xId, item.authorXUserId, now);
+    return written === 'ok' ? { outcome: 'tombstoned', xId: item.xId } : 'again';
+  }
+  if (stored.kind === 'tombstone' || stored.message.redacted) return { outcome: 'duplicate', xId: item.xId };
+  const ticket = await deps.store.getTicket(stored.message.ticketId);
+  if (!ticket) throw new RetryableError(`ticket ${stored.message.ticketId} of message ${item.xId} not found`);
+  const next = ticketWithRedaction(ticket, item.xId, now);
+  const written = await deps.store.redactMessage(next, ticket.sequence, item.xId, now);
+  if (written === 'ok') return { outcome: 'redacted', xId: item.xId, ticketId: ticket.id, sequence: next.sequence };
+  if (written === 'message_exists') return { outcome: 'duplicate', xId: item.xId };
+  return 'again';
+}

@@ -1,0 +1,67 @@
+// The ticket store port: what the use cases need from storage, in the domain's words. DynamoDB implements it
+// (shared/aws/dynamo-ticket-store.ts); every write states how a retry or a race is recognised.
+import type { Channel, Message, Reply, Ticket, TicketStatus } from './model';
+
+/** What the store holds under an X id: a message, or the tombstone of a post deleted before it was ingested. */
+export type StoredXItem = { kind: 'message'; message: Message } | { kind: 'tombstone'; xId: string };
+
+/**
+ * A reply with what posting it needs, resolved when it was requested: where it goes on X, and the idempotency key's
+ * fingerprint so a reused key with another body is told apart from a retry.
+ */
+export type StoredReply = {
+  reply: Reply;
+  target: { kind: 'post'; inReplyToXId: string } | { kind: 'dm'; participantXUserId: string };
+  requestFingerprint: string;
+  /** When the current posting attempt began (status `posting`): a crash mid-post is recognised by it. */
+  postingSince?: string;
+  /** Earliest time X's rate limit lets the next attempt go (epoch ms). */
+  notBefore?: number;
+  attempts: number;
+};
+
+/** The outcome of a conditional write. `ticket_changed`: someone else changed the ticket first; read and decide again. */
+export type WriteOutcome = 'ok' | 'message_exists' | 'ticket_exists' | 'ticket_changed';
+
+export type TicketPage = { tickets: Ticket[]; nextCursor?: string };
+
+export type TicketStore = {
+  /** The item stored under an X id (strongly consistent), if any. */
+  getXItem(xId: string): Promise<StoredXItem | undefined>;
+  getTicket(ticketId: string): Promise<Ticket | undefined>;
+  /** A customer's tickets on one channel, newest first (strongly consistent). */
+  customerTickets(customerXUserId: string, channel: Channel, limit: number): Promise<Ticket[]>;
+  /**
+   * Writes a new ticket and its first message atomically. `ticket_exists`: another worker opened this customer's
+   * ticket with the same number first. `message_exists`: the message is already stored (a redelivery).
+   */
+  createTicket(ticket: Ticket, message: Message): Promise<WriteOutcome>;
+  /** Adds a message and writes the ticket's next state atomically, if the ticket is still at `expectedSequence`. */
+  addMessage(ticket: Ticket, expectedSequence: number, message: Message): Promise<WriteOutcome>;
+  /** Redacts a stored message's text and writes the ticket's next state atomically. */
+  redactMessage(ticket: Ticket, expectedSequence: number, xId: string, at: string): Promise<WriteOutcome>;
+  /** Remembers that a post was deleted before it arrived, so a late delivery is never stored. */
+  putTombstone(xId: string, authorXUserId: string, at: string): Promise<WriteOutcome>;
+  /** Writes a ticket's next state if it is still at `expectedSequence` (status changes, reply outcomes). */
+  updateTicket(ticket: Ticket, expectedSequence: number): Promise<WriteOutcome>;
+  /** Records a requested reply if its id is new; `reply_exists` when it is a retry of an earlier request. */
+  createReply(stored: StoredReply): Promise<'ok' | 'reply_exists'>;
+  getReply(replyId: string): Promise<StoredReply | undefined>;
+  /** Writes a reply's next state if it is still in `expectedStatus` (and, when given, at `expectedAttempts`). */
+  updateReply(stored: StoredReply, expected: { status: Reply['status']; attempts: number }): Promise<'ok' | 'reply_changed'>;
+  /**
+   * Settles a reply for good, atomically with the ticket change that announces it (and, when posted, the outbound
+   * message under its X id, so the webhook's echo of the post is recognised as ours).
+   */
+  settleReply(
+    stored: StoredReply,
+    expected: { status: Reply['status']; attempts: number },
+    ticket: Ticket,
+    expectedSequence: number,
+    outbound?: Message,
+  ): Promise<'ok' | 'reply_changed' | 'ticket_changed' | 'message_exists'>;
+  /** Tickets newest first, optionally of one status; `cursor` continues a previous page. */
+  listTickets(query: { status?: TicketStatus; limit: number; cursor?: string }): Promise<TicketPage>;
+  /** A ticket with its messages and replies in time order. */
+  getTicketView(ticketId: string): Promise<{ ticket: Ticket; messages: Message[]; replies: Reply[] } | undefined>;
+};

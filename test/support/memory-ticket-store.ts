@@ -1,0 +1,119 @@
+// An in-memory TicketStore with the same conditional-write semantics as the DynamoDB adapter, for unit and property
+// tests of the use cases. Integration tests run the real adapter against DynamoDB Local.
+import type { Message, Ticket } from '../../shared/tickets/model';
+import { parseTicketId } from '../../shared/tickets/ticket-id';
+import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from '../../shared/tickets/ticket-store';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+export type MemoryTicketStore = TicketStore & {
+  tickets: Map<string, Ticket>;
+  xItems: Map<string, StoredXItem>;
+  replies: Map<string, StoredReply>;
+  /** Every ticket state ever written, in order: what the table stream would carry. */
+  changes: Ticket[];
+};
+
+/** A fresh empty store. */
+export function memoryTicketStore(): MemoryTicketStore {
+  const tickets = new Map<string, Ticket>();
+  const xItems = new Map<string, StoredXItem>();
+  const replies = new Map<string, StoredReply>();
+  const changes: Ticket[] = [];
+  const writeTicket = (t: Ticket) => {
+    tickets.set(t.id, clone(t));
+    changes.push(clone(t));
+  };
+  const ticketAt = (id: string, seq: number) => tickets.get(id)?.sequence === seq;
+
+  return {
+    tickets,
+    xItems,
+    replies,
+    changes,
+    async getXItem(xId) {
+      return clone(xItems.get(xId));
+    },
+    async getTicket(id) {
+      return clone(tickets.get(id));
+    },
+    async customerTickets(customer, channel, limit) {
+      return [...tickets.values()]
+        .filter((t) => t.customer.xUserId === customer && t.channel === channel)
+        .sort((a, b) => (parseTicketId(b.id)?.generation ?? 0) - (parseTicketId(a.id)?.generation ?? 0))
+        .slice(0, limit)
+        .map(clone);
+    },
+    async createTicket(ticket, message): Promise<WriteOutcome> {
+      if (xItems.has(message.xId)) return 'message_exists';
+      if (tickets.has(ticket.id)) return 'ticket_exists';
+      writeTicket(ticket);
+      xItems.set(message.xId, { kind: 'message', message: clone(message) });
+      return 'ok';
+    },
+    async addMessage(ticket, expected, message) {
+      if (xItems.has(message.xId)) return 'message_exists';
+      if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
+      writeTicket(ticket);
+      xItems.set(message.xId, { kind: 'message', message: clone(message) });
+      return 'ok';
+    },
+    async redactMessage(ticket, expected, xId) {
+      const item = xItems.get(xId);
+      if (item?.kind !== 'message' || item.message.redacted) return 'message_exists';
+      if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
+      writeTicket(ticket);
+      xItems.set(xId, { kind: 'message', message: { ...item.message, text: '', redacted: true } });
+      return 'ok';
+    },
+    async putTombstone(xId) {
+      if (xItems.has(xId)) return 'message_exists';
+      xItems.set(xId, { kind: 'tombstone', xId });
+      return 'ok';
+    },
+    async updateTicket(ticket, expected) {
+      if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
+      writeTicket(ticket);
+      return 'ok';
+    },
+    async listTickets({ status, limit }) {
+      const all = [...tickets.values()]
+        .filter((t) => !status || t.status === status)
+        .sort((a, b) => `${b.createdAt}#${b.id}`.localeCompare(`${a.createdAt}#${a.id}`));
+      return { tickets: all.slice(0, limit).map(clone) };
+    },
+    async getTicketView(id) {
+      const ticket = tickets.get(id);
+      if (!ticket) return undefined;
+      const messages = [...xItems.values()]
+        .flatMap((i) => (i.kind === 'message' && i.message.ticketId === id ? [clone(i.message)] : []))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const rs = [...replies.values()].filter((r) => r.reply.ticketId === id).map((r) => clone(r.reply));
+      return { ticket: clone(ticket), messages, replies: rs };
+    },
+    async createReply(stored) {
+      if (replies.has(stored.reply.id)) return 'reply_exists';
+      replies.set(stored.reply.id, clone(stored));
+      return 'ok';
+    },
+    async getReply(id) {
+      return clone(replies.get(id));
+    },
+    async updateReply(stored, expected) {
+      const current = replies.get(stored.reply.id);
+      if (current?.reply.status !== expected.status || current.attempts !== expected.attempts) return 'reply_changed';
+      replies.set(stored.reply.id, clone(stored));
+      return 'ok';
+    },
+    async settleReply(stored, expected, ticket, expectedSequence, outbound?: Message) {
+      const current = replies.get(stored.reply.id);
+      if (!ticketAt(ticket.id, expectedSequence)) return 'ticket_changed';
+      if (current?.reply.status !== expected.status || current.attempts !== expected.attempts) return 'reply_changed';
+      if (outbound && xItems.has(outbound.xId)) return 'message_exists';
+      writeTicket(ticket);
+      replies.set(stored.reply.id, clone(stored));
+      if (outbound) xItems.set(outbound.xId, { kind: 'message', message: clone(outbound) });
+      return 'ok';
+    },
+  };
+}

@@ -1,0 +1,260 @@
+// The contract's ticket rules (CONTRACT.md §3), one test per rule, through the ingest use case on an in-memory store
+// with DynamoDB's conditional-write semantics.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
+import type { InboundDelete, InboundDm, InboundPost } from '../../shared/x/inbound-event';
+import { memoryTicketStore, type MemoryTicketStore } from '../support/memory-ticket-store';
+
+const BOT = { xUserId: '1602999888777666555', username: 'AcmeSupport', name: 'Acme Support' };
+const JANE = { xUserId: '1357924680', username: 'jane_doe_dev', name: 'Jane Doe' };
+const BOB = { xUserId: '2468013579', username: 'bob', name: 'Bob' };
+const HOUR = 3600_000;
+const T0 = Date.parse('2026-11-16T14:00:00.000Z');
+const at = (hours: number) => new Date(T0 + hours * HOUR).toISOString();
+
+let nextId = 1990000000000000000n;
+const xid = () => String(++nextId);
+
+function post(overrides: Partial<InboundPost> = {}): InboundPost {
+  return {
+    kind: 'post',
+    format: 'xaa',
+    xId: xid(),
+    author: JANE,
+    text: '@AcmeSupport my order is late',
+    createdAt: at(0),
+    mentionsBot: true,
+    via: 'post.mention.create',
+    receivedAt: at(0),
+    ...overrides,
+  };
+}
+function dm(overrides: Partial<InboundDm> = {}): InboundDm {
+  return {
+    kind: 'dm',
+    format: 'xaa',
+    xId: xid(),
+    sender: JANE,
+    recipientXUserId: BOT.xUserId,
+    text: 'Order #A-1234',
+    createdAt: at(0),
+    via: 'dm.received',
+    receivedAt: at(0),
+    ...overrides,
+  };
+}
+function del(xId: string, author = JANE.xUserId): InboundDelete {
+  return { kind: 'delete', format: 'aaa', xId, authorXUserId: author, deletedAt: at(1), via: 'tweet_delete_events', receivedAt: at(1) };
+}
+
+let store: MemoryTicketStore;
+let clock: number;
+let deps: IngestDeps;
+
+beforeEach(() => {
+  store = memoryTicketStore();
+  clock = T0;
+  deps = {
+    store,
+    brand: 'acme',
+    botUserId: BOT.xUserId,
+    windows: { mentionMergeHours: 24, reopenHours: 168 },
+    now: () => new Date(clock),
+  };
+});
+
+/** Ingests at the item's own time, as a prompt worker would. */
+async function ingest(item: InboundPost | InboundDm | InboundDelete) {
+  clock = Date.parse(item.kind === 'delete' ? item.deletedAt : item.createdAt);
+  return ingestItem(item, deps);
+}
+
+async function solve(ticketId: string, hours: number) {
+  const ticket = store.tickets.get(ticketId)!;
+  const next = { ...ticket, status: 'solved' as const, solvedAt: at(hours), updatedAt: at(hours), sequence: ticket.sequence + 1 };
+  expect(await store.updateTicket(next, ticket.sequence)).toBe('ok');
+}
+
+describe('rule 1: one message per X id', () => {
+  it('a redelivered post is a duplicate: no second message, ticket or change', async () => {
+    const mention = post();
+    const first = await ingest(mention);
+    const again = await ingest(mention);
+    expect(first).toMatchObject({ outcome: 'created', ticketId: 'mn-1357924680-1', sequence: 1 });
+    expect(again).toMatchObject({ outcome: 'duplicate', ticketId: 'mn-1357924680-1' });
+    expect(store.tickets.size).toBe(1);
+    expect(store.changes).toHaveLength(1);
+  });
+
+  it('the same post in both formats is stored once', async () => {
+    const xaa = post();
+    await ingest(xaa);
+    expect(await ingest({ ...xaa, format: 'aaa', via: 'tweet_create_events' })).toMatchObject({ outcome: 'duplicate' });
+    expect(store.xItems.size).toBe(1);
+  });
+
+  it('concurrent deliveries of one post make one ticket and one change', async () => {
+    const mention = post();
+    const results = await Promise.all(Array.from({ length: 6 }, () => ingestItem(mention, deps)));
+    expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(5);
+    expect(store.changes).toHaveLength(1);
+  });
+});
+
+describe('rule 2: threads', () => {
+  it('a reply to a post in a ticket joins that ticket, even from another author', async () => {
+    const first = post();
+    await ingest(first);
+    const reply = post({ author: BOB, inReplyToXId: first.xId, createdAt: at(30), mentionsBot: false });
+    expect(await ingest(reply)).toMatchObject({ outcome: 'added', ticketId: 'mn-1357924680-1', sequence: 2 });
+  });
+
+  it('a follow-up to a solved ticket within the reopen window reopens it', async () => {
+    const first = post();
+    await ingest(first);
+    await solve('mn-1357924680-1', 1);
+    const followUp = post({ inReplyToXId: first.xId, createdAt: at(100) });
+    expect(await ingest(followUp)).toMatchObject({ outcome: 'reopened', ticketId: 'mn-1357924680-1' });
+    const ticket = store.tickets.get('mn-1357924680-1')!;
+    expect(ticket.status).toBe('open');
+    expect(ticket.lastChange).toMatchObject({ type: 'ticket.reopened', previousStatus: 'solved', messageXId: followUp.xId });
+    expect(ticket.solvedAt).toBeUndefined();
+  });
+
+  it('after the reopen window a follow-up opens a new ticket linked to the solved one', async () => {
+    const first = post();
+    await ingest(first);
+    await solve('mn-1357924680-1', 1);
+    const late = post({ inReplyToXId: first.xId, createdAt: at(1 + 169) });
+    expect(await ingest(late)).toMatchObject({ outcome: 'created', ticketId: 'mn-1357924680-2' });
+    expect(store.tickets.get('mn-1357924680-2')).toMatchObject({ followUpOf: 'mn-1357924680-1', status: 'open' });
+  });
+});
+
+describe('rule 3: mentions merge per author within the window', () => {
+  it('a second mention within the window joins the open mention ticket', async () => {
+    await ingest(post());
+    expect(await ingest(post({ createdAt: at(23) }))).toMatchObject({ outcome: 'added', ticketId: 'mn-1357924680-1' });
+  });
+
+  it('a mention after the window opens a new ticket', async () => {
+    await ingest(post());
+    expect(await ingest(post({ createdAt: at(25) }))).toMatchObject({ outcome: 'created', ticketId: 'mn-1357924680-2' });
+  });
+
+  it('a mention never merges into a solved ticket', async () => {
+    await ingest(post());
+    await solve('mn-1357924680-1', 1);
+    expect(await ingest(post({ createdAt: at(2) }))).toMatchObject({ outcome: 'created', ticketId: 'mn-1357924680-2' });
+  });
+
+  it('a window of 0 never merges', async () => {
+    deps.windows.mentionMergeHours = 0;
+    await ingest(post());
+    expect(await ingest(post({ createdAt: at(0.1) }))).toMatchObject({ outcome: 'created' });
+  });
+
+  it('other authors get their own tickets', async () => {
+    await ingest(post());
+    expect(await ingest(post({ author: BOB }))).toMatchObject({ outcome: 'created', ticketId: 'mn-2468013579-1' });
+  });
+
+  it('two racing first mentions of one author end in one ticket', async () => {
+    const results = await Promise.all([ingestItem(post(), deps), ingestItem(post(), deps), ingestItem(post(), deps)]);
+    expect(results.map((r) => r.outcome).sort()).toEqual(['added', 'added', 'created']);
+    expect(store.tickets.size).toBe(1);
+    expect(store.tickets.get('mn-1357924680-1')!.sequence).toBe(3);
+  });
+});
+
+describe('rule 4: DMs', () => {
+  it('one DM ticket per customer while it is not solved, whatever the gap', async () => {
+    await ingest(dm());
+    expect(await ingest(dm({ createdAt: at(500) }))).toMatchObject({ outcome: 'added', ticketId: 'dm-1357924680-1' });
+  });
+
+  it('after solved: reopened within the window, a linked new ticket after it', async () => {
+    await ingest(dm());
+    await solve('dm-1357924680-1', 1);
+    expect(await ingest(dm({ createdAt: at(2) }))).toMatchObject({ outcome: 'reopened' });
+    await solve('dm-1357924680-1', 3);
+    expect(await ingest(dm({ createdAt: at(3 + 200) }))).toMatchObject({ outcome: 'created', ticketId: 'dm-1357924680-2' });
+    expect(store.tickets.get('dm-1357924680-2')!.followUpOf).toBe('dm-1357924680-1');
+  });
+
+  it('DMs and mentions are separate tickets', async () => {
+    await ingest(post());
+    expect(await ingest(dm())).toMatchObject({ outcome: 'created', ticketId: 'dm-1357924680-1' });
+  });
+});
+
+describe("rule 5: the bot's own items are never tickets", () => {
+  it('a bot post outside any ticket is ignored', async () => {
+    expect(await ingest(post({ author: BOT }))).toMatchObject({ outcome: 'ignored', reason: 'self' });
+    expect(store.tickets.size).toBe(0);
+  });
+
+  it("a bot post by hand inside a ticket's thread is recorded as outbound, status unchanged", async () => {
+    const first = post();
+    await ingest(first);
+    const byHand = post({ author: BOT, inReplyToXId: first.xId, text: '@jane_doe_dev on it!', createdAt: at(1) });
+    expect(await ingest(byHand)).toMatchObject({ outcome: 'outbound', ticketId: 'mn-1357924680-1' });
+    const stored = store.xItems.get(byHand.xId);
+    expect(stored).toMatchObject({ kind: 'message', message: { direction: 'outbound', ticketId: 'mn-1357924680-1' } });
+    expect(store.tickets.get('mn-1357924680-1')!.status).toBe('open');
+  });
+
+  it("the bot's DM to a customer with an open DM ticket is recorded there; otherwise ignored", async () => {
+    expect(await ingest(dm({ sender: BOT, recipientXUserId: JANE.xUserId }))).toMatchObject({ outcome: 'ignored' });
+    await ingest(dm());
+    expect(await ingest(dm({ sender: BOT, recipientXUserId: JANE.xUserId, createdAt: at(1) }))).toMatchObject({
+      outcome: 'outbound',
+      ticketId: 'dm-1357924680-1',
+    });
+  });
+});
+
+describe('a customer writing on a pending ticket', () => {
+  it('puts it back to open', async () => {
+    await ingest(post());
+    const ticket = store.tickets.get('mn-1357924680-1')!;
+    await store.updateTicket({ ...ticket, status: 'pending', sequence: 2 }, 1);
+    await ingest(post({ createdAt: at(1) }));
+    expect(store.tickets.get('mn-1357924680-1')).toMatchObject({
+      status: 'open',
+      lastChange: { type: 'ticket.message_added', previousStatus: 'pending' },
+    });
+  });
+});
+
+describe('rule 7: deletes redact', () => {
+  it('a delete redacts the text, keeps ids and times, and records one change', async () => {
+    const first = post();
+    await ingest(first);
+    expect(await ingest(del(first.xId))).toMatchObject({ outcome: 'redacted', ticketId: 'mn-1357924680-1', sequence: 2 });
+    expect(store.xItems.get(first.xId)).toMatchObject({
+      kind: 'message',
+      message: { text: '', redacted: true, xId: first.xId, createdAt: first.createdAt },
+    });
+    expect(await ingest(del(first.xId))).toMatchObject({ outcome: 'duplicate' });
+    expect(store.changes.at(-1)!.lastChange.type).toBe('ticket.message_redacted');
+    expect(store.changes).toHaveLength(2);
+  });
+
+  it('a delete that overtakes its post keeps the post from ever being stored', async () => {
+    const late = post();
+    expect(await ingest(del(late.xId))).toMatchObject({ outcome: 'tombstoned' });
+    expect(await ingest(late)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(store.tickets.size).toBe(0);
+  });
+});
+
+describe('decisions use the item time, not the processing time', () => {
+  it('a mention redelivered days later still decides as when it was written', async () => {
+    await ingest(post());
+    const second = post({ createdAt: at(2) });
+    clock = T0 + 500 * HOUR; // processed very late
+    expect(await ingestItem(second, deps)).toMatchObject({ outcome: 'added' });
+  });
+});
