@@ -15,6 +15,7 @@ const OUTCOME_METRIC: Record<IngestOutcome['outcome'], string> = {
   added: 'MessagesAdded',
   reopened: 'TicketsReopened',
   outbound: 'OutboundRecorded',
+  reply_matched: 'ReplyEchoesMatched',
   redacted: 'MessagesRedacted',
   duplicate: 'DuplicatesDropped',
   tombstoned: 'DeletesBeforeIngest',
@@ -27,6 +28,7 @@ export function createIngestHandler(config: Config, clients: AwsClients = create
     store: dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME')),
     brand: config.brand,
     botUserId: config.x.botUserId,
+    botUsername: config.x.botUsername,
     windows: config.windows,
     now: () => new Date(),
   };

@@ -35,6 +35,8 @@ export function sameReplyText(requested: string, echoed: string): boolean {
     s
       .normalize('NFC')
       .replace(/https?:\/\/\S+/g, 'URL')
+      // X puts the handles a reply answers in front of its text; they are not part of what the agent wrote.
+      .replace(/^(?:\s*@\w{1,15})+\s*/, '')
       .replace(/\s+/g, ' ')
       .trim();
   return canonical(requested) === canonical(echoed);

@@ -17,18 +17,22 @@ import {
   type Windows,
 } from './rules';
 import { formatTicketId, parseTicketId } from './ticket-id';
-import type { TicketStore, WriteOutcome } from './ticket-store';
+import type { StoredReply, TicketStore, WriteOutcome } from './ticket-store';
+import { settlePosted } from '../replies/post-reply';
+import { sameReplyText } from '../replies/reply-target';
 
 export type IngestDeps = {
   store: TicketStore;
   brand: string;
   botUserId: string;
+  botUsername: string;
   windows: Windows;
   now: () => Date;
 };
 
 export type IngestOutcome =
   | { outcome: 'created' | 'added' | 'reopened' | 'outbound'; xId: string; ticketId: string; sequence: number }
+  | { outcome: 'reply_matched'; xId: string; ticketId: string; replyId: string }
   | { outcome: 'redacted'; xId: string; ticketId: string; sequence: number }
   | { outcome: 'duplicate'; xId: string; ticketId?: string }
   | { outcome: 'tombstoned'; xId: string }
@@ -96,16 +100,57 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps): Pr
       return { outcome: 'ignored', xId: item.xId, reason: placement.reason };
     case 'create':
       return create(item, placement.channel, placement.followUpOf, around.customerTickets, deps, now);
-    case 'join':
     case 'record_outbound': {
-      const reopen = placement.action === 'join' && placement.reopen;
-      const message = messageFromItem(item, placement.ticket.id, deps.botUserId);
-      const next = ticketWithMessage(placement.ticket, message, reopen, now);
-      const written = await deps.store.addMessage(next, placement.ticket.sequence, message);
-      const outcome = placement.action === 'record_outbound' ? 'outbound' : reopen ? 'reopened' : 'added';
-      return settle(written, item.xId, next, outcome);
+      const echo = await matchEcho(item, placement.ticket, deps);
+      if (echo) {
+        // The webhook's echo of a reply the bridge posted: it settles that reply, it is not a new message.
+        const settled = await settlePosted(echo, item.xId, true, {
+          store: deps.store,
+          bot: { xUserId: deps.botUserId, username: deps.botUsername },
+          now: deps.now,
+        });
+        return settled.outcome === 'posted'
+          ? { outcome: 'reply_matched', xId: item.xId, ticketId: placement.ticket.id, replyId: echo.reply.id }
+          : { outcome: 'duplicate', xId: item.xId, ticketId: placement.ticket.id };
+      }
+      return join(item, placement.ticket, false, 'outbound', deps, now);
     }
+    case 'join':
+      return join(item, placement.ticket, placement.reopen, placement.reopen ? 'reopened' : 'added', deps, now);
   }
+}
+
+async function join(
+  item: InboundPost | InboundDm,
+  ticket: Ticket,
+  reopen: boolean,
+  outcome: 'added' | 'reopened' | 'outbound',
+  deps: IngestDeps,
+  now: string,
+): Promise<Round> {
+  const message = messageFromItem(item, ticket.id, deps.botUserId);
+  const next = ticketWithMessage(ticket, message, reopen, now);
+  const written = await deps.store.addMessage(next, ticket.sequence, message);
+  return settle(written, item.xId, next, outcome);
+}
+
+/**
+ * A reply of ours still waiting to be settled (`posting`, or `queued` after an attempt) that this post or DM of
+ * the bot's is the echo of: same target, same text as X shows it.
+ */
+async function matchEcho(item: InboundPost | InboundDm, ticket: Ticket, deps: IngestDeps): Promise<StoredReply | undefined> {
+  const view = await deps.store.getTicketView(ticket.id);
+  const open = (view?.replies ?? []).filter((r) => r.status === 'posting' || r.status === 'queued');
+  for (const candidate of open) {
+    const stored = await deps.store.getReply(candidate.id);
+    if (!stored || (stored.reply.status !== 'posting' && stored.attempts === 0)) continue;
+    const sameTarget =
+      item.kind === 'post'
+        ? stored.target.kind === 'post' && stored.target.inReplyToXId === item.inReplyToXId
+        : stored.target.kind === 'dm' && stored.target.participantXUserId === item.recipientXUserId;
+    if (sameTarget && sameReplyText(stored.reply.text, item.text)) return stored;
+  }
+  return undefined;
 }
 
 async function create(

@@ -58,6 +58,7 @@ beforeEach(() => {
     store,
     brand: 'acme',
     botUserId: BOT.xUserId,
+    botUsername: BOT.username,
     windows: { mentionMergeHours: 24, reopenHours: 168 },
     now: () => new Date(clock),
   };

@@ -1,0 +1,188 @@
+// Use case: post one requested reply on X exactly once, and tell the helpdesk how it went.
+//
+// A reply moves queued → posting → posted | failed. `posting` is written (with the attempt number) before X is
+// called, so a worker that dies after X accepted the post leaves a trace: the next worker to pick the reply up
+// sees `posting`, and instead of posting again asks X whether the post exists (X is the only one who knows), or
+// finds that the webhook's echo of the post already settled it. Only a reply X does not have is posted again.
+import { PermanentError, RetryableError } from '../errors';
+import type { Message, Reply, Ticket } from '../tickets/model';
+import { messageIdFor } from '../tickets/model';
+import type { StoredReply, TicketStore } from '../tickets/ticket-store';
+
+/** What the bridge needs from X to post replies (implemented with twitter-api-v2 in shared/x/x-client.ts). */
+export type ReplyPoster = {
+  postReply(input: { text: string; inReplyToXId: string }): Promise<{ xId: string }>;
+  sendDm(input: { participantXUserId: string; text: string }): Promise<{ xId: string }>;
+  /**
+   * Looks on X for a reply the bot already posted (after `since`) to this target with this text: how a crash
+   * between X's answer and our record is resolved. Undefined when X has no such post.
+   */
+  findPosted(input: { target: StoredReply['target']; text: string; since: string }): Promise<{ xId: string } | undefined>;
+};
+
+export type PostReplyDeps = {
+  store: TicketStore;
+  x: ReplyPoster;
+  bot: { xUserId: string; username: string };
+  now: () => Date;
+  /** How long a `posting` reply is left alone: another worker may still be waiting for X's answer. */
+  inFlightGraceMs?: number;
+};
+
+export type PostReplyOutcome =
+  | { outcome: 'posted'; replyId: string; ticketId: string; xId: string; recovered: boolean }
+  | { outcome: 'failed'; replyId: string; ticketId: string; code: string }
+  | { outcome: 'already_settled'; replyId: string; status: Reply['status'] }
+  | { outcome: 'missing'; replyId: string }
+  | { outcome: 'retry'; replyId: string; afterSeconds: number; reason: string };
+
+const DEFAULT_GRACE_MS = 90_000;
+/** Backoff for X's 5xx and network errors, by attempt: 10 s, 30 s, 1.5 min, ... capped at 15 min. */
+const transientBackoffSeconds = (attempt: number) => Math.min(900, 10 * 3 ** Math.max(0, attempt - 1));
+
+/** Posts (or settles) one reply. Never posts a reply X already has; never posts a settled reply. */
+export async function postReply(replyId: string, deps: PostReplyDeps): Promise<PostReplyOutcome> {
+  const stored = await deps.store.getReply(replyId);
+  if (!stored) return { outcome: 'missing', replyId };
+  const { reply } = stored;
+  if (reply.status === 'posted' || reply.status === 'failed') {
+    return { outcome: 'already_settled', replyId, status: reply.status };
+  }
+  const now = deps.now();
+
+  if (reply.status === 'posting') {
+    const since = Date.parse(stored.postingSince ?? reply.updatedAt);
+    const grace = deps.inFlightGraceMs ?? DEFAULT_GRACE_MS;
+    if (now.getTime() - since < grace) {
+      return retry(replyId, (since + grace - now.getTime()) / 1000, 'another attempt may still be in flight');
+    }
+    // The last attempt's outcome is unknown (the worker died or timed out): X decides whether it happened.
+    const found = await deps.x.findPosted({ target: stored.target, text: reply.text, since: reply.createdAt });
+    if (found) return settlePosted(stored, found.xId, true, deps);
+  } else if (stored.notBefore !== undefined && stored.notBefore > now.getTime()) {
+    return retry(replyId, (stored.notBefore - now.getTime()) / 1000, "waiting for X's rate limit to reset");
+  }
+
+  const attempt: StoredReply = {
+    ...stored,
+    reply: { ...reply, status: 'posting', updatedAt: now.toISOString() },
+    postingSince: now.toISOString(),
+    attempts: stored.attempts + 1,
+  };
+  delete attempt.notBefore;
+  if ((await deps.store.updateReply(attempt, { status: reply.status, attempts: stored.attempts })) !== 'ok') {
+    return retry(replyId, 5, 'another worker took this reply');
+  }
+
+  let posted: { xId: string };
+  try {
+    posted =
+      stored.target.kind === 'post'
+        ? await deps.x.postReply({ text: reply.text, inReplyToXId: stored.target.inReplyToXId })
+        : await deps.x.sendDm({ participantXUserId: stored.target.participantXUserId, text: reply.text });
+  } catch (error) {
+    return handleRefusal(attempt, error, deps);
+  }
+  // X has the post now. If recording it fails, the error propagates and the reply stays `posting`: the next
+  // attempt finds the post on X (or its echo settles it) instead of posting it again.
+  return settlePosted(attempt, posted.xId, false, deps);
+}
+
+/** X did not post the reply: fail it for good, or put it back in the queue with the wait X asked for. */
+async function handleRefusal(attempt: StoredReply, error: unknown, deps: PostReplyDeps): Promise<PostReplyOutcome> {
+  if (error instanceof PermanentError) return settleFailed(attempt, error, deps);
+  const notBefore = error instanceof RetryableError ? error.notBefore : undefined;
+  const now = deps.now().getTime();
+  const wait = notBefore !== undefined ? Math.max(1, (notBefore - now) / 1000) : transientBackoffSeconds(attempt.attempts);
+  // Only a 429 says for sure that X did not post. A 5xx, a timeout or a dropped connection can come after X kept
+  // the post, so those leave the reply `posting`: the next attempt, after the grace, asks X before posting again.
+  const surelyNotPosted = notBefore !== undefined;
+  if (surelyNotPosted) {
+    const back: StoredReply = {
+      ...attempt,
+      reply: { ...attempt.reply, status: 'queued', updatedAt: new Date(now).toISOString() },
+      ...(notBefore !== undefined ? { notBefore } : {}),
+    };
+    delete back.postingSince;
+    await deps.store.updateReply(back, { status: 'posting', attempts: attempt.attempts });
+  }
+  return retry(attempt.reply.id, wait, (error as Error).message);
+}
+
+function retry(replyId: string, afterSeconds: number, reason: string): PostReplyOutcome {
+  return { outcome: 'retry', replyId, afterSeconds: Math.max(1, Math.ceil(afterSeconds)), reason };
+}
+
+/** The outbound message the posted reply becomes in its ticket, under the X id the webhook's echo will carry. */
+export function outboundMessageFor(stored: StoredReply, ticket: Ticket, xId: string, bot: PostReplyDeps['bot'], at: string): Message {
+  return {
+    id: messageIdFor(xId),
+    ticketId: ticket.id,
+    xId,
+    direction: 'outbound',
+    channel: ticket.channel,
+    text: stored.reply.text,
+    author: { xUserId: bot.xUserId, username: bot.username },
+    createdAt: at,
+    ...(stored.target.kind === 'post' ? { inReplyToXId: stored.target.inReplyToXId } : {}),
+    redacted: false,
+    replyId: stored.reply.id,
+  };
+}
+
+/**
+ * Records a posted reply: the reply, its outbound message and the ticket change (`ticket.reply_posted`) in one
+ * write. Exported for the ingest worker, which settles a reply from the webhook's echo when that arrives first.
+ */
+export async function settlePosted(
+  stored: StoredReply,
+  xId: string,
+  recovered: boolean,
+  deps: Pick<PostReplyDeps, 'store' | 'bot' | 'now'>,
+): Promise<PostReplyOutcome> {
+  const { reply } = stored;
+  for (let round = 0; round < 6; round++) {
+    const ticket = await deps.store.getTicket(reply.ticketId);
+    if (!ticket) throw new RetryableError(`ticket ${reply.ticketId} of reply ${reply.id} not found`);
+    const at = deps.now().toISOString();
+    const settled: StoredReply = { ...stored, reply: { ...reply, status: 'posted', xId, updatedAt: at } };
+    delete settled.postingSince;
+    delete settled.notBefore;
+    const next = changed(ticket, 'ticket.reply_posted', reply.id, at);
+    const outbound = outboundMessageFor(stored, ticket, xId, deps.bot, at);
+    let result = await deps.store.settleReply(settled, { status: reply.status, attempts: stored.attempts }, next, ticket.sequence, outbound);
+    // The echo was already stored as a message: settle without it.
+    if (result === 'message_exists') {
+      result = await deps.store.settleReply(settled, { status: reply.status, attempts: stored.attempts }, next, ticket.sequence);
+    }
+    if (result === 'ok') return { outcome: 'posted', replyId: reply.id, ticketId: ticket.id, xId, recovered };
+    if (result === 'reply_changed') {
+      const now = await deps.store.getReply(reply.id);
+      return { outcome: 'already_settled', replyId: reply.id, status: now?.reply.status ?? 'posted' };
+    }
+  }
+  throw new RetryableError(`ticket ${reply.ticketId} kept changing while settling reply ${reply.id}`);
+}
+
+async function settleFailed(stored: StoredReply, error: PermanentError, deps: PostReplyDeps): Promise<PostReplyOutcome> {
+  const { reply } = stored;
+  for (let round = 0; round < 6; round++) {
+    const ticket = await deps.store.getTicket(reply.ticketId);
+    if (!ticket) throw new RetryableError(`ticket ${reply.ticketId} of reply ${reply.id} not found`);
+    const at = deps.now().toISOString();
+    const settled: StoredReply = {
+      ...stored,
+      reply: { ...reply, status: 'failed', error: { code: error.code, message: error.message }, updatedAt: at },
+    };
+    delete settled.postingSince;
+    const next = changed(ticket, 'ticket.reply_failed', reply.id, at);
+    const result = await deps.store.settleReply(settled, { status: reply.status, attempts: stored.attempts }, next, ticket.sequence);
+    if (result === 'ok') return { outcome: 'failed', replyId: reply.id, ticketId: ticket.id, code: error.code };
+    if (result === 'reply_changed') return { outcome: 'already_settled', replyId: reply.id, status: 'failed' };
+  }
+  throw new RetryableError(`ticket ${reply.ticketId} kept changing while settling reply ${reply.id}`);
+}
+
+function changed(ticket: Ticket, type: 'ticket.reply_posted' | 'ticket.reply_failed', replyId: string, at: string): Ticket {
+  return { ...ticket, updatedAt: at, sequence: ticket.sequence + 1, lastChange: { type, at, replyId } };
+}
