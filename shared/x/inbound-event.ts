@@ -33,8 +33,8 @@ export const inboundDmSchema = z.object({
   format: z.enum(['xaa', 'aaa']),
   xId: z.string().regex(/^\d{1,20}$/),
   sender: author,
+  /** The other side: the bot for a customer's DM, the customer for a DM the bot sent. */
   recipientXUserId: z.string().regex(/^\d{1,20}$/),
-  /** The customer, whichever way the DM went: the sender, or the recipient when the bot sent it. */
   text: z.string(),
   createdAt: z.string(),
   via: z.string(),
