@@ -12,7 +12,18 @@ import { toHelpdeskMessage, toHelpdeskReply, toHelpdeskTicket } from '../../shar
 import { errorBody, errorResponse, header, json, rawBody, type HttpEvent, type HttpResult } from '../../shared/http';
 import { instrumented, logger } from '../../shared/logger';
 import { idempotencyKeySchema, replyRequestSchema, requestReply, type RequestReplyDeps } from '../../shared/replies/request-reply';
-import { changeStatus, getTicketView, listTickets, listTicketsQuerySchema, parseInput, statusChangeSchema } from '../../shared/tickets/ticket-api';
+import {
+  changeStatus,
+  getTicketView,
+  listTickets,
+  listTicketsQuerySchema,
+  parseInput,
+  replyAcceptedSchema,
+  statusChangeSchema,
+  ticketPageSchema,
+  ticketResultSchema,
+  ticketViewSchema,
+} from '../../shared/tickets/ticket-api';
 import type { TicketStore } from '../../shared/tickets/ticket-store';
 
 /** Bodies the API accepts; a reply is at most a few KB of text. */
@@ -50,21 +61,24 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
     if (!ticketId && !replies && method === 'GET') {
       const query = parseInput(listTicketsQuerySchema, event.queryStringParameters ?? {}, 'query');
       const page = await listTickets(deps.store, query);
-      return json(200, { tickets: page.tickets.map(toHelpdeskTicket), nextCursor: page.nextCursor ?? null });
+      return json(200, ticketPageSchema.parse({ tickets: page.tickets.map(toHelpdeskTicket), nextCursor: page.nextCursor ?? null }));
     }
     if (ticketId && !replies && method === 'GET') {
       const view = await getTicketView(deps.store, ticketId);
-      return json(200, {
-        ticket: toHelpdeskTicket(view.ticket),
-        messages: view.messages.map(toHelpdeskMessage),
-        replies: view.replies.map(toHelpdeskReply),
-      });
+      return json(
+        200,
+        ticketViewSchema.parse({
+          ticket: toHelpdeskTicket(view.ticket),
+          messages: view.messages.map(toHelpdeskMessage),
+          replies: view.replies.map(toHelpdeskReply),
+        }),
+      );
     }
     if (ticketId && !replies && method === 'PATCH') {
       const { status } = parseInput(statusChangeSchema, jsonBody(event));
       const ticket = await changeStatus(deps.store, ticketId, status, deps.now);
       logger.info('ticket status set', { ticketId, status, sequence: ticket.sequence });
-      return json(200, { ticket: toHelpdeskTicket(ticket) });
+      return json(200, ticketResultSchema.parse({ ticket: toHelpdeskTicket(ticket) }));
     }
     if (ticketId && replies && method === 'POST') {
       const request = parseInput(replyRequestSchema, jsonBody(event));
@@ -72,7 +86,7 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
       const key = keyHeader === undefined ? undefined : parseInput(idempotencyKeySchema, keyHeader, 'Idempotency-Key');
       const reply = await requestReply(ticketId, request, key, deps.replies);
       logger.info('reply requested', { ticketId, replyId: reply.id, status: reply.status, idempotent: key !== undefined });
-      return json(202, { reply: toHelpdeskReply(reply) });
+      return json(202, replyAcceptedSchema.parse({ reply: toHelpdeskReply(reply) }));
     }
     return errorBody(405, 'method_not_allowed', `${method} is not supported on ${path}`);
   } catch (error) {

@@ -8,13 +8,20 @@ import type { StoredReply, TicketStore } from '../tickets/ticket-store';
 import { weightedLength } from '../x/weighted-length';
 import { DM_MAX_CHARACTERS, replyTarget } from './reply-target';
 
-export const replyRequestSchema = z.strictObject({
-  text: z
-    .string()
-    .max(DM_MAX_CHARACTERS * 2)
-    .refine((t) => t.trim().length > 0, 'must not be empty'),
-  inReplyToMessageId: z.string().regex(/^msg-\d{1,20}$/, 'must be a message id like msg-123').optional(),
-});
+export const replyRequestSchema = z
+  .strictObject({
+    text: z
+      .string()
+      .max(DM_MAX_CHARACTERS * 2)
+      .refine((t) => t.trim().length > 0, 'must not be empty')
+      .describe('The reply, posted as is (no handle is prepended). Posts: at most 280 weighted characters as X counts them; DMs: 10,000 characters.'),
+    inReplyToMessageId: z
+      .string()
+      .regex(/^msg-\d{1,20}$/, 'must be a message id like msg-123')
+      .optional()
+      .describe('Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand.'),
+  })
+  .meta({ id: 'ReplyRequest', title: 'Reply request', description: 'A reply to post through the brand account.' });
 export type ReplyRequest = z.infer<typeof replyRequestSchema>;
 
 export const idempotencyKeySchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');

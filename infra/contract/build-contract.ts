@@ -1,0 +1,136 @@
+// The helpdesk contract as files (contract/): an OpenAPI document for the API and one JSON Schema per event type,
+// generated from the zod schemas the code validates with, so the published contract cannot drift from the code.
+// test/unit/contract-files.test.ts fails when the committed files differ from what this builds.
+import * as z from 'zod';
+import { ticketEventBodySchema, ticketEventSchemas } from '../../shared/helpdesk/events';
+import { replyRequestSchema } from '../../shared/replies/request-reply';
+import {
+  apiErrorSchema,
+  listTicketsQuerySchema,
+  replyAcceptedSchema,
+  statusChangeSchema,
+  ticketPageSchema,
+  ticketResultSchema,
+  ticketViewSchema,
+} from '../../shared/tickets/ticket-api';
+
+type Json = Record<string, unknown>;
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const idOf = (schema: z.ZodType) => {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (!id) throw new Error('schema has no id');
+  return id;
+};
+const content = (schema: z.ZodType) => ({ 'application/json': { schema: ref(idOf(schema)) } });
+const error = (description: string) => ({ description, content: content(apiErrorSchema) });
+
+/** The OpenAPI 3.1 document of the helpdesk API. */
+export function buildOpenApi(): Json {
+  const components = z.toJSONSchema(z.globalRegistry, {
+    uri: (id) => `#/components/schemas/${id}`,
+    io: 'output',
+  }).schemas as Record<string, Json>;
+  for (const schema of Object.values(components)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  const query = z.toJSONSchema(listTicketsQuerySchema, { io: 'input' }) as { properties: Record<string, Json> };
+  const ticketId = {
+    name: 'ticketId',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', pattern: '^(mn|dm)-\\d{1,20}-[1-9]\\d{0,8}$' },
+  };
+  const auth = { 401: error('Missing or wrong bearer token.') };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Support Bridge helpdesk API',
+      version: '1',
+      description:
+        'Read tickets, set their status and reply through the brand account on X. Every call needs ' +
+        '`Authorization: Bearer <HELPDESK_API_TOKEN>`. Ticket events are POSTed to your webhook; see the event schemas.',
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/healthz': {
+        get: {
+          summary: 'Whether the bridge can take traffic',
+          security: [],
+          responses: { 200: { description: 'Ready.' } },
+        },
+      },
+      '/tickets': {
+        get: {
+          summary: 'List tickets, newest first',
+          parameters: Object.entries(query.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+          responses: { 200: { description: 'A page of tickets.', content: content(ticketPageSchema) }, 400: error('Bad query parameter.'), ...auth },
+        },
+      },
+      '/tickets/{ticketId}': {
+        parameters: [ticketId],
+        get: {
+          summary: 'A ticket with its messages and replies',
+          responses: { 200: { description: 'The ticket.', content: content(ticketViewSchema) }, 404: error('No such ticket.'), ...auth },
+        },
+        patch: {
+          summary: "Set a ticket's status",
+          requestBody: { required: true, content: content(statusChangeSchema) },
+          responses: {
+            200: { description: 'The ticket after the change (unchanged when it already had that status).', content: content(ticketResultSchema) },
+            400: error('Bad body; `field` names the field.'),
+            404: error('No such ticket.'),
+            ...auth,
+          },
+        },
+      },
+      '/tickets/{ticketId}/replies': {
+        parameters: [ticketId],
+        post: {
+          summary: 'Reply through the brand account',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'The same key again returns the same reply and posts nothing new. Strongly recommended.',
+              schema: { type: 'string', maxLength: 255 },
+            },
+          ],
+          requestBody: { required: true, content: content(replyRequestSchema) },
+          responses: {
+            202: { description: 'Recorded and queued; the outcome arrives as ticket.reply_posted or ticket.reply_failed.', content: content(replyAcceptedSchema) },
+            400: error('Bad body; `field` names the field.'),
+            404: error('No such ticket.'),
+            409: error('The Idempotency-Key was used for a different reply.'),
+            413: error('Body over 64 KiB.'),
+            422: error('Text too long for X; `weightedLength` (posts) or `length` (DMs) is the measured length.'),
+            ...auth,
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: components,
+    },
+  };
+}
+
+/** One standalone JSON Schema per event type, plus the union of all of them. */
+export function buildEventSchemas(): Record<string, Json> {
+  const files: Record<string, Json> = {};
+  for (const [type, schema] of Object.entries(ticketEventSchemas)) {
+    files[`${type}.schema.json`] = z.toJSONSchema(schema, { io: 'output' }) as Json;
+  }
+  files['ticket-event.schema.json'] = z.toJSONSchema(ticketEventBodySchema, { io: 'output' }) as Json;
+  return files;
+}
+
+/** Every contract file, by path under contract/, as the text to commit. */
+export function buildContractFiles(): Record<string, string> {
+  const text = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  const files: Record<string, string> = { 'openapi.json': text(buildOpenApi()) };
+  for (const [name, schema] of Object.entries(buildEventSchemas())) files[`events/${name}`] = text(schema);
+  return files;
+}
