@@ -1,0 +1,71 @@
+// Primary adapter: SQS batch of requested replies → the post-reply use case → partial batch failures.
+// Replies are posted one at a time, in the order they were queued: X's rate limits are per account, and a
+// conversation should read in the order the agent wrote it. Waiting (rate limits, backoff) is done by the queue,
+// never by sleeping in the function.
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod';
+import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
+import { lazyHandler } from '../../shared/aws/lambda-config';
+import { sqsQueue, type Queue } from '../../shared/aws/sqs-queue';
+import type { Config } from '../../shared/config';
+import { required } from '../../shared/config';
+import { count, instrumented, logger } from '../../shared/logger';
+import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
+import { createReplyPoster } from '../../shared/x/x-client';
+
+const replyMessageSchema = z.object({ replyId: z.string().regex(/^rp_[\w-]{1,64}$/) });
+
+/** The reply function for this config; `poster` replaces the X client (tests hand in one aimed at a fake X). */
+export function createReplyHandler(config: Config, clients: AwsClients = createAwsClients(config), poster?: ReplyPoster) {
+  const deps: PostReplyDeps = {
+    store: dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME')),
+    x: poster ?? createReplyPoster(config.x),
+    bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
+    now: () => new Date(),
+  };
+  const queue = sqsQueue(clients.sqs, required(config.aws.replyQueueUrl, 'REPLY_QUEUE_URL'));
+  return (event: SQSEvent): Promise<SQSBatchResponse> =>
+    instrumented('reply', config.brand, () => processBatch(event.Records, deps, queue));
+}
+
+/** Posts each reply of the batch in order; replies that must wait go back to the queue with their wait. */
+export async function processBatch(records: SQSRecord[], deps: PostReplyDeps, queue: Queue): Promise<SQSBatchResponse> {
+  const failures: string[] = [];
+  for (const record of records) {
+    let replyId: string | undefined;
+    try {
+      replyId = replyMessageSchema.parse(JSON.parse(record.body)).replyId;
+      const result = await postReply(replyId, deps);
+      switch (result.outcome) {
+        case 'posted':
+          count('RepliesPosted');
+          logger.info('reply posted', { ...result });
+          break;
+        case 'failed':
+          count('RepliesFailed');
+          logger.warn('X refused the reply for good', { ...result });
+          break;
+        case 'already_settled':
+          logger.info('reply already settled', { ...result });
+          break;
+        case 'missing':
+          logger.error('queued reply has no record; dropping it', { replyId });
+          break;
+        case 'retry':
+          count('ReplyRetries');
+          logger.info('reply waits', { ...result });
+          // The wait is the message's visibility: SQS hands it back when the wait is over.
+          await queue.delay(record.receiptHandle, result.afterSeconds);
+          failures.push(record.messageId);
+          break;
+      }
+    } catch (error) {
+      failures.push(record.messageId);
+      logger.error('reply attempt failed; SQS will redeliver it', { replyId, messageId: record.messageId, error: error as Error });
+    }
+  }
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+export const handler = lazyHandler((config: Config) => createReplyHandler(config));

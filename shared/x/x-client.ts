@@ -1,0 +1,624 @@
+// Secondary adapter: the bridge's X client. It posts helpdesk replies as the brand's bot account (public replies and
+// DMs) through twitter-api-v2 with OAuth 1.0a user context, and turns everything X can answer into the bridge's error
+// vocabulary: RetryableError (with X's rate-limit reset) or PermanentError (with X's own reason and a stable code).
+// Ops helpers for webhook registration and X Activity subscriptions share the same client and error mapping.
+import http from 'node:http';
+import {
+  ApiPartialResponseError,
+  ApiRequestError,
+  ApiResponseError,
+  TwitterApi,
+  type ITwitterApiClientPlugin,
+} from 'twitter-api-v2';
+import * as z from 'zod';
+import { ConfigError, PermanentError, RetryableError } from '../errors';
+import { logger } from '../logger';
+import { unescapeXText } from './text';
+
+/** The port the reply use case depends on. Both calls throw RetryableError or PermanentError, nothing else from X. */
+export type XPoster = {
+  /** Posts `text` publicly as a reply to the post `inReplyToXId`; resolves with the new post's id. */
+  postReply(input: { text: string; inReplyToXId: string }): Promise<{ xId: string }>;
+  /** Sends `text` as a DM to the user `participantXUserId`; resolves with the DM event id (`dm_event_id`). */
+  sendDm(input: { participantXUserId: string; text: string }): Promise<{ xId: string }>;
+};
+
+/** Where a reply goes: a public reply to a post, or a DM to a user. */
+export type XReplyTarget = { kind: 'post'; inReplyToXId: string } | { kind: 'dm'; participantXUserId: string };
+
+/**
+ * XPoster plus the look-up that settles a reply whose last attempt ended without an answer (a crash, a timeout):
+ * `findPosted` asks X whether the bot already posted `text` to `target` at or after `since` (ISO time), and resolves
+ * with that post's or DM's id, or undefined when X has none. Throws like XPoster.
+ */
+export type XReplyPoster = XPoster & {
+  findPosted(input: { target: XReplyTarget; text: string; since: string }): Promise<{ xId: string } | undefined>;
+};
+
+/**
+ * Why X refused for good. `duplicate_content`, `not_summoned`, `reply_restricted`, `too_long`, `dm_closed` are about
+ * the reply; `usage_capped` (monthly cap) and `unauthorized` (credentials or app permissions) need ops; `rejected` is
+ * any other 4xx.
+ */
+export type XRefusalCode =
+  | 'duplicate_content'
+  | 'not_summoned'
+  | 'reply_restricted'
+  | 'too_long'
+  | 'dm_closed'
+  | 'usage_capped'
+  | 'unauthorized'
+  | 'rejected';
+
+/** The X app's consumer key/secret and the bot account's OAuth 1.0a user token. */
+export type XCredentials = {
+  apiKey: string;
+  apiSecret: string;
+  accessToken: string;
+  accessTokenSecret: string;
+};
+
+export type XClientOptions = XCredentials & {
+  /** X API origin; `http://` is allowed for loopback fakes. Default https://api.x.com. */
+  apiBaseUrl?: string;
+  /** Gives up on a request when its socket has been idle this long (ms): a RetryableError. Default 10 s. */
+  timeoutMs?: number;
+};
+
+/** Where X's API lives unless X_API_BASE_URL says otherwise. */
+export const X_DEFAULT_API_BASE_URL = 'https://api.x.com';
+const DEFAULT_TIMEOUT_MS = 10_000;
+// The origin twitter-api-v2 builds every v2 URL from (globals.js API_V2_PREFIX).
+const LIBRARY_ORIGIN = 'https://api.x.com';
+
+const xId = z.string().regex(/^\d{1,20}$/);
+const createdPostSchema = z.object({ data: z.object({ id: xId }) });
+const sentDmSchema = z.object({ data: z.object({ dm_event_id: xId }) });
+
+const timelineSchema = z.object({
+  data: z
+    .array(
+      z.object({
+        id: xId,
+        text: z.string(),
+        referenced_tweets: z.array(z.object({ type: z.string(), id: z.string() })).optional(),
+      }),
+    )
+    .default([]),
+  meta: z.object({ next_token: z.string().optional() }).optional(),
+});
+const dmEventsSchema = z.object({
+  data: z
+    .array(
+      z.object({
+        id: xId,
+        text: z.string().optional(),
+        sender_id: z.string().optional(),
+        created_at: z.string().optional(),
+      }),
+    )
+    .default([]),
+  meta: z.object({ next_token: z.string().optional() }).optional(),
+});
+// A reply's reconciliation looks back minutes, not days; a few pages of 100 cover it with room to spare.
+const MAX_LOOKUP_PAGES = 5;
+
+type Endpoint = 'post' | 'dm' | 'lookup' | 'ops';
+
+/**
+ * Builds the XPoster that talks to X (or to `apiBaseUrl`, for fakes) as the bot account. Throws ConfigError when
+ * `apiBaseUrl` is not an http(s) origin. Ids are validated before any request, so a bad id never reaches X's URL.
+ */
+export function createXPoster(options: XClientOptions): XPoster {
+  return posterOn(createClient(options));
+}
+
+function posterOn({ v2, send }: XClient): XPoster {
+  return {
+    async postReply({ text, inReplyToXId }) {
+      const request = { text, reply: { in_reply_to_tweet_id: checkedId(inReplyToXId, 'inReplyToXId') } };
+      const body = await send('post', () => v2.post('tweets', request));
+      return { xId: expectId(createdPostSchema, body, 'post').data.id };
+    },
+    async sendDm({ participantXUserId, text }) {
+      const params = { participant_id: checkedId(participantXUserId, 'participantXUserId') };
+      const path = 'dm_conversations/with/:participant_id/messages';
+      const body = await send('dm', () => v2.post(path, { text }, { params }));
+      return { xId: expectId(sentDmSchema, body, 'DM').data.dm_event_id };
+    },
+  };
+}
+
+/**
+ * createXPoster plus findPosted, which reads the bot's timeline (`GET /2/users/:id/tweets`, replies to the target
+ * post) or the DM conversation (`GET /2/dm_conversations/with/:id/dm_events`, the bot's messages) since `since`.
+ * Texts are compared as X stores them: HTML entities unescaped, NFC, URLs (which X turns into t.co links) ignored.
+ */
+export function createXReplyPoster(options: XClientOptions & { botUserId: string }): XReplyPoster {
+  if (!xId.safeParse(options.botUserId).success) {
+    throw new ConfigError('Invalid configuration: X_BOT_USER_ID must be a numeric X user id');
+  }
+  const client = createClient(options);
+  const lookup = { client, botUserId: options.botUserId };
+  return {
+    ...posterOn(client),
+    async findPosted({ target, text, since }) {
+      const wanted = { text: comparableText(text), sinceMs: Date.parse(since) };
+      return target.kind === 'post'
+        ? findReply(lookup, checkedId(target.inReplyToXId, 'inReplyToXId'), wanted)
+        : findDm(lookup, checkedId(target.participantXUserId, 'participantXUserId'), wanted);
+    },
+  };
+}
+
+type Lookup = { client: XClient; botUserId: string };
+type Wanted = { text: string; sinceMs: number };
+
+// The bot's timeline since `since`, newest first: a reply to the target post with the same text.
+async function findReply({ client, botUserId }: Lookup, inReplyToXId: string, wanted: Wanted) {
+  // X wants whole seconds; one second early so a post in the same second as `since` is not missed.
+  const startTime = Number.isNaN(wanted.sinceMs)
+    ? {}
+    : { start_time: new Date(wanted.sinceMs - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  let token: string | undefined;
+  for (let page = 0; page < MAX_LOOKUP_PAGES; page += 1) {
+    const query = {
+      max_results: 100,
+      'tweet.fields': 'created_at,referenced_tweets',
+      ...startTime,
+      ...(token ? { pagination_token: token } : {}),
+    };
+    const params = { id: botUserId };
+    const body = await client.send('lookup', () => client.v2.get('users/:id/tweets', query, { params }));
+    const timeline = parseAnswer(timelineSchema, body, 'timeline');
+    const found = timeline.data.find(
+      (post) =>
+        post.referenced_tweets?.some((ref) => ref.type === 'replied_to' && ref.id === inReplyToXId) &&
+        comparableText(post.text) === wanted.text,
+    );
+    if (found) return { xId: found.id };
+    token = timeline.meta?.next_token;
+    if (!token) return undefined;
+  }
+  return undefined;
+}
+
+// The one-to-one conversation, newest first (it takes no start time): a message from the bot with the same text.
+async function findDm({ client, botUserId }: Lookup, participantXUserId: string, wanted: Wanted) {
+  const after = (createdAt: string | undefined) =>
+    Number.isNaN(wanted.sinceMs) || Date.parse(createdAt ?? '') >= wanted.sinceMs - 1000;
+  let token: string | undefined;
+  for (let page = 0; page < MAX_LOOKUP_PAGES; page += 1) {
+    const query = {
+      max_results: 100,
+      event_types: 'MessageCreate',
+      'dm_event.fields': 'id,text,event_type,created_at,sender_id',
+      ...(token ? { pagination_token: token } : {}),
+    };
+    const params = { participant_id: participantXUserId };
+    const path = 'dm_conversations/with/:participant_id/dm_events';
+    const body = await client.send('lookup', () => client.v2.get(path, query, { params }));
+    const events = parseAnswer(dmEventsSchema, body, 'DM events');
+    const found = events.data.find(
+      (event) =>
+        event.sender_id === botUserId && after(event.created_at) && comparableText(event.text ?? '') === wanted.text,
+    );
+    if (found) return { xId: found.id };
+    // Once a page reaches before `since`, older pages cannot hold the reply.
+    token = events.data.every((event) => after(event.created_at)) ? events.meta?.next_token : undefined;
+    if (!token) return undefined;
+  }
+  return undefined;
+}
+
+// What X keeps of a text, for comparing ours with X's copy.
+function comparableText(text: string): string {
+  return unescapeXText(text)
+    .normalize('NFC')
+    .replace(/https?:\/\/\S+/g, '<url>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** A registered webhook, as X describes it. */
+export type XWebhook = { id: string; url: string; valid: boolean; createdAt: string };
+/** An X Activity API subscription. */
+export type XActivitySubscription = {
+  subscriptionId: string;
+  eventType: string;
+  filter: { user_id?: string; keyword?: string; direction?: string };
+  webhookId?: string;
+  tag?: string;
+};
+
+/** What an ops CLI needs from X: webhook registration, replay and X Activity API subscriptions. */
+export type XOpsClient = {
+  /** Registers `url`; X CRC-checks it first and refuses (PermanentError `rejected`, X's reason) when that fails. */
+  registerWebhook(url: string): Promise<XWebhook>;
+  listWebhooks(): Promise<XWebhook[]>;
+  /** Asks X to CRC-check the webhook again, which re-enables delivery once it passes. */
+  revalidateWebhook(webhookId: string): Promise<void>;
+  deleteWebhook(webhookId: string): Promise<void>;
+  /** Asks X to re-deliver what it sent (or tried to) between `from` and `to` (X keeps 24 h); resolves with the job. */
+  replayWebhook(input: { webhookId: string; from: Date; to: Date }): Promise<{ jobId: string }>;
+  subscribe(input: {
+    eventType: string;
+    userId: string;
+    webhookId?: string;
+    tag?: string;
+  }): Promise<XActivitySubscription>;
+  listSubscriptions(): Promise<XActivitySubscription[]>;
+  unsubscribe(subscriptionId: string): Promise<void>;
+};
+
+const webhookSchema = z.object({ id: xId, url: z.string(), valid: z.boolean(), created_at: z.string() });
+const subscriptionSchema = z.object({
+  subscription_id: z.string(),
+  event_type: z.string(),
+  filter: z.object({
+    user_id: z.string().optional(),
+    keyword: z.string().optional(),
+    direction: z.string().optional(),
+  }),
+  webhook_id: z.string().optional(),
+  tag: z.string().optional(),
+});
+
+/**
+ * Builds the ops client with the same credentials, base URL and error mapping as createXPoster. It signs with the
+ * bot's OAuth 1.0a user token: X's webhook endpoints accept user context, and X Activity subscriptions to private
+ * events (DMs) require it.
+ */
+export function createXOpsClient(options: XClientOptions): XOpsClient {
+  const { v2, send } = createClient(options);
+  const ops = <T>(request: () => Promise<T>) => send('ops', request);
+  const webhookList = z.object({ data: z.array(webhookSchema).default([]) });
+  const subscriptionList = z.object({ data: z.array(subscriptionSchema).default([]) });
+  const createdSubscription = z.object({ data: z.object({ subscription: subscriptionSchema }) });
+  return {
+    async registerWebhook(url) {
+      const body = await ops(() => v2.post('webhooks', { url }));
+      // docs.x.com's reference shows the webhook bare; X has been observed wrapping it in `data`: take either.
+      return toWebhook(parseAnswer(webhookSchema, unwrapData(body), 'webhook registration'));
+    },
+    async listWebhooks() {
+      const body = await ops(() => v2.get('webhooks'));
+      return parseAnswer(webhookList, body, 'webhook list').data.map(toWebhook);
+    },
+    async revalidateWebhook(webhookId) {
+      const params = { webhook_id: checkedId(webhookId, 'webhookId') };
+      await ops(() => v2.put('webhooks/:webhook_id', undefined, { params }));
+    },
+    async deleteWebhook(webhookId) {
+      const params = { webhook_id: checkedId(webhookId, 'webhookId') };
+      await ops(() => v2.delete('webhooks/:webhook_id', undefined, { params }));
+    },
+    async replayWebhook({ webhookId, from, to }) {
+      const request = {
+        webhook_id: checkedId(webhookId, 'webhookId'),
+        from_date: replayDate(from),
+        to_date: replayDate(to),
+      };
+      const body = await ops(() => v2.post('webhooks/replay', request));
+      // Shown bare on docs.x.com ({created_at, job_id}); accepted wrapped in `data` too.
+      return { jobId: parseAnswer(z.object({ job_id: z.string() }), unwrapData(body), 'replay job').job_id };
+    },
+    async subscribe({ eventType, userId, webhookId, tag }) {
+      const request = {
+        event_type: eventType,
+        filter: { user_id: checkedId(userId, 'userId') },
+        ...(webhookId ? { webhook_id: checkedId(webhookId, 'webhookId') } : {}),
+        ...(tag ? { tag } : {}),
+      };
+      const body = await ops(() => v2.post('activity/subscriptions', request));
+      return toSubscription(parseAnswer(createdSubscription, body, 'subscription').data.subscription);
+    },
+    async listSubscriptions() {
+      const body = await ops(() => v2.get('activity/subscriptions'));
+      return parseAnswer(subscriptionList, body, 'subscription list').data.map(toSubscription);
+    },
+    async unsubscribe(subscriptionId) {
+      const params = { subscription_id: checkedId(subscriptionId, 'subscriptionId') };
+      await ops(() => v2.delete('activity/subscriptions/:subscription_id', undefined, { params }));
+    },
+  };
+}
+
+function toWebhook(w: z.infer<typeof webhookSchema>): XWebhook {
+  return { id: w.id, url: w.url, valid: w.valid, createdAt: w.created_at };
+}
+
+function toSubscription(s: z.infer<typeof subscriptionSchema>): XActivitySubscription {
+  return {
+    subscriptionId: s.subscription_id,
+    eventType: s.event_type,
+    filter: s.filter,
+    ...(s.webhook_id ? { webhookId: s.webhook_id } : {}),
+    ...(s.tag ? { tag: s.tag } : {}),
+  };
+}
+
+/** One reply the dry-run sink would have sent. */
+export type DryRunRecord = {
+  kind: 'post' | 'dm';
+  xId: string;
+  text: string;
+  inReplyToXId?: string;
+  participantXUserId?: string;
+  at: string;
+};
+
+// Dry-run ids are numeric (the bridge stores X ids as digits) but unmistakable: 19 digits starting with 9, a range
+// X's time-based ids will not reach for decades, built from the clock so they stay unique across local restarts.
+const DRY_RUN_ID = /^9\d{18}$/;
+
+/** True for an id DryRunPoster made up: nothing was posted to X under it. */
+export function isDryRunXId(id: string): boolean {
+  return DRY_RUN_ID.test(id);
+}
+
+/**
+ * The XPoster used when no X access token is configured (local mode): it posts nothing, logs that it did not, keeps
+ * what it would have sent in `sent`, and answers with made-up ids that isDryRunXId recognises. It never fails.
+ */
+export class DryRunPoster implements XReplyPoster {
+  /** Labels this poster wherever it is inspected. */
+  readonly dryRun = true;
+  readonly sent: DryRunRecord[] = [];
+  private counter = 0;
+
+  constructor(
+    private readonly options: {
+      /** Where to say what would have been sent. Default: the structured logger (text only at debug level). */
+      log?: (record: DryRunRecord) => void;
+      now?: () => number;
+    } = {},
+  ) {}
+
+  async postReply(input: { text: string; inReplyToXId: string }): Promise<{ xId: string; dryRun: true }> {
+    return this.record({ kind: 'post', text: input.text, inReplyToXId: input.inReplyToXId });
+  }
+
+  async sendDm(input: { participantXUserId: string; text: string }): Promise<{ xId: string; dryRun: true }> {
+    return this.record({ kind: 'dm', text: input.text, participantXUserId: input.participantXUserId });
+  }
+
+  /** Finds a reply this sink recorded for the target with this text, at or after `since`. */
+  async findPosted(input: { target: XReplyTarget; text: string; since: string }): Promise<{ xId: string } | undefined> {
+    const since = Date.parse(input.since);
+    const found = this.sent.find(
+      (r) =>
+        r.text === input.text &&
+        (Number.isNaN(since) || Date.parse(r.at) >= since) &&
+        (input.target.kind === 'post'
+          ? r.kind === 'post' && r.inReplyToXId === input.target.inReplyToXId
+          : r.kind === 'dm' && r.participantXUserId === input.target.participantXUserId),
+    );
+    return found ? { xId: found.xId } : undefined;
+  }
+
+  private record(what: Omit<DryRunRecord, 'xId' | 'at'>): { xId: string; dryRun: true } {
+    const now = (this.options.now ?? Date.now)();
+    this.counter = (this.counter + 1) % 100_000;
+    const id = `9${String(now).padStart(13, '0').slice(-13)}${String(this.counter).padStart(5, '0')}`;
+    const record: DryRunRecord = { ...what, xId: id, at: new Date(now).toISOString() };
+    this.sent.push(record);
+    if (this.options.log) {
+      this.options.log(record);
+    } else {
+      const { text, ...ids } = record;
+      logger.info('DRY RUN: not sent to X (no X access token configured)', { dryRun: true, ...ids });
+      logger.debug('DRY RUN text', { xId: id, text });
+    }
+    return { xId: id, dryRun: true };
+  }
+}
+
+/**
+ * The reply poster for the bridge's X configuration: the real X client when the bot's access token and secret are
+ * set, otherwise a DryRunPoster (contract §1: without X_ACCESS_TOKEN replies go to a local dry-run sink).
+ */
+export function createReplyPoster(
+  x: {
+    apiKey: string;
+    apiSecret: string;
+    accessToken?: string;
+    accessTokenSecret?: string;
+    apiBaseUrl?: string;
+    botUserId: string;
+  },
+  options: { timeoutMs?: number; dryRunLog?: (record: DryRunRecord) => void } = {},
+): XReplyPoster {
+  if (!x.accessToken || !x.accessTokenSecret) {
+    return new DryRunPoster(options.dryRunLog ? { log: options.dryRunLog } : {});
+  }
+  return createXReplyPoster({
+    ...x,
+    accessToken: x.accessToken,
+    accessTokenSecret: x.accessTokenSecret,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+}
+
+type XClient = {
+  v2: TwitterApi['v2'];
+  /** Runs one request, turning whatever the library throws into the bridge's vocabulary. */
+  send<T>(endpoint: Endpoint, request: () => Promise<T>): Promise<T>;
+};
+
+function createClient(options: XClientOptions): XClient {
+  const base = parseBaseUrl(options.apiBaseUrl ?? X_DEFAULT_API_BASE_URL);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // twitter-api-v2 has no base-URL option: rewrite every URL it builds before it signs and sends it, so the OAuth
+  // signature covers the URL actually requested.
+  const redirect: ITwitterApiClientPlugin = {
+    onBeforeRequestConfig({ params }) {
+      if (base !== LIBRARY_ORIGIN && params.url.startsWith(LIBRARY_ORIGIN + '/')) {
+        params.url = base + params.url.slice(LIBRARY_ORIGIN.length);
+      }
+      params.timeout ??= timeoutMs;
+    },
+  };
+  const tokens = {
+    appKey: options.apiKey,
+    appSecret: options.apiSecret,
+    accessToken: options.accessToken,
+    accessSecret: options.accessTokenSecret,
+  };
+  const client = new TwitterApi(tokens, {
+    plugins: [redirect],
+    // The library always calls https.request; only an explicit http.Agent lets it speak plain http to a fake.
+    ...(base.startsWith('http:') ? { httpAgent: new http.Agent({ keepAlive: true }) } : {}),
+  });
+  const secrets = Object.values(tokens).filter((s) => s.length >= 4);
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+  return {
+    v2: client.v2,
+    async send(endpoint, request) {
+      try {
+        return await request();
+      } catch (error) {
+        throw mapXError(error, endpoint, redact);
+      }
+    },
+  };
+}
+
+function parseBaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('Invalid configuration: X_API_BASE_URL must be an http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('Invalid configuration: X_API_BASE_URL must be an http(s) URL');
+  }
+  return (url.origin + url.pathname).replace(/\/+$/, '');
+}
+
+// A 2xx without the id means X's answer was cut or changed shape. The post may exist, so this is not a refusal; the
+// retry that follows either succeeds or meets X's duplicate-content refusal, and the webhook echo still finds the post.
+function expectId<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new RetryableError(`X accepted the ${what} but its answer carried no id`);
+  return parsed.data;
+}
+
+function parseAnswer<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new RetryableError(`X's answer to the ${what} request has an unexpected shape`);
+  return parsed.data;
+}
+
+function unwrapData(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && 'data' in body ? (body as { data: unknown }).data : body;
+}
+
+// Ids go into X's URL paths: anything but digits is refused before a request is made.
+function checkedId(value: string, name: string): string {
+  if (!xId.safeParse(value).success) {
+    throw new PermanentError(`${name} must be a numeric X id, got ${JSON.stringify(value)}`, 'rejected');
+  }
+  return value;
+}
+
+// X's replay window bounds: UTC, yyyymmddhhmm.
+function replayDate(date: Date): string {
+  return date.toISOString().replace(/[-T:]/g, '').slice(0, 12);
+}
+
+const USAGE_CAPPED = /\/2\/problems\/usage-capped$/;
+// Problem types that mean the app itself may not do this (read-only app, no project, wrong auth type): ops must act.
+const APP_NOT_ALLOWED = /\/2\/problems\/(oauth1-permissions|client-forbidden|unsupported-authentication)$/;
+// Refusals told apart by X's wording; the first match wins, so "not summoned" is tried before "reply restricted"
+// (its detail also says a reply "is not allowed").
+const REFUSALS: [XRefusalCode, RegExp][] = [
+  ['too_long', /too long/i],
+  ['duplicate_content', /duplicate content|is a duplicate/i],
+  // Since 2026-02-23 self-serve apps may reply only where the author mentioned or quoted the bot.
+  ['not_summoned', /not been mentioned|otherwise engaged/i],
+  ['dm_closed', /cannot send messages|not allowed to send (direct )?messages/i],
+  ['reply_restricted', /(restricted|limited) who can reply|(reply|replies|conversation)\b[^.]*\b(restricted|limited)/i],
+];
+
+/**
+ * Maps what twitter-api-v2 throws to the bridge's vocabulary, keyed on HTTP status, X's problem `type` and `detail`
+ * (never on the library's v2 error enum, which does not match real v2 bodies). Anything that is not an X answer or a
+ * transport failure (a bug) is returned unchanged.
+ */
+function mapXError(error: unknown, endpoint: Endpoint, redact: (text: string) => string): unknown {
+  if (error instanceof ApiResponseError) return mapResponse(error, endpoint, redact);
+  if (error instanceof ApiPartialResponseError) {
+    const status = error.response.statusCode ?? '?';
+    return new RetryableError(`X closed the connection in the middle of its answer (HTTP ${status})`);
+  }
+  if (error instanceof ApiRequestError) {
+    // Never attach the library error as a cause: it holds the request, whose headers carry the OAuth token.
+    // twitter-api-v2 1.29 stores the socket error as `_options.error` but its `requestError` getter reads
+    // `_options.requestError` (always undefined), so read the stored one first.
+    const stored = (error as unknown as { _options?: { error?: unknown } })._options?.error;
+    const cause = (stored ?? error.requestError) as NodeJS.ErrnoException | undefined;
+    if (cause?.message === 'Request timeout.') {
+      // X may have received and applied the request: the caller's retry must be safe against a duplicate.
+      return new RetryableError('X did not answer in time (the request may or may not have been applied)');
+    }
+    const reason = cause?.code ? `${cause.code}: ${cause.message}` : (cause?.message ?? 'request failed');
+    return new RetryableError(redact(`X could not be reached (${reason})`));
+  }
+  return error;
+}
+
+function mapResponse(error: ApiResponseError, endpoint: Endpoint, redact: (text: string) => string): Error {
+  const status = error.code;
+  const data = (typeof error.data === 'object' && error.data !== null ? error.data : {}) as Record<string, unknown>;
+  const type = typeof data.type === 'string' ? data.type : '';
+  const messages = (Array.isArray(data.errors) ? (data.errors as unknown[]) : []).flatMap((e) => {
+    const message = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
+    return typeof message === 'string' ? [message] : [];
+  });
+  const detail = firstString(data.detail, data.title, messages[0], data.error) ?? `X answered HTTP ${status}`;
+  // X's own words, for a person to act on: its detail, plus its per-parameter messages when it gave any.
+  const reason = redact([detail, ...messages.filter((m) => m !== detail)].join(' — '));
+  const refuse = (code: XRefusalCode) => new PermanentError(reason, code);
+
+  // A 429 (sometimes a 403) whose type is the monthly usage cap: no wait within the month helps.
+  if (USAGE_CAPPED.test(type)) return refuse('usage_capped');
+  if (status === 429) return new RetryableError(`X rate limit: ${reason}`, rateLimitResetMs(error.headers));
+  if (status >= 500) return new RetryableError(`X answered ${status}: ${reason}`);
+  if (status === 401) return refuse('unauthorized');
+  if (status === 403 && APP_NOT_ALLOWED.test(type)) return refuse('unauthorized');
+  if (status === 400 || status === 403) {
+    const words = [detail, ...messages].join(' ');
+    const known = REFUSALS.find(([, pattern]) => pattern.test(words));
+    if (known) return refuse(known[0]);
+    // On the DM endpoint X's remaining 403 is the recipient not taking DMs from the bot.
+    if (status === 403 && endpoint === 'dm') return refuse('dm_closed');
+  }
+  return refuse('rejected');
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  return values.find((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
+/**
+ * When trying again makes sense after a 429 (epoch ms): the 15-minute window's reset, or the 24-hour window's when that
+ * one is exhausted (a 429 can come from the daily window while the 15-minute one still has room). Undefined when X sent
+ * no reset header.
+ */
+function rateLimitResetMs(headers: http.IncomingHttpHeaders): number | undefined {
+  const header = (name: string): number | undefined => {
+    const raw = headers[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value === undefined || value.trim() === '') return undefined;
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const resets = [header('x-rate-limit-reset')];
+  for (const window of ['x-user-limit-24hour', 'x-app-limit-24hour']) {
+    if (header(`${window}-remaining`) === 0) resets.push(header(`${window}-reset`));
+  }
+  const known = resets.filter((r): r is number => r !== undefined);
+  return known.length > 0 ? Math.max(...known) * 1000 : undefined;
+}
