@@ -12,13 +12,19 @@ export function count(name: string, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);
 }
 
+let dimensionsFor: string | undefined;
+
 /** Runs one invocation with the function name and brand on every log line, then flushes its metrics. */
 export async function instrumented<T>(fn: string, brand: string, work: () => Promise<T>): Promise<T> {
   logger.appendKeys({ fn, brand });
-  metrics.setDefaultDimensions({ brand });
+  // One process serves one brand on Lambda; the local runner runs every function in one process, so set it once.
+  if (dimensionsFor !== brand) {
+    metrics.setDefaultDimensions({ brand });
+    dimensionsFor = brand;
+  }
   try {
     return await work();
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }
