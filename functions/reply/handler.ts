@@ -16,13 +16,21 @@ import { createReplyPoster } from '../../shared/x/x-client';
 
 const replyMessageSchema = z.object({ replyId: z.string().regex(/^rp_[\w-]{1,64}$/) });
 
-/** The reply function for this config; `poster` replaces the X client (tests hand in one aimed at a fake X). */
-export function createReplyHandler(config: Config, clients: AwsClients = createAwsClients(config), poster?: ReplyPoster) {
+/**
+ * The reply function for this config. `options.poster` replaces the X client; `options.inFlightGraceMs` shortens
+ * how long a reply left `posting` is given before X is asked about it (tests; the default suits Lambda's timeout).
+ */
+export function createReplyHandler(
+  config: Config,
+  clients: AwsClients = createAwsClients(config),
+  options: { poster?: ReplyPoster; inFlightGraceMs?: number } = {},
+) {
   const deps: PostReplyDeps = {
     store: dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME')),
-    x: poster ?? createReplyPoster(config.x),
+    x: options.poster ?? createReplyPoster(config.x),
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     now: () => new Date(),
+    ...(options.inFlightGraceMs === undefined ? {} : { inFlightGraceMs: options.inFlightGraceMs }),
   };
   const queue = sqsQueue(clients.sqs, required(config.aws.replyQueueUrl, 'REPLY_QUEUE_URL'));
   return (event: SQSEvent): Promise<SQSBatchResponse> =>

@@ -1,0 +1,26 @@
+// DynamoDB adapter for the notify use case: reads the message or reply a ticket event carries. Strongly consistent
+// reads, because the stream can hand us a ticket change before an eventually consistent read would see its message.
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Message, Reply } from '../tickets/model';
+import type { TicketEventReader } from '../helpdesk/notify';
+import { itemToMessage, itemToReply, keys, type Item } from './items';
+
+/** The event context reader on one DynamoDB table; undefined when the item does not exist. */
+export function dynamoEventReader(db: DynamoDBClient, tableName: string): TicketEventReader {
+  async function get(key: { pk: string; sk: string }): Promise<Item | undefined> {
+    const result = await db.send(new GetItemCommand({ TableName: tableName, Key: marshall(key), ConsistentRead: true }));
+    return result.Item ? unmarshall(result.Item) : undefined;
+  }
+  return {
+    async getMessage(xId: string): Promise<Message | undefined> {
+      const item = await get(keys.message(xId));
+      // The same key holds a tombstone when a delete arrived before its post: there is no message to show.
+      return item && item.type !== 'tombstone' ? itemToMessage(item) : undefined;
+    },
+    async getReply(replyId: string): Promise<Reply | undefined> {
+      const item = await get(keys.reply(replyId));
+      return item ? itemToReply(item) : undefined;
+    },
+  };
+}

@@ -1,0 +1,322 @@
+// The helpdesk event format (contract §4): what integrators receive, as zod schemas that double as the source of the
+// published JSON Schema files (zod 4 `z.toJSONSchema`), and the pure mapping from a changed ticket to its event.
+// No I/O here: the notify use case fetches the message or reply an event names and hands it in.
+import * as z from 'zod';
+import type { Message, Reply, Ticket, TicketChange, TicketEventType } from '../tickets/model';
+import { channelSchema, replyStatusSchema, ticketStatusSchema } from '../tickets/model';
+
+// Timestamps are ISO 8601 strings as the bridge stores them. Documented as `format: date-time` rather than checked
+// with z.iso.datetime(), whose long regex would clutter the published schema and add nothing integrators need.
+const timestamp = (description: string) => z.string().meta({ format: 'date-time', description });
+
+// Integrator-facing objects are loose: the contract promises "more fields are welcome", so the published JSON Schema
+// must not say `additionalProperties: false`, or a consumer validating strictly would break when a field is added.
+
+/** A ticket as the helpdesk sees it: the stored ticket without the bridge's bookkeeping (`lastChange`). */
+export const helpdeskTicketSchema = z
+  .looseObject({
+    id: z
+      .string()
+      .describe('Stable ticket id: `mn-<customer X user id>-<n>` for mention tickets, `dm-<customer X user id>-<n>` for DMs.'),
+    brand: z.string().describe('The brand slug of the bridge that sent the event.'),
+    status: ticketStatusSchema.describe('open, pending (waiting for the customer) or solved.'),
+    channel: channelSchema.describe('mention: public posts naming the brand account; dm: direct messages.'),
+    customer: z
+      .looseObject({
+        xUserId: z.string().describe('The customer\'s numeric X user id, as a string.'),
+        username: z.string().describe('The customer\'s X handle, without @.'),
+        name: z.string().describe('The customer\'s display name on X.'),
+      })
+      .describe('The X account the ticket is with.'),
+    createdAt: timestamp('When the ticket was opened.'),
+    updatedAt: timestamp('When the ticket last changed.'),
+    sequence: z
+      .number()
+      .int()
+      .positive()
+      .describe(
+        'Grows with every change to this ticket. Retries can deliver events out of order: apply an event only when ' +
+          'its sequence is higher than the last one you applied for this ticket.',
+      ),
+    followUpOf: z
+      .string()
+      .optional()
+      .describe('The solved ticket this one follows up, when the customer wrote again after the reopen window.'),
+    solvedAt: timestamp('When the ticket was last solved.').optional(),
+  })
+  .meta({ id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' });
+export type HelpdeskTicket = z.infer<typeof helpdeskTicketSchema>;
+
+/** A message (an X post or DM) as the helpdesk sees it. */
+export const helpdeskMessageSchema = z
+  .looseObject({
+    id: z.string().describe('Stable message id (`msg-<X id>`); use it as `inReplyToMessageId` when replying.'),
+    ticketId: z.string().describe('The ticket the message belongs to.'),
+    xId: z.string().describe('The post or DM event id on X, as a string.'),
+    direction: z
+      .enum(['inbound', 'outbound'])
+      .describe('inbound: written by the customer; outbound: written by the brand account.'),
+    channel: channelSchema.describe('mention: a public post; dm: a direct message.'),
+    text: z.string().describe('The text as the author wrote it; empty once the author deleted it (see `redacted`).'),
+    author: z
+      .looseObject({
+        xUserId: z.string().describe('The author\'s numeric X user id, as a string.'),
+        username: z.string().describe('The author\'s X handle, without @.'),
+      })
+      .describe('Who wrote the message.'),
+    createdAt: timestamp('When the message was written on X.'),
+    inReplyToXId: z.string().optional().describe('The X post this post replies to, when it is a reply.'),
+    redacted: z.boolean().describe('True once the author deleted it on X: the text is gone, ids and times stay.'),
+    replyId: z.string().optional().describe('For an outbound message the bridge posted: the reply it was posted for.'),
+  })
+  .meta({ id: 'Message', title: 'Message', description: 'One X post or direct message in a ticket.' });
+export type HelpdeskMessage = z.infer<typeof helpdeskMessageSchema>;
+
+/** Why X refused a reply, worded for the agent who has to decide what to do next. */
+export const replyErrorSchema = z
+  .looseObject({
+    code: z.string().describe('A stable machine-readable reason, for example `duplicate_content` or `not_summoned`.'),
+    message: z.string().describe('What happened and what the agent can do about it, in plain words.'),
+  })
+  .meta({ id: 'ReplyError', title: 'Reply error', description: 'Why a reply could not be posted.' });
+
+/** A reply the helpdesk asked the bridge to post, as the helpdesk sees it. */
+export const helpdeskReplySchema = z
+  .looseObject({
+    id: z.string().describe('The reply id the bridge returned when the reply was requested.'),
+    ticketId: z.string().describe('The ticket the reply belongs to.'),
+    status: replyStatusSchema.describe('queued, posting, posted (on X, see `xId`) or failed (see `error`).'),
+    text: z.string().describe('The reply text as requested.'),
+    xId: z.string().optional().describe('The post or DM event id on X once posted.'),
+    error: replyErrorSchema.optional(),
+    inReplyToMessageId: z.string().optional().describe('The message the reply answers, when the helpdesk named one.'),
+    createdAt: timestamp('When the helpdesk requested the reply.'),
+    updatedAt: timestamp('When the reply last changed status.'),
+  })
+  .meta({ id: 'Reply', title: 'Reply', description: 'A reply posted (or to be posted) through the brand account.' });
+export type HelpdeskReply = z.infer<typeof helpdeskReplySchema>;
+
+const eventTimestamp = timestamp(
+  'When the change happened. Stays the same on every retry; the `webhook-timestamp` header is the time of the attempt.',
+);
+
+function eventSchema<T extends TicketEventType, D extends z.ZodRawShape>(
+  type: T,
+  id: string,
+  description: string,
+  data: D,
+) {
+  return z
+    .looseObject({
+      type: z.literal(type),
+      timestamp: eventTimestamp,
+      data: z.looseObject({ ticket: helpdeskTicketSchema, ...data }),
+    })
+    .meta({ id, title: type, description });
+}
+
+/** One schema per event type, keyed by type: the published JSON Schema files are generated from these. */
+export const ticketEventSchemas = {
+  'ticket.created': eventSchema(
+    'ticket.created',
+    'TicketCreatedEvent',
+    'A customer wrote and a new ticket was opened. `data.message` is the first message.',
+    { message: helpdeskMessageSchema },
+  ),
+  'ticket.message_added': eventSchema(
+    'ticket.message_added',
+    'TicketMessageAddedEvent',
+    'A message joined an existing ticket: from the customer, or posted by hand from the brand account in its thread.',
+    {
+      message: helpdeskMessageSchema,
+      previousStatus: ticketStatusSchema
+        .optional()
+        .describe('Set when the message changed the ticket\'s status (a customer answering a pending ticket reopens it).'),
+    },
+  ),
+  'ticket.reopened': eventSchema(
+    'ticket.reopened',
+    'TicketReopenedEvent',
+    'The customer followed up on a solved ticket within the reopen window; `data.message` is the follow-up.',
+    {
+      message: helpdeskMessageSchema,
+      previousStatus: ticketStatusSchema.optional().describe('The status before the follow-up (solved).'),
+    },
+  ),
+  'ticket.status_changed': eventSchema(
+    'ticket.status_changed',
+    'TicketStatusChangedEvent',
+    'The ticket\'s status was set (through the helpdesk API); `data.ticket.status` is the new one.',
+    { previousStatus: ticketStatusSchema.describe('The status before this change.') },
+  ),
+  'ticket.reply_posted': eventSchema(
+    'ticket.reply_posted',
+    'TicketReplyPostedEvent',
+    'A reply was posted on X; `data.reply.xId` is its id there.',
+    { reply: helpdeskReplySchema },
+  ),
+  'ticket.reply_failed': eventSchema(
+    'ticket.reply_failed',
+    'TicketReplyFailedEvent',
+    'X refused a reply for good; `data.reply.error` says why and what an agent can do. The bridge will not retry it.',
+    { reply: helpdeskReplySchema.extend({ error: replyErrorSchema }).describe('The refused reply; `error` is always set.') },
+  ),
+  'ticket.message_redacted': eventSchema(
+    'ticket.message_redacted',
+    'TicketMessageRedactedEvent',
+    'The author deleted a message on X; its text is gone from the bridge. Remove it from your copy too.',
+    { message: helpdeskMessageSchema },
+  ),
+} as const satisfies Record<TicketEventType, z.ZodType>;
+
+/** The body of every ticket event POSTed to the helpdesk, told apart by `type`. */
+export const ticketEventBodySchema = z
+  .discriminatedUnion('type', [
+    ticketEventSchemas['ticket.created'],
+    ticketEventSchemas['ticket.message_added'],
+    ticketEventSchemas['ticket.reopened'],
+    ticketEventSchemas['ticket.status_changed'],
+    ticketEventSchemas['ticket.reply_posted'],
+    ticketEventSchemas['ticket.reply_failed'],
+    ticketEventSchemas['ticket.message_redacted'],
+  ])
+  .meta({
+    id: 'TicketEvent',
+    title: 'Ticket event',
+    description:
+      'A change to a ticket, POSTed to HELPDESK_WEBHOOK_URL and signed per Standard Webhooks. Delivery is at least ' +
+      'once: the `webhook-id` header is the same on every retry, so dedupe on it, and order by `data.ticket.sequence`.',
+  });
+export type TicketEventBody = z.infer<typeof ticketEventBodySchema>;
+
+/** An event ready to send: the body plus the id that names it on every attempt. */
+export type TicketEvent = { webhookId: string; body: TicketEventBody };
+
+/** What an event carries besides the ticket: the message or reply named by the ticket's last change. */
+export type TicketEventContext = { message?: Message; reply?: Reply };
+
+/**
+ * The webhook id of the change that brought a ticket to `sequence`. Derived from the data, never random, so a retry,
+ * a DLQ redrive or a second read of the same stream record sends the same id and the helpdesk can dedupe on it.
+ */
+export function webhookIdFor(ticketId: string, sequence: number): string {
+  return `evt_${ticketId}_${sequence}`;
+}
+
+/** The stored ticket as the helpdesk sees it; also what the helpdesk API returns. */
+export function toHelpdeskTicket(ticket: Ticket): HelpdeskTicket {
+  return {
+    id: ticket.id,
+    brand: ticket.brand,
+    status: ticket.status,
+    channel: ticket.channel,
+    customer: { xUserId: ticket.customer.xUserId, username: ticket.customer.username, name: ticket.customer.name },
+    createdAt: ticket.createdAt,
+    updatedAt: ticket.updatedAt,
+    sequence: ticket.sequence,
+    ...(ticket.followUpOf === undefined ? {} : { followUpOf: ticket.followUpOf }),
+    ...(ticket.solvedAt === undefined ? {} : { solvedAt: ticket.solvedAt }),
+  };
+}
+
+/** The stored message as the helpdesk sees it (without the bridge's reply-targeting flags). */
+export function toHelpdeskMessage(message: Message): HelpdeskMessage {
+  return {
+    id: message.id,
+    ticketId: message.ticketId,
+    xId: message.xId,
+    direction: message.direction,
+    channel: message.channel,
+    // A redacted message never shows text, even if a stale copy still had some.
+    text: message.redacted ? '' : message.text,
+    author: { xUserId: message.author.xUserId, username: message.author.username },
+    createdAt: message.createdAt,
+    ...(message.inReplyToXId === undefined ? {} : { inReplyToXId: message.inReplyToXId }),
+    redacted: message.redacted,
+    ...(message.replyId === undefined ? {} : { replyId: message.replyId }),
+  };
+}
+
+/** The stored reply as the helpdesk sees it. */
+export function toHelpdeskReply(reply: Reply): HelpdeskReply {
+  return {
+    id: reply.id,
+    ticketId: reply.ticketId,
+    status: reply.status,
+    text: reply.text,
+    ...(reply.xId === undefined ? {} : { xId: reply.xId }),
+    ...(reply.error === undefined ? {} : { error: { code: reply.error.code, message: reply.error.message } }),
+    ...(reply.inReplyToMessageId === undefined ? {} : { inReplyToMessageId: reply.inReplyToMessageId }),
+    createdAt: reply.createdAt,
+    updatedAt: reply.updatedAt,
+  };
+}
+
+/**
+ * What must be read before a change can become an event: the message or reply it names. Throws when the change
+ * does not name what its type needs, because that is a bug in the writer, not something a retry fixes silently.
+ */
+export function contextNeededFor(change: TicketChange): { messageXId?: string; replyId?: string } {
+  switch (change.type) {
+    case 'ticket.created':
+    case 'ticket.message_added':
+    case 'ticket.reopened':
+    case 'ticket.message_redacted':
+      if (!change.messageXId) throw new Error(`${change.type} names no messageXId`);
+      return { messageXId: change.messageXId };
+    case 'ticket.reply_posted':
+    case 'ticket.reply_failed':
+      if (!change.replyId) throw new Error(`${change.type} names no replyId`);
+      return { replyId: change.replyId };
+    case 'ticket.status_changed':
+      return {};
+  }
+}
+
+// X does not always say why; the agent still needs a next step.
+const UNKNOWN_REPLY_ERROR = {
+  code: 'unknown',
+  message: 'X refused the reply without giving a reason. Check the ticket on X and post again, or answer another way.',
+};
+
+/**
+ * The event for a ticket's last change. `webhookId` is `evt_<ticketId>_<sequence>`, `timestamp` is when the change
+ * happened, and `type` is the change's type. Throws when `ctx` lacks the message or reply the type carries.
+ */
+export function toTicketEvent(ticket: Ticket, ctx: TicketEventContext = {}): TicketEvent {
+  const change = ticket.lastChange;
+  const webhookId = webhookIdFor(ticket.id, ticket.sequence);
+  const head = { timestamp: change.at };
+  const data = { ticket: toHelpdeskTicket(ticket) };
+  const message = (): HelpdeskMessage => {
+    if (!ctx.message) throw new Error(`${change.type} for ${ticket.id}#${ticket.sequence} needs its message`);
+    return toHelpdeskMessage(ctx.message);
+  };
+  const reply = (): HelpdeskReply => {
+    if (!ctx.reply) throw new Error(`${change.type} for ${ticket.id}#${ticket.sequence} needs its reply`);
+    return toHelpdeskReply(ctx.reply);
+  };
+  switch (change.type) {
+    case 'ticket.created':
+    case 'ticket.message_redacted':
+      return { webhookId, body: { type: change.type, ...head, data: { ...data, message: message() } } };
+    case 'ticket.message_added':
+    case 'ticket.reopened': {
+      // A message can move the status too (pending → open); say so, so the helpdesk need not diff tickets.
+      const previous = change.previousStatus === undefined ? {} : { previousStatus: change.previousStatus };
+      return { webhookId, body: { type: change.type, ...head, data: { ...data, message: message(), ...previous } } };
+    }
+    case 'ticket.status_changed':
+      if (!change.previousStatus) throw new Error(`ticket.status_changed for ${ticket.id}#${ticket.sequence} names no previousStatus`);
+      return { webhookId, body: { type: change.type, ...head, data: { ...data, previousStatus: change.previousStatus } } };
+    case 'ticket.reply_posted':
+      return { webhookId, body: { type: change.type, ...head, data: { ...data, reply: reply() } } };
+    case 'ticket.reply_failed': {
+      const failed = reply();
+      return {
+        webhookId,
+        body: { type: change.type, ...head, data: { ...data, reply: { ...failed, error: failed.error ?? UNKNOWN_REPLY_ERROR } } },
+      };
+    }
+  }
+}
