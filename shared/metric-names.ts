@@ -38,6 +38,22 @@ export const METRIC_NAMES = {
   DeliveriesRetried: 'DeliveriesRetried',
   /** notify: a ticket event given up on after its last retry (parked in the dead-letter queue). Alarmed. */
   DeliveryFailed: 'DeliveryFailed',
+  /** x-webhook: a delivery refused for a missing or wrong signature (a misconfigured secret, or someone probing). */
+  WebhookSignatureRejected: 'WebhookSignatureRejected',
+  /** ingest: the bot's own post or DM recorded in a ticket's thread (posted by hand, not through the bridge). */
+  OutboundRecorded: 'OutboundRecorded',
+  /** ingest: the webhook's echo of a reply the bridge posted, matched to that reply. */
+  ReplyEchoesMatched: 'ReplyEchoesMatched',
+  /** ingest: a message whose author deleted it on X, redacted. */
+  MessagesRedacted: 'MessagesRedacted',
+  /** ingest: a delete that arrived before its post; the post will never be stored. */
+  DeletesBeforeIngest: 'DeletesBeforeIngest',
+  /** ingest: an item that never becomes a ticket (the bot's own post outside any thread, a post already deleted). */
+  InboundIgnored: 'InboundIgnored',
+  /** notify: stream records that could not be turned into an event yet (Lambda retries them). */
+  NotifyRecordsFailed: 'NotifyRecordsFailed',
+  /** notify: a notify-retry message that is not a queued ticket event (a bug, or a hand-edited redrive). */
+  NotifyRetryMalformed: 'NotifyRetryMalformed',
 } as const;
 
 /** The name of one custom metric. */

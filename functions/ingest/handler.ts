@@ -7,19 +7,20 @@ import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { count, instrumented, logger } from '../../shared/logger';
+import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
 import { ingestItem, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
 
-const OUTCOME_METRIC: Record<IngestOutcome['outcome'], string> = {
-  created: 'TicketsCreated',
-  added: 'MessagesAdded',
-  reopened: 'TicketsReopened',
-  outbound: 'OutboundRecorded',
-  reply_matched: 'ReplyEchoesMatched',
-  redacted: 'MessagesRedacted',
-  duplicate: 'DuplicatesDropped',
-  tombstoned: 'DeletesBeforeIngest',
-  ignored: 'InboundIgnored',
+const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
+  created: METRIC_NAMES.TicketsCreated,
+  added: METRIC_NAMES.MessagesAdded,
+  reopened: METRIC_NAMES.TicketsReopened,
+  outbound: METRIC_NAMES.OutboundRecorded,
+  reply_matched: METRIC_NAMES.ReplyEchoesMatched,
+  redacted: METRIC_NAMES.MessagesRedacted,
+  duplicate: METRIC_NAMES.DuplicatesDropped,
+  tombstoned: METRIC_NAMES.DeletesBeforeIngest,
+  ignored: METRIC_NAMES.InboundIgnored,
 };
 
 /** The ingest function for this config (the same one Lambda, the local runner and the tests run). */

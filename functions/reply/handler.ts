@@ -11,6 +11,7 @@ import { sqsQueue, type Queue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { count, instrumented, logger } from '../../shared/logger';
+import { METRIC_NAMES } from '../../shared/metric-names';
 import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
 import { createReplyPoster } from '../../shared/x/x-client';
 
@@ -47,11 +48,11 @@ export async function processBatch(records: SQSRecord[], deps: PostReplyDeps, qu
       const result = await postReply(replyId, deps);
       switch (result.outcome) {
         case 'posted':
-          count('RepliesPosted');
+          count(METRIC_NAMES.RepliesPosted);
           logger.info('reply posted', { ...result });
           break;
         case 'failed':
-          count('RepliesFailed');
+          count(METRIC_NAMES.RepliesFailed);
           logger.warn('X refused the reply for good', { ...result });
           break;
         case 'already_settled':
@@ -61,7 +62,7 @@ export async function processBatch(records: SQSRecord[], deps: PostReplyDeps, qu
           logger.error('queued reply has no record; dropping it', { replyId });
           break;
         case 'retry':
-          count('ReplyRetries');
+          count(METRIC_NAMES.ReplyRetries);
           logger.info('reply waits', { ...result });
           // The wait is the message's visibility: SQS hands it back when the wait is over.
           await queue.delay(record.receiptHandle, result.afterSeconds);

@@ -6,7 +6,8 @@ import { sqsQueue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { errorBody, errorResponse, header, json, rawBody, type HttpEvent, type HttpResult } from '../../shared/http';
-import { count, instrumented, logger } from '../../shared/logger';
+import { count, countBy, instrumented, logger } from '../../shared/logger';
+import { METRIC_NAMES } from '../../shared/metric-names';
 import { answerCrc, receiveDelivery, type IntakeDeps } from '../../shared/x/webhook-intake';
 
 /** The webhook function for this config (the same one Lambda, the local runner and the tests run). */
@@ -31,18 +32,18 @@ async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
     }
     if (method === 'POST') {
       const result = await receiveDelivery(rawBody(event), header(event, 'x-twitter-webhooks-signature'), deps);
-      count('WebhookEventsIn', result.queued);
-      for (const [reason, n] of Object.entries(result.ignored)) {
-        count('WebhookEventsIgnored', n);
-        count(`WebhookEventsIgnored_${reason}`, n);
-      }
+      const ignored = Object.values(result.ignored).reduce((sum, n) => sum + n, 0);
+      // Every event X delivered counts as in, handled or not: silence is what the channel alarm looks for.
+      count(METRIC_NAMES.WebhookEventsIn, result.queued + ignored);
+      count(METRIC_NAMES.WebhookEventsIgnored, ignored);
+      for (const [reason, n] of Object.entries(result.ignored)) countBy(METRIC_NAMES.WebhookEventsIgnored, 'reason', reason, n);
       logger.info('webhook delivery queued', { queued: result.queued, ignored: result.ignored, xIds: result.xIds });
       return json(200, { queued: result.queued });
     }
     return errorBody(405, 'method_not_allowed', `${method} is not supported on this path`);
   } catch (error) {
     const answer = errorResponse(error);
-    if (answer.statusCode === 401) count('WebhookSignatureRejected');
+    if (answer.statusCode === 401) count(METRIC_NAMES.WebhookSignatureRejected);
     if (answer.statusCode !== undefined && answer.statusCode < 500) {
       logger.warn('webhook request refused', { status: answer.statusCode, reason: (error as Error).message });
     }

@@ -40,7 +40,8 @@ export const QUEUES = {
   /** Ticket events whose first delivery failed, waiting out their backoff. */
   notifyRetry: {
     suffix: 'notify-retry',
-    visibilityTimeoutSeconds: 120,
+    // Six times the notify function's timeout, which is set by its other source, the stream (30 s).
+    visibilityTimeoutSeconds: 180,
     // The backoff schedule (shared/helpdesk/backoff.ts) fits in these receives: about a day in all.
     maxReceiveCount: 12,
     batchSize: 10,

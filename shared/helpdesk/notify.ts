@@ -71,11 +71,10 @@ const retryMessageSchema = z.object({
 
 const DEFAULT_STREAM_BUDGET_MS = 15_000;
 
-// Not (yet) in METRIC_NAMES: both mean a bug upstream of notify, and both also log an error naming the record.
 /** A stream record that could not become a queued or delivered event; the stream replays from it. */
-const RECORDS_FAILED = 'NotifyRecordsFailed';
+const RECORDS_FAILED = METRIC_NAMES.NotifyRecordsFailed;
 /** A notify-retry message that is not a queued event; SQS parks it in the DLQ. */
-const RETRY_MALFORMED = 'NotifyRetryMalformed';
+const RETRY_MALFORMED = METRIC_NAMES.NotifyRetryMalformed;
 
 type Built = { change: Extract<StreamTicketChange, { ticket: Ticket }>; index: number; event: TicketEvent };
 
