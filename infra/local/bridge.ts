@@ -1,0 +1,529 @@
+// The local runner's composition: the same handler functions Lambda runs, wired to DynamoDB Local, the SQS
+// emulator and a loopback HTTP API the way the CDK stack wires them on AWS (shared/aws/resources.ts). This file is
+// only wiring; the functions are handed in as factories so the runner does not depend on their modules.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { createHelpdeskApiHandler } from '../../functions/helpdesk-api/handler';
+import type { createIngestHandler } from '../../functions/ingest/handler';
+import type { createNotifyHandler } from '../../functions/notify/handler';
+import type { createReplyHandler } from '../../functions/reply/handler';
+import type { createWebhookHandler } from '../../functions/x-webhook/handler';
+import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import { isTicketItem } from '../../shared/aws/items';
+import { QUEUES, TICKET_STREAM, type QueueName, type QueueSpec } from '../../shared/aws/resources';
+import { parseConfig, type Config } from '../../shared/config';
+import { startHttpServer, type HttpHandler, type HttpRoute, type HttpServer } from './http-server';
+import {
+  LOCAL_AWS,
+  LocalServiceError,
+  assertPortFree,
+  ensureResources,
+  startDynamoDbLocal,
+  startSqsEmulator,
+  type LocalResources,
+  type LocalService,
+} from './services';
+import { startSqsEventSource, type SqsEventSource, type SqsHandler } from './sqs-event-source';
+import { startStreamEventSource, type StreamEventSource } from './stream-event-source';
+
+type Env = Record<string, string | undefined>;
+
+/** The notify function: one handler for both of its event sources, the table stream and the notify-retry queue. */
+export type NotifyHandler = (
+  event: DynamoDBStreamEvent | SQSEvent,
+) => Promise<DynamoDBBatchResponse | SQSBatchResponse | void | undefined>;
+
+type Factory<H> = (config: Config, clients?: AwsClients) => H;
+
+/** The functions to wire, as the factories each function module exports. A missing one is skipped with a warning. */
+export type HandlerFactories = {
+  webhook?: Factory<HttpHandler>;
+  helpdeskApi?: Factory<HttpHandler>;
+  ingest?: Factory<SqsHandler>;
+  notify?: Factory<NotifyHandler>;
+  reply?: Factory<SqsHandler>;
+};
+
+/**
+ * Dev values for what CONTRACT §1 says has a local default. They are not secret: they are printed at start and
+ * committed here, so a developer can sign test webhooks and call the helpdesk API.
+ */
+export const DEV_DEFAULTS = {
+  BRAND: 'demo',
+  X_API_KEY: 'dev-x-api-key',
+  X_API_SECRET: 'dev-x-api-secret',
+  // `whsec_` + base64 of a fixed 32-byte dev string, as the Standard Webhooks spec expects.
+  HELPDESK_WEBHOOK_SECRET: `whsec_${Buffer.from('support-bridge-local-dev-secret!').toString('base64')}`,
+  HELPDESK_API_TOKEN: 'dev-helpdesk-token-change-me',
+  X_BOT_USER_ID: '1602999888777666555',
+  X_BOT_USERNAME: 'AcmeSupport',
+} as const;
+
+/** The subset of DEV_DEFAULTS that are secrets on AWS: a person must be warned when these dev values are in use. */
+export const DEV_SECRET_NAMES = ['X_API_KEY', 'X_API_SECRET', 'HELPDESK_WEBHOOK_SECRET', 'HELPDESK_API_TOKEN'] as const;
+
+/** `env` with DEV_DEFAULTS filled in where a variable is unset or blank, and the names that were filled. */
+export function withDevDefaults(env: Env): { env: Env; defaulted: (keyof typeof DEV_DEFAULTS)[] } {
+  const filled: Env = { ...env };
+  const defaulted: (keyof typeof DEV_DEFAULTS)[] = [];
+  for (const [name, value] of Object.entries(DEV_DEFAULTS) as [keyof typeof DEV_DEFAULTS, string][]) {
+    if (filled[name] === undefined || filled[name] === '') {
+      filled[name] = value;
+      defaulted.push(name);
+    }
+  }
+  return { env: filled, defaulted };
+}
+
+/**
+ * The routes the stack's HTTP API declares (infra/constructs/bridge-http-api.ts), with the same answer for anything
+ * else: API Gateway's 404, no function called.
+ */
+export const HTTP_ROUTES: HttpRoute[] = [
+  { routeKey: 'GET /x/webhook', target: 'webhook' },
+  { routeKey: 'POST /x/webhook', target: 'webhook' },
+  { routeKey: 'GET /healthz', target: 'helpdeskApi' },
+  { routeKey: 'GET /tickets', target: 'helpdeskApi' },
+  { routeKey: 'GET /tickets/{ticketId}', target: 'helpdeskApi' },
+  { routeKey: 'PATCH /tickets/{ticketId}', target: 'helpdeskApi' },
+  { routeKey: 'POST /tickets/{ticketId}/replies', target: 'helpdeskApi' },
+];
+
+export type LocalBridgeOptions = {
+  /** HTTP port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Where DynamoDB data (`dynamodb/`) and the stream checkpoint (`checkpoints/`) live between runs. */
+  dataDir?: string;
+  /** Keep nothing on disk (the default when no dataDir is given). */
+  inMemory?: boolean;
+  /** Run our own DynamoDB Local in its own process group (see startDynamoDbLocal); for `npm start`, which handles signals. */
+  detachDynamoDb?: boolean;
+  /** Reuse running emulators (a test run's shared ones) instead of starting our own; they are not stopped by stop(). */
+  emulators?: { dynamodbEndpoint: string; sqsEndpoint: string };
+  /** Names the table `<prefix>-tickets` and the queues `<prefix>-<suffix>`. Default `support-bridge-<brand>`. */
+  prefix?: string;
+  /** The environment (CONTRACT §1); unset dev values get DEV_DEFAULTS, resource names come from what is created. */
+  env?: Env;
+  handlers: HandlerFactories;
+  /** Stream poll interval on an idle shard. Default 100 ms. */
+  pollIntervalMs?: number;
+  /** Concurrent pollers per queue. Default 2. */
+  sqsConcurrency?: number;
+  /** Per-queue overrides (tests shorten visibility timeouts and receive counts). */
+  queueSpecs?: Partial<Record<QueueName, Partial<QueueSpec>>>;
+  /** Stream retry policy for failing batches. */
+  streamRetry?: { maxRetries?: number; baseDelayMs?: number; maxDelayMs?: number };
+  log?: (message: string, error?: unknown) => void;
+};
+
+/** SDK calls made by the functions' clients, by command, with DynamoDB's consumed capacity. */
+export type RequestCounts = {
+  dynamodb: Record<string, { calls: number; errors: number; capacityUnits: number }>;
+  sqs: Record<string, { calls: number; errors: number }>;
+  /** Sum of ConsumedCapacity.CapacityUnits over every DynamoDB call. */
+  dynamodbCapacityUnits: number;
+  /** Requests the event sources made (ReceiveMessage, DeleteMessageBatch, GetRecords, ...), by source. */
+  eventSources: Record<string, Record<string, number>>;
+};
+
+/** What was still on the queues when the bridge went idle: messages waiting out a visibility timeout or delay. */
+export type IdleReport = {
+  queues: Record<QueueName, { visible: number; notVisible: number; delayed: number; deadLetters: number }>;
+};
+
+export type LocalBridge = {
+  url: string;
+  port: number;
+  config: Config;
+  /** The complete environment the config was parsed from. */
+  env: Env;
+  /** The functions' AWS clients (counted). */
+  clients: AwsClients;
+  resources: LocalResources;
+  endpoints: { dynamodb: string; sqs: string };
+  eventSources: {
+    ingest?: SqsEventSource;
+    notifyRetry?: SqsEventSource;
+    reply?: SqsEventSource;
+    notifyStream?: StreamEventSource;
+  };
+  requestCounts(): RequestCounts;
+  resetRequestCounts(): void;
+  /**
+   * Resolves when every wired queue has no visible message, no batch is in flight and the stream is read to its
+   * end, twice in a row. Messages waiting out a visibility timeout or a delay are reported, not waited for, unless
+   * `untilEmpty` (then the wired queues must hold nothing at all: mind their visibility timeouts and delays).
+   */
+  waitForIdle(options?: { timeoutMs?: number; untilEmpty?: boolean }): Promise<IdleReport>;
+  /** The same as waitForIdle. */
+  drain(options?: { timeoutMs?: number; untilEmpty?: boolean }): Promise<IdleReport>;
+  /** Stops HTTP, then the event sources (waiting for in-flight batches), then our own emulators. Idempotent. */
+  stop(): Promise<void>;
+};
+
+// Commands whose consumed capacity DynamoDB reports when asked (ReturnConsumedCapacity).
+const CAPACITY_COMMANDS = new Set([
+  'GetItemCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'BatchWriteItemCommand',
+  'TransactGetItemsCommand',
+  'TransactWriteItemsCommand',
+]);
+
+type Counter = { calls: number; errors: number; capacityUnits: number };
+
+function capacityOf(output: unknown): number {
+  const consumed = (output as { ConsumedCapacity?: unknown } | undefined)?.ConsumedCapacity;
+  const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+  return list.reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
+}
+
+/**
+ * Counts every command a client sends. On DynamoDB it also asks for ConsumedCapacity (TOTAL) when the caller did
+ * not, so benchmarks see the capacity a workload would be billed for; the functions ignore the extra output field.
+ */
+function countRequests(client: DynamoDBClient | SQSClient, counters: Map<string, Counter>, askCapacity: boolean): void {
+  (client as DynamoDBClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'UnknownCommand';
+      const counter = counters.get(name) ?? { calls: 0, errors: 0, capacityUnits: 0 };
+      counters.set(name, counter);
+      counter.calls++;
+      const input = args.input as Record<string, unknown>;
+      const withCapacity =
+        askCapacity && CAPACITY_COMMANDS.has(name) && input.ReturnConsumedCapacity === undefined
+          ? { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } }
+          : args;
+      try {
+        const result = await next(withCapacity);
+        counter.capacityUnits += capacityOf(result.output);
+        return result;
+      } catch (error) {
+        counter.errors++;
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'localRequestCounter', override: true },
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A ticket item's stream record: the notify function's event-source filter, as the stack declares it. */
+export function isTicketRecord(record: DynamoDBRecord): boolean {
+  const image = record.dynamodb?.NewImage;
+  return image !== undefined && isTicketItem({ pk: image.pk?.S, sk: image.sk?.S });
+}
+
+/** Starts the bridge: emulators (or the given ones), table and queues, event sources, HTTP. */
+export async function startLocalBridge(options: LocalBridgeOptions): Promise<LocalBridge> {
+  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
+  const { env: baseEnv } = withDevDefaults(options.env ?? {});
+  // Fail on bad configuration before spending seconds starting java.
+  const preliminary = parseConfig(baseEnv);
+  const prefix = options.prefix ?? `support-bridge-${preliminary.brand}`;
+  const inMemory = options.inMemory ?? !options.dataDir;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  // A taken port is found out now, not after seconds of starting java.
+  if (options.port) await assertPortFree(options.port, 'PORT');
+
+  const owned: LocalService[] = [];
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse()) await step();
+    await Promise.all(owned.map((s) => s.stop()));
+  };
+
+  try {
+    let endpoints: { dynamodb: string; sqs: string };
+    if (options.emulators) {
+      endpoints = { dynamodb: options.emulators.dynamodbEndpoint, sqs: options.emulators.sqsEndpoint };
+    } else {
+      const [dynamo, sqs] = await Promise.allSettled([
+        startDynamoDbLocal({
+          dataDir: inMemory || !dataDir ? undefined : join(dataDir, 'dynamodb'),
+          detached: options.detachDynamoDb,
+        }),
+        startSqsEmulator(),
+      ]);
+      for (const started of [dynamo, sqs]) if (started.status === 'fulfilled') owned.push(started.value);
+      if (dynamo.status === 'rejected') throw dynamo.reason;
+      if (sqs.status === 'rejected') throw sqs.reason;
+      endpoints = { dynamodb: dynamo.value.endpoint, sqs: sqs.value.endpoint };
+    }
+
+    // Clients of the runner itself (resources, pollers, idle checks): not counted as the functions' requests.
+    const admin = {
+      dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, ...LOCAL_AWS }),
+      sqs: new SQSClient({ endpoint: endpoints.sqs, ...LOCAL_AWS }),
+      streams: new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, ...LOCAL_AWS }),
+    };
+    cleanup.push(() => Object.values(admin).forEach((c) => c.destroy()));
+
+    const resources = await ensureResources(admin, {
+      tableName: `${prefix}-tickets`,
+      queuePrefix: prefix,
+      queueSpecs: options.queueSpecs,
+    });
+
+    const env: Env = {
+      ...baseEnv,
+      TABLE_NAME: resources.tableName,
+      INBOUND_QUEUE_URL: resources.queues.inbound.url,
+      REPLY_QUEUE_URL: resources.queues.reply.url,
+      NOTIFY_RETRY_QUEUE_URL: resources.queues.notifyRetry.url,
+      DYNAMODB_ENDPOINT: endpoints.dynamodb,
+      SQS_ENDPOINT: endpoints.sqs,
+    };
+    const config = parseConfig(env);
+    const clients = createAwsClients(config);
+    cleanup.push(() => {
+      clients.dynamodb.destroy();
+      clients.sqs.destroy();
+    });
+    const dynamoCounters = new Map<string, Counter>();
+    const sqsCounters = new Map<string, Counter>();
+    countRequests(clients.dynamodb, dynamoCounters, true);
+    countRequests(clients.sqs, sqsCounters, false);
+
+    // One instance per function, shared by its event sources, as one Lambda function serves all its triggers.
+    const build = <H>(name: string, factory: Factory<H> | undefined, consequence: string): H | undefined => {
+      if (factory) return factory(config, clients);
+      log(`WARNING: the ${name} function is not wired locally: ${consequence}`);
+      return undefined;
+    };
+    const webhook = build('x-webhook', options.handlers.webhook, 'POST /x/webhook answers 503');
+    const helpdeskApi = build('helpdesk-api', options.handlers.helpdeskApi, 'the helpdesk API answers 503');
+    const ingest = build('ingest', options.handlers.ingest, 'X events stay on the inbound queue');
+    const notify = build('notify', options.handlers.notify, 'no ticket events reach the helpdesk');
+    const reply = build('reply', options.handlers.reply, 'replies stay queued');
+
+    const sqsSource = (name: string, queue: QueueName, handler: SqsHandler) => {
+      const q = resources.queues[queue];
+      const source = startSqsEventSource({
+        name,
+        sqs: admin.sqs,
+        queueUrl: q.url,
+        queueArn: q.arn,
+        handler,
+        batchSize: q.spec.batchSize,
+        concurrency: options.sqsConcurrency ?? 2,
+        timeoutSeconds: q.spec.consumerTimeoutSeconds,
+        awsRegion: LOCAL_AWS.region,
+        log,
+      });
+      cleanup.push(() => source.stop());
+      return source;
+    };
+    const eventSources: LocalBridge['eventSources'] = {};
+    if (ingest) eventSources.ingest = sqsSource('ingest', 'inbound', ingest);
+    if (notify) {
+      eventSources.notifyRetry = sqsSource('notify-retry', 'notifyRetry', notify);
+      const checkpointFile = inMemory || !dataDir ? undefined : join(dataDir, 'checkpoints', `${resources.tableName}.stream.json`);
+      if (checkpointFile) await mkdir(join(dataDir ?? '', 'checkpoints'), { recursive: true });
+      const stream = await startStreamEventSource({
+        name: 'notify-stream',
+        streams: admin.streams,
+        streamArn: resources.streamArn,
+        handler: notify,
+        filter: isTicketRecord,
+        batchSize: TICKET_STREAM.batchSize,
+        pollIntervalMs,
+        checkpointFile,
+        maxRetries: options.streamRetry?.maxRetries,
+        retryBaseDelayMs: options.streamRetry?.baseDelayMs,
+        retryMaxDelayMs: options.streamRetry?.maxDelayMs,
+        timeoutSeconds: TICKET_STREAM.consumerTimeoutSeconds,
+        awsRegion: LOCAL_AWS.region,
+        log,
+      });
+      cleanup.push(() => stream.stop());
+      eventSources.notifyStream = stream;
+    }
+    if (reply) eventSources.reply = sqsSource('reply', 'reply', reply);
+
+    let http: HttpServer;
+    try {
+      http = await startHttpServer({
+        port: options.port ?? 0,
+        handlers: { webhook, helpdeskApi },
+        routes: HTTP_ROUTES,
+        log,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw code === 'EADDRINUSE' || code === 'EACCES'
+        ? new LocalServiceError(`port ${options.port} (PORT) is not available: ${code}`)
+        : error;
+    }
+    // HTTP stops first, so nothing new enters while the event sources finish their batches.
+    cleanup.push(() => http.stop());
+
+    const wiredQueues: [QueueName, SqsEventSource | undefined][] = [
+      ['inbound', eventSources.ingest],
+      ['notifyRetry', eventSources.notifyRetry],
+      ['reply', eventSources.reply],
+    ];
+
+    async function queueReport(): Promise<IdleReport> {
+      const read = async (url: string) =>
+        (
+          await admin.sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: url,
+              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+            }),
+          )
+        ).Attributes ?? {};
+      const entries = await Promise.all(
+        (Object.keys(QUEUES) as QueueName[]).map(async (name) => {
+          const [main, dlq] = await Promise.all([read(resources.queues[name].url), read(resources.queues[name].dlq.url)]);
+          const n = (v: string | undefined) => Number(v ?? 0);
+          return [
+            name,
+            {
+              visible: n(main.ApproximateNumberOfMessages),
+              notVisible: n(main.ApproximateNumberOfMessagesNotVisible),
+              delayed: n(main.ApproximateNumberOfMessagesDelayed),
+              deadLetters: n(dlq.ApproximateNumberOfMessages) + n(dlq.ApproximateNumberOfMessagesNotVisible),
+            },
+          ] as const;
+        }),
+      );
+      return { queues: Object.fromEntries(entries) as IdleReport['queues'] };
+    }
+
+    const busy = () =>
+      wiredQueues.some(([, source]) => (source?.inFlight ?? 0) > 0) || (eventSources.notifyStream?.inFlight ?? 0) > 0;
+
+    async function waitForIdle({ timeoutMs = 30_000, untilEmpty = false } = {}): Promise<IdleReport> {
+      const deadline = Date.now() + timeoutMs;
+      let since = Date.now();
+      let confirmations = 0;
+      for (;;) {
+        await sleep(25);
+        let state: 'busy' | 'catching-up' | 'pending' | 'quiet' = 'catching-up';
+        let report: IdleReport | undefined;
+        if (busy()) state = 'busy';
+        else if (eventSources.notifyStream?.caughtUpSince(since) ?? true) {
+          report = await queueReport();
+          const holding = (q: IdleReport['queues'][QueueName]) => q.visible + (untilEmpty ? q.notVisible + q.delayed : 0);
+          const visible = wiredQueues.some(([name, source]) => source && report && holding(report.queues[name]) > 0);
+          state = busy() ? 'busy' : visible ? 'pending' : 'quiet';
+        }
+        if (state === 'quiet' && report) {
+          // Twice, each with a fresh observation window: a message sent or a record written by a batch that
+          // finished just before the first look is seen by the second.
+          if (++confirmations >= 2) return report;
+          since = Date.now();
+        } else if (state !== 'catching-up') {
+          confirmations = 0;
+          since = Date.now();
+        }
+        if (Date.now() > deadline) {
+          const detail = report ? JSON.stringify(report.queues) : state;
+          throw new Error(`the bridge did not become idle within ${timeoutMs} ms (${detail})`);
+        }
+      }
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url: http.url,
+      port: http.port,
+      config,
+      env,
+      clients,
+      resources,
+      endpoints,
+      eventSources,
+      requestCounts() {
+        const snapshot = (counters: Map<string, Counter>) =>
+          Object.fromEntries([...counters].map(([name, c]) => [name.replace(/Command$/, ''), { ...c }]));
+        const sources: Record<string, Record<string, number>> = {};
+        for (const source of [eventSources.ingest, eventSources.notifyRetry, eventSources.reply, eventSources.notifyStream]) {
+          if (source) sources[source.name] = source.stats().requests;
+        }
+        return {
+          dynamodb: snapshot(dynamoCounters),
+          sqs: Object.fromEntries(
+            [...sqsCounters].map(([name, c]) => [name.replace(/Command$/, ''), { calls: c.calls, errors: c.errors }]),
+          ),
+          dynamodbCapacityUnits: [...dynamoCounters.values()].reduce((sum, c) => sum + c.capacityUnits, 0),
+          eventSources: sources,
+        };
+      },
+      resetRequestCounts() {
+        dynamoCounters.clear();
+        sqsCounters.clear();
+      },
+      waitForIdle,
+      drain: waitForIdle,
+      stop() {
+        stopped ??= stopAll();
+        return stopped;
+      },
+    };
+
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+const FUNCTION_MODULES = {
+  webhook: ['../../functions/x-webhook/handler', 'createWebhookHandler'],
+  helpdeskApi: ['../../functions/helpdesk-api/handler', 'createHelpdeskApiHandler'],
+  ingest: ['../../functions/ingest/handler', 'createIngestHandler'],
+  notify: ['../../functions/notify/handler', 'createNotifyHandler'],
+  reply: ['../../functions/reply/handler', 'createReplyHandler'],
+} as const satisfies Record<keyof HandlerFactories, readonly [string, string]>;
+
+// Type-only: the real factories must fit the slots they are loaded into (erased at run time, so nothing loads here).
+type FitsSlots<T extends Required<HandlerFactories>> = T;
+type _RealFactoriesFit = FitsSlots<{
+  webhook: typeof createWebhookHandler;
+  helpdeskApi: typeof createHelpdeskApiHandler;
+  ingest: typeof createIngestHandler;
+  notify: typeof createNotifyHandler;
+  reply: typeof createReplyHandler;
+}>;
+
+/**
+ * The real functions' factories, imported at run time so the runner starts (with a warning per missing function)
+ * while a function is still being written. A module that exists but fails to load is an error, not a warning.
+ */
+export async function loadFunctionHandlers(
+  log: (message: string) => void = (m) => console.error(m),
+): Promise<HandlerFactories> {
+  const factories: HandlerFactories = {};
+  for (const [key, [path, exportName]] of Object.entries(FUNCTION_MODULES) as [keyof HandlerFactories, readonly [string, string]][]) {
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(/* @vite-ignore */ path)) as Record<string, unknown>;
+    } catch (error) {
+      const text = String((error as Error).message ?? error);
+      const code = (error as NodeJS.ErrnoException).code;
+      const missing =
+        (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|does not exist/i.test(text)) &&
+        text.includes(path.replace('../../', ''));
+      if (!missing) throw error;
+      log(`WARNING: ${path.replace('../../', '')}.ts not found: the ${key} function is not wired`);
+      continue;
+    }
+    const factory = module[exportName];
+    if (typeof factory !== 'function') throw new Error(`${path.replace('../../', '')}.ts does not export ${exportName}`);
+    (factories as Record<string, unknown>)[key] = factory;
+  }
+  return factories;
+}
