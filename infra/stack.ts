@@ -8,7 +8,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { QUEUES, TICKET_STREAM, type QueueSpec } from '../shared/aws/resources';
+import { FUNCTION_SECRETS, QUEUES, TICKET_STREAM, type QueueSpec } from '../shared/aws/resources';
 import { SECRET_KEYS } from '../shared/config';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../shared/metric-names';
 import type { BrandConfig } from './brand-config';
@@ -127,7 +127,6 @@ export class SupportBridgeStack extends Stack {
       BRAND: brand.brand,
       X_BOT_USER_ID: brand.xBotUserId,
       X_BOT_USERNAME: brand.xBotUsername,
-      SECRET_ARN: this.secret.secretArn,
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
@@ -162,7 +161,11 @@ export class SupportBridgeStack extends Stack {
         memorySize: FUNCTION_SETTINGS[name].memorySize,
         timeout: Duration.seconds(FUNCTION_SETTINGS[name].timeoutSeconds),
         description: `Support Bridge (${brand.brand}): ${FUNCTION_SETTINGS[name].description}`,
-        environment: { ...common, ...environment[name] },
+        environment: {
+          ...common,
+          ...(FUNCTION_SECRETS[name].length > 0 ? { SECRET_ARN: this.secret.secretArn } : {}),
+          ...environment[name],
+        },
         logRetention: brand.logRetentionDays,
         reservedConcurrentExecutions: reserved[name],
       });
@@ -172,10 +175,11 @@ export class SupportBridgeStack extends Stack {
     >;
     const fn = (name: FunctionName) => this.functions[name].fn;
 
-    // Every function reads the whole brand secret: loadLambdaConfig → parseConfig validates all secret keys, so a
-    // function without read access could not start. Narrower grants would need per-function config parsing and
-    // the secret split by owner (X app, bot token, helpdesk): IAM cannot grant a part of one secret.
-    for (const name of FUNCTION_NAMES) this.secret.grantRead(fn(name));
+    // Each function reads only the secret values it needs (FUNCTION_SECRETS); IAM cannot grant part of one secret,
+    // so the grant is all or nothing: functions that need none (ingest) get no access and no SECRET_ARN.
+    for (const name of FUNCTION_NAMES) {
+      if (FUNCTION_SECRETS[name].length > 0) this.secret.grantRead(fn(name));
+    }
 
     // Least privilege, per function (the event sources below add what consuming a queue or the stream needs).
     inbound.queue.grantSendMessages(fn('x-webhook'));

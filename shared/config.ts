@@ -9,18 +9,26 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** The values that are secrets: on AWS they come from the brand's Secrets Manager secret, never from the environment. */
 export const secretValuesSchema = z.object({
-  X_API_KEY: z.string().min(1),
-  X_API_SECRET: z.string().min(1),
+  X_API_KEY: z.string().min(1).optional(),
+  X_API_SECRET: z.string().min(1).optional(),
   X_ACCESS_TOKEN: z.string().min(1).optional(),
   X_ACCESS_TOKEN_SECRET: z.string().min(1).optional(),
   HELPDESK_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
-    .refine((s) => Buffer.from(s.slice(6), 'base64').length >= 24, 'must decode to at least 24 bytes'),
-  HELPDESK_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+    .refine((s) => Buffer.from(s.slice(6), 'base64').length >= 24, 'must decode to at least 24 bytes')
+    .optional(),
+  HELPDESK_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 export type SecretValues = z.infer<typeof secretValuesSchema>;
-export const SECRET_KEYS = Object.keys(secretValuesSchema.shape) as (keyof SecretValues)[];
+export type SecretName = keyof SecretValues;
+export const SECRET_KEYS = Object.keys(secretValuesSchema.shape) as SecretName[];
+
+/**
+ * The secrets the whole bridge needs in one process (the local runner). Each Lambda function asks only for its own
+ * (FUNCTION_SECRETS in shared/aws/resources.ts); a secret nobody asked for is left empty and never read.
+ */
+export const BRIDGE_SECRETS: readonly SecretName[] = ['X_API_KEY', 'X_API_SECRET', 'HELPDESK_WEBHOOK_SECRET', 'HELPDESK_API_TOKEN'];
 
 const envSchema = z.object({
   BRAND: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a lowercase slug ([a-z0-9-], at most 40)'),
@@ -72,10 +80,10 @@ function firstIssue(error: z.ZodError): string {
 }
 
 /**
- * Parses the environment plus the secret values into a Config. Throws ConfigError naming the first bad variable.
- * Secret values are never echoed in the message.
+ * Parses the environment plus the secret values into a Config. Throws ConfigError naming the first bad variable,
+ * or the first secret in `needs` that is missing. Secret values are never echoed in the message.
  */
-export function parseConfig(env: Env, secrets: Env = env): Config {
+export function parseConfig(env: Env, secrets: Env = env, needs: readonly SecretName[] = BRIDGE_SECRETS): Config {
   const blankToUndefined = (source: Env): Env =>
     Object.fromEntries(Object.entries(source).map(([k, v]) => [k, v === '' ? undefined : v]));
   const parsedEnv = envSchema.safeParse(blankToUndefined(env));
@@ -84,14 +92,16 @@ export function parseConfig(env: Env, secrets: Env = env): Config {
   if (!parsedSecrets.success) throw new ConfigError(firstIssue(parsedSecrets.error));
   const e = parsedEnv.data;
   const s = parsedSecrets.data;
+  const missing = needs.find((name) => s[name] === undefined);
+  if (missing) throw new ConfigError(`Invalid configuration: ${missing} is required`);
   if (Boolean(s.X_ACCESS_TOKEN) !== Boolean(s.X_ACCESS_TOKEN_SECRET)) {
     throw new ConfigError('Invalid configuration: X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET must be set together');
   }
   return {
     brand: e.BRAND,
     x: {
-      apiKey: s.X_API_KEY,
-      apiSecret: s.X_API_SECRET,
+      apiKey: s.X_API_KEY ?? '',
+      apiSecret: s.X_API_SECRET ?? '',
       accessToken: s.X_ACCESS_TOKEN,
       accessTokenSecret: s.X_ACCESS_TOKEN_SECRET,
       botUserId: e.X_BOT_USER_ID,
@@ -100,8 +110,8 @@ export function parseConfig(env: Env, secrets: Env = env): Config {
     },
     helpdesk: {
       webhookUrl: e.HELPDESK_WEBHOOK_URL,
-      webhookSecret: s.HELPDESK_WEBHOOK_SECRET,
-      apiToken: s.HELPDESK_API_TOKEN,
+      webhookSecret: s.HELPDESK_WEBHOOK_SECRET ?? '',
+      apiToken: s.HELPDESK_API_TOKEN ?? '',
     },
     windows: { mentionMergeHours: e.MENTION_MERGE_WINDOW_HOURS, reopenHours: e.REOPEN_WINDOW_HOURS },
     aws: {

@@ -4,6 +4,7 @@ import { requireBearer } from '../../shared/auth';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { sqsQueue, toSqsBody } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
@@ -105,4 +106,4 @@ function jsonBody(event: HttpEvent): unknown {
   }
 }
 
-export const handler = lazyHandler(createHelpdeskApiHandler);
+export const handler = lazyHandler(createHelpdeskApiHandler, FUNCTION_SECRETS['helpdesk-api']);

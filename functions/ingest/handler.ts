@@ -6,6 +6,7 @@ import { required } from '../../shared/config';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
 import { ingestItem, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
@@ -101,4 +102,4 @@ function laneOf(item: InboundEvent): string {
   }
 }
 
-export const handler = lazyHandler(createIngestHandler);
+export const handler = lazyHandler(createIngestHandler, FUNCTION_SECRETS['ingest']);

@@ -9,6 +9,7 @@ import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoEventReader } from '../../shared/aws/dynamo-event-reader';
 import { isTicketItem, itemToTicket } from '../../shared/aws/items';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { QUEUES } from '../../shared/aws/resources';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
 import { deliver } from '../../shared/helpdesk/delivery';
@@ -106,4 +107,4 @@ export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
   return changes;
 }
 
-export const handler = lazyHandler(createNotifyHandler);
+export const handler = lazyHandler(createNotifyHandler, FUNCTION_SECRETS['notify']);

@@ -2,6 +2,7 @@
 // Answers 200 only after the items are on the queue; never a 3xx, which would make X mark the webhook invalid.
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
@@ -51,4 +52,4 @@ async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
   }
 }
 
-export const handler = lazyHandler(createWebhookHandler);
+export const handler = lazyHandler(createWebhookHandler, FUNCTION_SECRETS['x-webhook']);

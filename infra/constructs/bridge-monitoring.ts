@@ -164,6 +164,23 @@ export class BridgeMonitoring extends Construct {
     );
     this.dashboard.addWidgets(
       graph(
+        'Threads: outbound, echoes, deletes',
+        counts(
+          METRIC_NAMES.OutboundRecorded,
+          METRIC_NAMES.ReplyEchoesMatched,
+          METRIC_NAMES.MessagesRedacted,
+          METRIC_NAMES.DeletesBeforeIngest,
+          METRIC_NAMES.InboundIgnored,
+        ),
+      ),
+      graph('Refused webhook signatures', counts(METRIC_NAMES.WebhookSignatureRejected)),
+      graph(
+        'Notify: records not yet deliverable',
+        counts(METRIC_NAMES.NotifyRecordsFailed, METRIC_NAMES.NotifyRetryMalformed),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
         'Helpdesk deliveries',
         counts(METRIC_NAMES.EventsDelivered, METRIC_NAMES.DeliveriesRetried, METRIC_NAMES.DeliveryFailed),
       ),

@@ -1,5 +1,6 @@
 // The stack's shape in one place, read by both homes: the CDK stack builds these on AWS, and the local runner builds
 // the same table, queues and event-source wiring on DynamoDB Local and the SQS emulator.
+import type { SecretName } from '../config';
 
 /** The single table. Keys and indexes are described in the README's data model section. */
 export const TABLE = {
@@ -67,6 +68,19 @@ export const TICKET_STREAM = {
   maxBatchingWindowSeconds: 0,
   consumerTimeoutSeconds: 30,
 } as const;
+
+/**
+ * The secrets each function reads from the brand's secret. The stack grants the secret only to functions that need
+ * one (ingest needs none), and each function refuses to start without its own.
+ */
+export const FUNCTION_SECRETS = {
+  'x-webhook': ['X_API_SECRET'],
+  ingest: [],
+  notify: ['HELPDESK_WEBHOOK_SECRET'],
+  'helpdesk-api': ['HELPDESK_API_TOKEN'],
+  // On AWS the bot's token is required: a Lambda never falls back to the local dry-run sink.
+  reply: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+} as const satisfies Record<string, readonly SecretName[]>;
 
 /** The most bytes a webhook body may have; X's own bodies are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
