@@ -3,7 +3,7 @@
 // conversation should read in the order the agent wrote it. Waiting (rate limits, backoff) is done by the queue,
 // never by sleeping in the function.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
@@ -16,7 +16,7 @@ import { METRIC_NAMES } from '../../shared/metric-names';
 import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
 import { createReplyPoster } from '../../shared/x/x-client';
 
-const replyMessageSchema = z.object({ replyId: z.string().regex(/^rp_[\w-]{1,64}$/) });
+const replyMessageSchema = z.object({ replyId: z.string().check(z.regex(/^rp_[\w-]{1,64}$/)) });
 
 /**
  * The reply function for this config. `options.poster` replaces the X client; `options.inFlightGraceMs` shortens

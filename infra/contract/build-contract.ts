@@ -1,7 +1,7 @@
 // The helpdesk contract as files (contract/): an OpenAPI document for the API and one JSON Schema per event type,
 // generated from the zod schemas the code validates with, so the published contract cannot drift from the code.
 // test/unit/contract-files.test.ts fails when the committed files differ from what this builds.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ticketEventBodySchema, ticketEventSchemas } from '../../shared/helpdesk/events';
 import { replyRequestSchema } from '../../shared/replies/request-reply';
 import {
@@ -16,12 +16,12 @@ import {
 
 type Json = Record<string, unknown>;
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
-const idOf = (schema: z.ZodType) => {
+const idOf = (schema: z.ZodMiniType) => {
   const id = z.globalRegistry.get(schema)?.id;
   if (!id) throw new Error('schema has no id');
   return id;
 };
-const content = (schema: z.ZodType) => ({ 'application/json': { schema: ref(idOf(schema)) } });
+const content = (schema: z.ZodMiniType) => ({ 'application/json': { schema: ref(idOf(schema)) } });
 const error = (description: string) => ({ description, content: content(apiErrorSchema) });
 
 /** The OpenAPI 3.1 document of the helpdesk API. */

@@ -1,13 +1,23 @@
 // The helpdesk event format (contract §4): what integrators receive, as zod schemas that double as the source of the
 // published JSON Schema files (zod 4 `z.toJSONSchema`), and the pure mapping from a changed ticket to its event.
 // No I/O here: the notify use case fetches the message or reply an event names and hands it in.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Message, Reply, Ticket, TicketChange, TicketEventType } from '../tickets/model';
 import { channelSchema, replyStatusSchema, ticketStatusSchema } from '../tickets/model';
 
 // Timestamps are ISO 8601 strings as the bridge stores them. Documented as `format: date-time` rather than checked
 // with z.iso.datetime(), whose long regex would clutter the published schema and add nothing integrators need.
-const timestamp = (description: string) => z.string().meta({ format: 'date-time', description });
+const timestamp = (description: string) => z.string().register(z.globalRegistry, { format: 'date-time', description });
+
+/**
+ * A schema shared across the contract (a status enum, say) with this use's description. `register` labels the very
+ * instance it is called on, so describe a copy: labelling the shared one would give every use the last description.
+ */
+export function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+  const copy = schema.clone();
+  z.globalRegistry.add(copy, { description });
+  return copy;
+}
 
 // Integrator-facing objects are loose: the contract promises "more fields are welcome", so the published JSON Schema
 // must not say `additionalProperties: false`, or a consumer validating strictly would break when a field is added.
@@ -15,92 +25,108 @@ const timestamp = (description: string) => z.string().meta({ format: 'date-time'
 /** A ticket as the helpdesk sees it: the stored ticket without the bridge's bookkeeping (`lastChange`). */
 export const helpdeskTicketSchema = z
   .looseObject({
-    id: z
-      .string()
-      .describe('Stable ticket id: `mn-<customer X user id>-<n>` for mention tickets, `dm-<customer X user id>-<n>` for DMs.'),
-    brand: z.string().describe('The brand slug of the bridge that sent the event.'),
-    status: ticketStatusSchema.describe('open, pending (waiting for the customer) or solved.'),
-    channel: channelSchema.describe('mention: public posts naming the brand account; dm: direct messages.'),
+    id: z.string().register(z.globalRegistry, {
+      description: 'Stable ticket id: `mn-<customer X user id>-<n>` for mention tickets, `dm-<customer X user id>-<n>` for DMs.',
+    }),
+    brand: z.string().register(z.globalRegistry, { description: 'The brand slug of the bridge that sent the event.' }),
+    status: described(ticketStatusSchema, 'open, pending (waiting for the customer) or solved.'),
+    channel: described(channelSchema, 'mention: public posts naming the brand account; dm: direct messages.'),
     customer: z
       .looseObject({
-        xUserId: z.string().describe('The customer\'s numeric X user id, as a string.'),
-        username: z.string().describe('The customer\'s X handle, without @.'),
-        name: z.string().describe('The customer\'s display name on X.'),
+        xUserId: z.string().register(z.globalRegistry, { description: 'The customer\'s numeric X user id, as a string.' }),
+        username: z.string().register(z.globalRegistry, { description: 'The customer\'s X handle, without @.' }),
+        name: z.string().register(z.globalRegistry, { description: 'The customer\'s display name on X.' }),
       })
-      .describe('The X account the ticket is with.'),
+      .register(z.globalRegistry, { description: 'The X account the ticket is with.' }),
     createdAt: timestamp('When the ticket was opened.'),
     updatedAt: timestamp('When the ticket last changed.'),
-    sequence: z
-      .number()
-      .int()
-      .positive()
-      .describe(
+    sequence: z.number().check(z.int(), z.positive()).register(z.globalRegistry, {
+      description:
         'Grows with every change to this ticket. Retries can deliver events out of order: apply an event only when ' +
-          'its sequence is higher than the last one you applied for this ticket.',
-      ),
-    followUpOf: z
-      .string()
-      .optional()
-      .describe('The solved ticket this one follows up, when the customer wrote again after the reopen window.'),
-    solvedAt: timestamp('When the ticket was last solved.').optional(),
+        'its sequence is higher than the last one you applied for this ticket.',
+    }),
+    followUpOf: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The solved ticket this one follows up, when the customer wrote again after the reopen window.',
+    }),
+    solvedAt: z.optional(timestamp('When the ticket was last solved.')),
   })
-  .meta({ id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' });
+  .register(z.globalRegistry, { id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' });
 export type HelpdeskTicket = z.infer<typeof helpdeskTicketSchema>;
 
 /** A message (an X post or DM) as the helpdesk sees it. */
 export const helpdeskMessageSchema = z
   .looseObject({
-    id: z.string().describe('Stable message id (`msg-<X id>`); use it as `inReplyToMessageId` when replying.'),
-    ticketId: z.string().describe('The ticket the message belongs to.'),
-    xId: z.string().describe('The post or DM event id on X, as a string.'),
-    direction: z
-      .enum(['inbound', 'outbound'])
-      .describe('inbound: written by the customer; outbound: written by the brand account.'),
-    channel: channelSchema.describe('mention: a public post; dm: a direct message.'),
-    text: z.string().describe('The text as the author wrote it; empty once the author deleted it (see `redacted`).'),
+    id: z.string().register(z.globalRegistry, {
+      description: 'Stable message id (`msg-<X id>`); use it as `inReplyToMessageId` when replying.',
+    }),
+    ticketId: z.string().register(z.globalRegistry, { description: 'The ticket the message belongs to.' }),
+    xId: z.string().register(z.globalRegistry, { description: 'The post or DM event id on X, as a string.' }),
+    direction: z.enum(['inbound', 'outbound']).register(z.globalRegistry, {
+      description: 'inbound: written by the customer; outbound: written by the brand account.',
+    }),
+    channel: described(channelSchema, 'mention: a public post; dm: a direct message.'),
+    text: z.string().register(z.globalRegistry, {
+      description: 'The text as the author wrote it; empty once the author deleted it (see `redacted`).',
+    }),
     author: z
       .looseObject({
-        xUserId: z.string().describe('The author\'s numeric X user id, as a string.'),
-        username: z.string().describe('The author\'s X handle, without @.'),
+        xUserId: z.string().register(z.globalRegistry, { description: 'The author\'s numeric X user id, as a string.' }),
+        username: z.string().register(z.globalRegistry, { description: 'The author\'s X handle, without @.' }),
       })
-      .describe('Who wrote the message.'),
+      .register(z.globalRegistry, { description: 'Who wrote the message.' }),
     createdAt: timestamp('When the message was written on X.'),
-    inReplyToXId: z.string().optional().describe('The X post this post replies to, when it is a reply.'),
-    redacted: z.boolean().describe('True once the author deleted it on X: the text is gone, ids and times stay.'),
-    replyId: z.string().optional().describe('For an outbound message the bridge posted: the reply it was posted for.'),
+    inReplyToXId: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The X post this post replies to, when it is a reply.',
+    }),
+    redacted: z.boolean().register(z.globalRegistry, {
+      description: 'True once the author deleted it on X: the text is gone, ids and times stay.',
+    }),
+    replyId: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'For an outbound message the bridge posted: the reply it was posted for.',
+    }),
   })
-  .meta({ id: 'Message', title: 'Message', description: 'One X post or direct message in a ticket.' });
+  .register(z.globalRegistry, { id: 'Message', title: 'Message', description: 'One X post or direct message in a ticket.' });
 export type HelpdeskMessage = z.infer<typeof helpdeskMessageSchema>;
 
 /** Why X refused a reply, worded for the agent who has to decide what to do next. */
 export const replyErrorSchema = z
   .looseObject({
-    code: z.string().describe('A stable machine-readable reason, for example `duplicate_content` or `not_summoned`.'),
-    message: z.string().describe('What happened and what the agent can do about it, in plain words.'),
+    code: z.string().register(z.globalRegistry, {
+      description: 'A stable machine-readable reason, for example `duplicate_content` or `not_summoned`.',
+    }),
+    message: z.string().register(z.globalRegistry, {
+      description: 'What happened and what the agent can do about it, in plain words.',
+    }),
   })
-  .meta({ id: 'ReplyError', title: 'Reply error', description: 'Why a reply could not be posted.' });
+  .register(z.globalRegistry, { id: 'ReplyError', title: 'Reply error', description: 'Why a reply could not be posted.' });
 
 /** A reply the helpdesk asked the bridge to post, as the helpdesk sees it. */
 export const helpdeskReplySchema = z
   .looseObject({
-    id: z.string().describe('The reply id the bridge returned when the reply was requested.'),
-    ticketId: z.string().describe('The ticket the reply belongs to.'),
-    status: replyStatusSchema.describe('queued, posting, posted (on X, see `xId`) or failed (see `error`).'),
-    text: z.string().describe('The reply text as requested.'),
-    xId: z.string().optional().describe('The post or DM event id on X once posted.'),
-    error: replyErrorSchema.optional(),
-    inReplyToMessageId: z.string().optional().describe('The message the reply answers, when the helpdesk named one.'),
+    id: z.string().register(z.globalRegistry, { description: 'The reply id the bridge returned when the reply was requested.' }),
+    ticketId: z.string().register(z.globalRegistry, { description: 'The ticket the reply belongs to.' }),
+    status: described(replyStatusSchema, 'queued, posting, posted (on X, see `xId`) or failed (see `error`).'),
+    text: z.string().register(z.globalRegistry, { description: 'The reply text as requested.' }),
+    xId: z.optional(z.string()).register(z.globalRegistry, { description: 'The post or DM event id on X once posted.' }),
+    error: z.optional(replyErrorSchema),
+    inReplyToMessageId: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The message the reply answers, when the helpdesk named one.',
+    }),
     createdAt: timestamp('When the helpdesk requested the reply.'),
     updatedAt: timestamp('When the reply last changed status.'),
   })
-  .meta({ id: 'Reply', title: 'Reply', description: 'A reply posted (or to be posted) through the brand account.' });
+  .register(z.globalRegistry, {
+    id: 'Reply',
+    title: 'Reply',
+    description: 'A reply posted (or to be posted) through the brand account.',
+  });
 export type HelpdeskReply = z.infer<typeof helpdeskReplySchema>;
 
 const eventTimestamp = timestamp(
   'When the change happened. Stays the same on every retry; the `webhook-timestamp` header is the time of the attempt.',
 );
 
-function eventSchema<T extends TicketEventType, D extends z.ZodRawShape>(
+function eventSchema<T extends TicketEventType, D extends z.core.$ZodLooseShape>(
   type: T,
   id: string,
   description: string,
@@ -112,7 +138,7 @@ function eventSchema<T extends TicketEventType, D extends z.ZodRawShape>(
       timestamp: eventTimestamp,
       data: z.looseObject({ ticket: helpdeskTicketSchema, ...data }),
     })
-    .meta({ id, title: type, description });
+    .register(z.globalRegistry, { id, title: type, description });
 }
 
 /** One schema per event type, keyed by type: the published JSON Schema files are generated from these. */
@@ -129,9 +155,9 @@ export const ticketEventSchemas = {
     'A message joined an existing ticket: from the customer, or posted by hand from the brand account in its thread.',
     {
       message: helpdeskMessageSchema,
-      previousStatus: ticketStatusSchema
-        .optional()
-        .describe('Set when the message changed the ticket\'s status (a customer answering a pending ticket reopens it).'),
+      previousStatus: z.optional(ticketStatusSchema).register(z.globalRegistry, {
+        description: 'Set when the message changed the ticket\'s status (a customer answering a pending ticket reopens it).',
+      }),
     },
   ),
   'ticket.reopened': eventSchema(
@@ -140,14 +166,16 @@ export const ticketEventSchemas = {
     'The customer followed up on a solved ticket within the reopen window; `data.message` is the follow-up.',
     {
       message: helpdeskMessageSchema,
-      previousStatus: ticketStatusSchema.optional().describe('The status before the follow-up (solved).'),
+      previousStatus: z.optional(ticketStatusSchema).register(z.globalRegistry, {
+        description: 'The status before the follow-up (solved).',
+      }),
     },
   ),
   'ticket.status_changed': eventSchema(
     'ticket.status_changed',
     'TicketStatusChangedEvent',
     'The ticket\'s status was set (through the helpdesk API); `data.ticket.status` is the new one.',
-    { previousStatus: ticketStatusSchema.describe('The status before this change.') },
+    { previousStatus: described(ticketStatusSchema, 'The status before this change.') },
   ),
   'ticket.reply_posted': eventSchema(
     'ticket.reply_posted',
@@ -159,7 +187,11 @@ export const ticketEventSchemas = {
     'ticket.reply_failed',
     'TicketReplyFailedEvent',
     'X refused a reply for good; `data.reply.error` says why and what an agent can do. The bridge will not retry it.',
-    { reply: helpdeskReplySchema.extend({ error: replyErrorSchema }).describe('The refused reply; `error` is always set.') },
+    {
+      reply: z.extend(helpdeskReplySchema, { error: replyErrorSchema }).register(z.globalRegistry, {
+        description: 'The refused reply; `error` is always set.',
+      }),
+    },
   ),
   'ticket.message_redacted': eventSchema(
     'ticket.message_redacted',
@@ -167,7 +199,7 @@ export const ticketEventSchemas = {
     'The author deleted a message on X; its text is gone from the bridge. Remove it from your copy too.',
     { message: helpdeskMessageSchema },
   ),
-} as const satisfies Record<TicketEventType, z.ZodType>;
+} as const satisfies Record<TicketEventType, z.ZodMiniType>;
 
 /** The body of every ticket event POSTed to the helpdesk, told apart by `type`. */
 export const ticketEventBodySchema = z
@@ -180,7 +212,7 @@ export const ticketEventBodySchema = z
     ticketEventSchemas['ticket.reply_failed'],
     ticketEventSchemas['ticket.message_redacted'],
   ])
-  .meta({
+  .register(z.globalRegistry, {
     id: 'TicketEvent',
     title: 'Ticket event',
     description:

@@ -5,7 +5,7 @@
 // Two paths. The table stream hands over every ticket change once it is written: its event is built and tried right
 // away. An event that fails goes to the notify-retry queue, frozen (same webhook-id, same body), and every receive of
 // that message is one more try, spaced by backoff.ts, until SQS parks it in the dead-letter queue.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Message, Reply, Ticket } from '../tickets/model';
 import { ticketEventTypeSchema } from '../tickets/model';
 import type { Queue } from '../aws/sqs-queue';
@@ -59,13 +59,13 @@ export type RetryMessage = {
 // Checks a queued message's shape without rebuilding it: zod's output would reorder keys, and the body must be sent
 // byte for byte as first signed so helpdesks that hash bodies see one event.
 const retryMessageSchema = z.object({
-  webhookId: z.string().min(1),
+  webhookId: z.string().check(z.minLength(1)),
   body: z.looseObject({
     type: ticketEventTypeSchema,
     timestamp: z.string(),
     data: z.looseObject({ ticket: z.looseObject({ id: z.string(), sequence: z.number() }) }),
   }),
-  attempt: z.number().int().nonnegative(),
+  attempt: z.number().check(z.int(), z.nonnegative()),
   firstAttemptAt: z.string(),
 });
 

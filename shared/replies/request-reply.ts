@@ -1,7 +1,7 @@
 // Use case: the helpdesk asks for a reply. The reply is recorded (queued) before anything is sent, under an id
 // derived from the Idempotency-Key, so asking again with the same key finds the same reply and posts nothing new.
 import { createHash, randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Reply } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
@@ -12,19 +12,27 @@ export const replyRequestSchema = z
   .strictObject({
     text: z
       .string()
-      .max(DM_MAX_CHARACTERS * 2)
-      .refine((t) => t.trim().length > 0, 'must not be empty')
-      .describe('The reply, posted as is (no handle is prepended). Posts: at most 280 weighted characters as X counts them; DMs: 10,000 characters.'),
+      .check(
+        z.maxLength(DM_MAX_CHARACTERS * 2),
+        z.refine((t) => t.trim().length > 0, 'must not be empty'),
+      )
+      .register(z.globalRegistry, {
+        description:
+          'The reply, posted as is (no handle is prepended). Posts: at most 280 weighted characters as X counts them; DMs: 10,000 characters.',
+      }),
     inReplyToMessageId: z
-      .string()
-      .regex(/^msg-\d{1,20}$/, 'must be a message id like msg-123')
-      .optional()
-      .describe('Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand.'),
+      .optional(z.string().check(z.regex(/^msg-\d{1,20}$/, 'must be a message id like msg-123')))
+      .register(z.globalRegistry, {
+        description:
+          'Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand.',
+      }),
   })
-  .meta({ id: 'ReplyRequest', title: 'Reply request', description: 'A reply to post through the brand account.' });
+  .register(z.globalRegistry, { id: 'ReplyRequest', title: 'Reply request', description: 'A reply to post through the brand account.' });
 export type ReplyRequest = z.infer<typeof replyRequestSchema>;
 
-export const idempotencyKeySchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
+export const idempotencyKeySchema = z
+  .string()
+  .check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'));
 
 export type RequestReplyDeps = {
   store: TicketStore;

@@ -1,5 +1,5 @@
 // The ticket domain's data: what the bridge stores and what the helpdesk sees. Plain types, no I/O.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 export const ticketStatusSchema = z.enum(['open', 'pending', 'solved']);
 export type TicketStatus = z.infer<typeof ticketStatusSchema>;
@@ -32,9 +32,9 @@ export type XUser = z.infer<typeof xUserSchema>;
 export const ticketChangeSchema = z.object({
   type: ticketEventTypeSchema,
   at: z.string(),
-  messageXId: z.string().optional(),
-  replyId: z.string().optional(),
-  previousStatus: ticketStatusSchema.optional(),
+  messageXId: z.optional(z.string()),
+  replyId: z.optional(z.string()),
+  previousStatus: z.optional(ticketStatusSchema),
 });
 export type TicketChange = z.infer<typeof ticketChangeSchema>;
 
@@ -46,9 +46,9 @@ export const ticketSchema = z.object({
   customer: xUserSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
-  sequence: z.number().int().positive(),
-  followUpOf: z.string().optional(),
-  solvedAt: z.string().optional(),
+  sequence: z.number().check(z.int(), z.positive()),
+  followUpOf: z.optional(z.string()),
+  solvedAt: z.optional(z.string()),
   lastChange: ticketChangeSchema,
 });
 export type Ticket = z.infer<typeof ticketSchema>;
@@ -62,15 +62,15 @@ export const messageSchema = z.object({
   text: z.string(),
   author: z.object({ xUserId: z.string(), username: z.string() }),
   createdAt: z.string(),
-  inReplyToXId: z.string().optional(),
+  inReplyToXId: z.optional(z.string()),
   redacted: z.boolean(),
   /**
    * True when the author summoned the bot (mentioned it, replied to it or quoted it): X lets self-serve apps reply
    * only to such posts, so replies target the latest one.
    */
-  summonsBot: z.boolean().optional(),
+  summonsBot: z.optional(z.boolean()),
   /** The reply this outbound message was posted for, when the bridge posted it. */
-  replyId: z.string().optional(),
+  replyId: z.optional(z.string()),
 });
 export type Message = z.infer<typeof messageSchema>;
 
@@ -82,9 +82,9 @@ export const replySchema = z.object({
   ticketId: z.string(),
   status: replyStatusSchema,
   text: z.string(),
-  xId: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  inReplyToMessageId: z.string().optional(),
+  xId: z.optional(z.string()),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+  inReplyToMessageId: z.optional(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -1,63 +1,87 @@
 // Use cases behind the helpdesk API: reading tickets and changing their status. Input is validated here with the
 // schemas that also document the API; a status change is a ticket change like any other, so it emits its event
 // through the same stream.
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { NotFoundError, RetryableError, ValidationError } from '../errors';
 import type { Message, Reply, Ticket } from './model';
 import { ticketStatusSchema } from './model';
-import { helpdeskMessageSchema, helpdeskReplySchema, helpdeskTicketSchema } from '../helpdesk/events';
+import { described, helpdeskMessageSchema, helpdeskReplySchema, helpdeskTicketSchema } from '../helpdesk/events';
 import { ticketWithStatus } from './rules';
 import type { TicketPage, TicketStore } from './ticket-store';
 
+// API errors quote zod's message for the field at fault: English, not zod/mini's bare "Invalid input" (see config.ts).
+z.config(en());
+
 export const listTicketsQuerySchema = z.object({
-  status: ticketStatusSchema.optional().describe('Only tickets with this status.'),
-  limit: z.coerce.number().int().min(1).max(100).default(50).describe('Tickets per page, 1 to 100.'),
-  cursor: z.string().min(1).max(512).optional().describe('`nextCursor` from the previous page.'),
+  status: z.optional(ticketStatusSchema).register(z.globalRegistry, { description: 'Only tickets with this status.' }),
+  limit: z
+    ._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50)
+    .register(z.globalRegistry, { description: 'Tickets per page, 1 to 100.' }),
+  cursor: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(512)))
+    .register(z.globalRegistry, { description: '`nextCursor` from the previous page.' }),
 });
 export type ListTicketsQuery = z.infer<typeof listTicketsQuerySchema>;
 
 export const statusChangeSchema = z
-  .strictObject({ status: ticketStatusSchema.describe('The new status.') })
-  .meta({ id: 'StatusChange', title: 'Status change', description: 'Sets a ticket\'s status; emits ticket.status_changed.' });
+  .strictObject({ status: described(ticketStatusSchema, 'The new status.') })
+  .register(z.globalRegistry, {
+    id: 'StatusChange',
+    title: 'Status change',
+    description: 'Sets a ticket\'s status; emits ticket.status_changed.',
+  });
 
 /** Every error the API answers: `{"error": {"code", "message", ...details}}`. */
 export const apiErrorSchema = z
   .object({
     error: z.looseObject({
-      code: z.string().describe('bad_request, unauthorized, not_found, conflict, payload_too_large, unprocessable, unavailable, internal'),
-      message: z.string().describe('What went wrong, for a person.'),
-      field: z.string().optional().describe('The request field at fault, when there is one.'),
-      weightedLength: z.number().int().optional().describe('On 422 for a post: the text\'s length as X counts it.'),
-      max: z.number().int().optional().describe('On 422: the most X accepts.'),
+      code: z.string().register(z.globalRegistry, {
+        description: 'bad_request, unauthorized, not_found, conflict, payload_too_large, unprocessable, unavailable, internal',
+      }),
+      message: z.string().register(z.globalRegistry, { description: 'What went wrong, for a person.' }),
+      field: z.optional(z.string()).register(z.globalRegistry, { description: 'The request field at fault, when there is one.' }),
+      weightedLength: z.optional(z.number().check(z.int())).register(z.globalRegistry, {
+        description: 'On 422 for a post: the text\'s length as X counts it.',
+      }),
+      max: z.optional(z.number().check(z.int())).register(z.globalRegistry, { description: 'On 422: the most X accepts.' }),
     }),
   })
-  .meta({ id: 'Error', title: 'Error', description: 'An error answer.' });
+  .register(z.globalRegistry, { id: 'Error', title: 'Error', description: 'An error answer.' });
 
 export const ticketPageSchema = z
   .object({
     tickets: z.array(helpdeskTicketSchema),
-    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
+    nextCursor: z.nullable(z.string()).register(z.globalRegistry, {
+      description: 'Pass as `cursor` for the next page; null on the last page.',
+    }),
   })
-  .meta({ id: 'TicketPage', title: 'Ticket page', description: 'Tickets, newest first.' });
+  .register(z.globalRegistry, { id: 'TicketPage', title: 'Ticket page', description: 'Tickets, newest first.' });
 
 export const ticketViewSchema = z
   .object({
     ticket: helpdeskTicketSchema,
-    messages: z.array(helpdeskMessageSchema).describe('Oldest first.'),
-    replies: z.array(helpdeskReplySchema).describe('Oldest first.'),
+    messages: z.array(helpdeskMessageSchema).register(z.globalRegistry, { description: 'Oldest first.' }),
+    replies: z.array(helpdeskReplySchema).register(z.globalRegistry, { description: 'Oldest first.' }),
   })
-  .meta({ id: 'TicketView', title: 'Ticket view', description: 'A ticket with its messages and replies.' });
+  .register(z.globalRegistry, {
+    id: 'TicketView',
+    title: 'Ticket view',
+    description: 'A ticket with its messages and replies.',
+  });
 
 export const ticketResultSchema = z
   .object({ ticket: helpdeskTicketSchema })
-  .meta({ id: 'TicketResult', title: 'Ticket result', description: 'The ticket after the change.' });
+  .register(z.globalRegistry, { id: 'TicketResult', title: 'Ticket result', description: 'The ticket after the change.' });
 
-export const replyAcceptedSchema = z
-  .object({ reply: helpdeskReplySchema })
-  .meta({ id: 'ReplyAccepted', title: 'Reply accepted', description: 'The recorded reply; watch for ticket.reply_posted or ticket.reply_failed.' });
+export const replyAcceptedSchema = z.object({ reply: helpdeskReplySchema }).register(z.globalRegistry, {
+  id: 'ReplyAccepted',
+  title: 'Reply accepted',
+  description: 'The recorded reply; watch for ticket.reply_posted or ticket.reply_failed.',
+});
 
 /** Parses input with a schema, or throws ValidationError naming the first bad field. */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): z.infer<T> {
+export function parseInput<T extends z.ZodMiniType>(schema: T, input: unknown, where = 'body'): z.infer<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

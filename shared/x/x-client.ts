@@ -10,7 +10,7 @@ import {
   TwitterApi,
   type ITwitterApiClientPlugin,
 } from 'twitter-api-v2';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, PermanentError, RetryableError } from '../errors';
 import { logger } from '../logger';
 import { unescapeXText } from './text';
@@ -71,34 +71,36 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 // The origin twitter-api-v2 builds every v2 URL from (globals.js API_V2_PREFIX).
 const LIBRARY_ORIGIN = 'https://api.x.com';
 
-const xId = z.string().regex(/^\d{1,20}$/);
+const xId = z.string().check(z.regex(/^\d{1,20}$/));
 const createdPostSchema = z.object({ data: z.object({ id: xId }) });
 const sentDmSchema = z.object({ data: z.object({ dm_event_id: xId }) });
 
 const timelineSchema = z.object({
-  data: z
-    .array(
+  data: z._default(
+    z.array(
       z.object({
         id: xId,
         text: z.string(),
-        referenced_tweets: z.array(z.object({ type: z.string(), id: z.string() })).optional(),
+        referenced_tweets: z.optional(z.array(z.object({ type: z.string(), id: z.string() }))),
       }),
-    )
-    .default([]),
-  meta: z.object({ next_token: z.string().optional() }).optional(),
+    ),
+    [],
+  ),
+  meta: z.optional(z.object({ next_token: z.optional(z.string()) })),
 });
 const dmEventsSchema = z.object({
-  data: z
-    .array(
+  data: z._default(
+    z.array(
       z.object({
         id: xId,
-        text: z.string().optional(),
-        sender_id: z.string().optional(),
-        created_at: z.string().optional(),
+        text: z.optional(z.string()),
+        sender_id: z.optional(z.string()),
+        created_at: z.optional(z.string()),
       }),
-    )
-    .default([]),
-  meta: z.object({ next_token: z.string().optional() }).optional(),
+    ),
+    [],
+  ),
+  meta: z.optional(z.object({ next_token: z.optional(z.string()) })),
 });
 // A reply's reconciliation looks back minutes, not days; a few pages of 100 cover it with room to spare.
 const MAX_LOOKUP_PAGES = 5;
@@ -256,12 +258,12 @@ const subscriptionSchema = z.object({
   subscription_id: z.string(),
   event_type: z.string(),
   filter: z.object({
-    user_id: z.string().optional(),
-    keyword: z.string().optional(),
-    direction: z.string().optional(),
+    user_id: z.optional(z.string()),
+    keyword: z.optional(z.string()),
+    direction: z.optional(z.string()),
   }),
-  webhook_id: z.string().optional(),
-  tag: z.string().optional(),
+  webhook_id: z.optional(z.string()),
+  tag: z.optional(z.string()),
 });
 
 /**
@@ -272,8 +274,8 @@ const subscriptionSchema = z.object({
 export function createXOpsClient(options: XClientOptions): XOpsClient {
   const { v2, send } = createClient(options);
   const ops = <T>(request: () => Promise<T>) => send('ops', request);
-  const webhookList = z.object({ data: z.array(webhookSchema).default([]) });
-  const subscriptionList = z.object({ data: z.array(subscriptionSchema).default([]) });
+  const webhookList = z.object({ data: z._default(z.array(webhookSchema), []) });
+  const subscriptionList = z.object({ data: z._default(z.array(subscriptionSchema), []) });
   const createdSubscription = z.object({ data: z.object({ subscription: subscriptionSchema }) });
   return {
     async registerWebhook(url) {
@@ -499,13 +501,13 @@ function parseBaseUrl(value: string): string {
 
 // A 2xx without the id means X's answer was cut or changed shape. The post may exist, so this is not a refusal; the
 // retry that follows either succeeds or meets X's duplicate-content refusal, and the webhook echo still finds the post.
-function expectId<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+function expectId<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new RetryableError(`X accepted the ${what} but its answer carried no id`);
   return parsed.data;
 }
 
-function parseAnswer<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+function parseAnswer<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new RetryableError(`X's answer to the ${what} request has an unexpected shape`);
   return parsed.data;
