@@ -113,3 +113,18 @@ export function checkedBrand(brand: string): string {
   if (!BRAND_SLUG.test(brand)) throw new UsageError(`--brand must be a brand slug such as "acme" ([a-z0-9-]), got "${brand}"`);
   return brand;
 }
+
+/**
+ * Reports a usage error and returns the usage exit code. A wrong command word gets the whole usage; a wrong detail
+ * of a known command gets one line and a pointer to help, not a screenful.
+ */
+export function usageFailure(
+  error: UsageError,
+  argv: string[],
+  cli: { knownCommands: ReadonlySet<string>; usage: string; helpHint: string },
+  out: Output,
+): ExitCode {
+  const known = argv.some((a) => cli.knownCommands.has(a));
+  out.error(known ? `${error.message}\n(${cli.helpHint})` : `${error.message}\n\n${cli.usage}`);
+  return EXIT.usage;
+}

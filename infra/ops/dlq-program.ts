@@ -12,6 +12,7 @@ import {
   intOption,
   parseCommandLine,
   UsageError,
+  usageFailure,
   type CommandLine,
   type ExitCode,
   type Output,
@@ -63,9 +64,7 @@ export async function runDlqProgram(argv: string[], deps: DlqProgramDeps): Promi
     if (plan !== 'help' && line.args[0] !== undefined) findDeadLetterQueue(brand, line.args[0]);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    const known = argv.some((a) => KNOWN_COMMANDS.has(a));
-    out.error(known ? `${error.message}\n(npm run dlq -- help shows every command)` : `${error.message}\n\n${DLQ_USAGE}`);
-    return EXIT.usage;
+    return usageFailure(error, argv, { knownCommands: KNOWN_COMMANDS, usage: DLQ_USAGE, helpHint: 'npm run dlq -- help shows every command' }, out);
   }
   if (plan === 'help') {
     out.line(DLQ_USAGE);

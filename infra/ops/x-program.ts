@@ -11,6 +11,7 @@ import {
   intOption,
   parseCommandLine,
   UsageError,
+  usageFailure,
   type CommandLine,
   type ExitCode,
   type Output,
@@ -80,10 +81,7 @@ export async function runXProgram(argv: string[], deps: XProgramDeps): Promise<E
     plan = planCommand(line, deps.now ?? (() => new Date()));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    // A wrong command word gets the whole list; a wrong detail gets one line, not a screenful.
-    const known = argv.some((a) => KNOWN_COMMANDS.has(a));
-    out.error(known ? `${error.message}\n(npm run x -- help shows every command)` : `${error.message}\n\n${X_USAGE}`);
-    return EXIT.usage;
+    return usageFailure(error, argv, { knownCommands: KNOWN_COMMANDS, usage: X_USAGE, helpHint: 'npm run x -- help shows every command' }, out);
   }
   if (plan === 'help') {
     out.line(X_USAGE);

@@ -85,6 +85,17 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
     }
   }
 
+  /** One conditional put: `ok`, or `onFailed` when its condition did not hold. */
+  async function conditionalPut<T extends string>(write: TransactWriteItem, onFailed: T): Promise<'ok' | T> {
+    try {
+      await db.send(new PutItemCommand({ ...write.Put!, ReturnConsumedCapacity: 'TOTAL' }));
+      return 'ok';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return onFailed;
+      throw error;
+    }
+  }
+
   async function getItem(key: { pk: string; sk: string }): Promise<Item | undefined> {
     const result = await db.send(
       new GetItemCommand({ TableName: tableName, Key: marshall(key), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
@@ -143,14 +154,8 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
   return {
     getTicket,
 
-    async createReply(stored) {
-      try {
-        await db.send(new PutItemCommand({ ...replyPut(stored).Put!, ReturnConsumedCapacity: 'TOTAL' }));
-        return 'ok';
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'reply_exists';
-        throw error;
-      }
+    createReply(stored) {
+      return conditionalPut(replyPut(stored), 'reply_exists');
     },
 
     async getReply(replyId) {
@@ -166,14 +171,8 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       };
     },
 
-    async updateReply(stored, expected) {
-      try {
-        await db.send(new PutItemCommand({ ...replyPut(stored, expected).Put!, ReturnConsumedCapacity: 'TOTAL' }));
-        return 'ok';
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'reply_changed';
-        throw error;
-      }
+    updateReply(stored, expected) {
+      return conditionalPut(replyPut(stored, expected), 'reply_changed');
     },
 
     async settleReply(stored, expected, ticket, expectedSequence, outbound) {
@@ -233,10 +232,10 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       );
     },
 
-    async putTombstone(xId, authorXUserId, at) {
-      try {
-        await db.send(
-          new PutItemCommand({
+    putTombstone(xId, authorXUserId, at) {
+      return conditionalPut(
+        {
+          Put: {
             TableName: tableName,
             Item: toAttributes({
               ...keys.message(xId),
@@ -248,24 +247,14 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
               [TABLE.ttlAttribute]: Math.floor(Date.parse(at) / 1000) + TOMBSTONE_DAYS * 24 * 3600,
             }),
             ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        return 'ok';
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'message_exists';
-        throw error;
-      }
+          },
+        },
+        'message_exists',
+      );
     },
 
-    async updateTicket(ticket, expectedSequence) {
-      try {
-        await db.send(new PutItemCommand({ ...ticketPut(ticket, expectedSequence).Put!, ReturnConsumedCapacity: 'TOTAL' }));
-        return 'ok';
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'ticket_changed';
-        throw error;
-      }
+    updateTicket(ticket, expectedSequence) {
+      return conditionalPut(ticketPut(ticket, expectedSequence), 'ticket_changed');
     },
 
     async listTickets({ status, limit, cursor }) {
