@@ -36,7 +36,45 @@ export function errorBody(statusCode: number, code: string, message: string, det
   return json(statusCode, { error: { code, message, ...details } });
 }
 
-/** Maps the error vocabulary to an answer; anything unexpected is logged and answered 500 without detail. */
+// What AWS answers when it is busy or briefly unreachable, after the SDK's own retries gave up: the caller should try
+// again (503), not be told the bridge is broken (500). Told apart by shape, without importing the SDK into this module.
+const TRANSIENT_AWS_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalServerError',
+  'ServiceUnavailable',
+]);
+const TRANSIENT_CANCELLATIONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'TransactionConflict']);
+const TRANSIENT_SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
+
+function isTransientAwsError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & {
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    code?: unknown;
+    CancellationReasons?: { Code?: string }[];
+  };
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    Boolean(e.$retryable) ||
+    TRANSIENT_AWS_ERRORS.has(e.name) ||
+    (typeof status === 'number' && (status === 429 || status >= 500)) ||
+    (typeof e.code === 'string' && TRANSIENT_SOCKET_ERRORS.has(e.code)) ||
+    // A transaction cancelled only because DynamoDB was busy, not because a condition failed.
+    (e.CancellationReasons?.some((r) => TRANSIENT_CANCELLATIONS.has(r.Code ?? '')) ?? false)
+  );
+}
+
+/**
+ * Maps the error vocabulary to an answer; AWS being busy or unreachable is 503 with Retry-After (try again), anything
+ * else unexpected is logged and answered 500 without detail.
+ */
 export function errorResponse(error: unknown): HttpResult {
   if (error instanceof ValidationError) {
     const code = error.status === 413 ? 'payload_too_large' : error.status === 422 ? 'unprocessable' : 'bad_request';
@@ -51,8 +89,8 @@ export function errorResponse(error: unknown): HttpResult {
   }
   if (error instanceof NotFoundError) return errorBody(404, 'not_found', error.message);
   if (error instanceof ConflictError) return errorBody(409, 'conflict', error.message);
-  if (error instanceof RetryableError) {
-    logger.warn('request could not complete now', { reason: error.message });
+  if (error instanceof RetryableError || isTransientAwsError(error)) {
+    logger.warn('request could not complete now', { reason: (error as Error).message });
     return { ...errorBody(503, 'unavailable', 'busy; try again shortly'), headers: { 'content-type': 'application/json', 'retry-after': '1' } };
   }
   logger.error('unhandled error', { error: error as Error });
