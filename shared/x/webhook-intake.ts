@@ -4,9 +4,10 @@
 import { SignatureError, ValidationError } from '../errors';
 import { MAX_WEBHOOK_BODY_BYTES } from '../aws/resources';
 import { toSqsBody, type Queue } from '../aws/sqs-queue';
-import type { IgnoreReason } from './inbound-event';
+import type { IgnoreReason, InboundEvent } from './inbound-event';
 import { normaliseWebhookBody } from './normalise';
 import { crcResponseToken, isValidCrcToken, verifyWebhookSignature } from './signature';
+import { sliceCodePoints } from './text';
 
 export type IntakeDeps = {
   consumerSecret: string;
@@ -54,7 +55,32 @@ export async function receiveDelivery(raw: Buffer, signature: string | undefined
     receivedAt: deps.now().toISOString(),
   });
   if (events.length > 0) {
-    await deps.inboundQueue.sendAll(events.map((event, i) => ({ id: String(i), body: toSqsBody(event) })));
+    await deps.inboundQueue.sendAll(events.map((event, i) => ({ id: String(i), body: toSqsBody(withinLimits(event)) })));
   }
   return { queued: events.length, ignored, xIds: events.map((e) => e.xId) };
+}
+
+// X's longest text is a long post (25,000 characters; a DM takes 10,000), its longest display name 50 characters and
+// handle 15. A signed body of up to 1 MiB can carry far longer strings; queued whole, such an item would fit neither
+// an SQS message (256 KiB by default) nor a DynamoDB item (400 KB), and the webhook would answer 5xx for ever or ingest would
+// fail on it until the DLQ. Nothing X sends is touched: only what cannot be X's is cut, keeping its head.
+const MAX_TEXT_CODE_POINTS = 25_000;
+const MAX_NAME_CODE_POINTS = 100;
+
+function cut(text: string, maxCodePoints: number): string {
+  // The UTF-16 length bounds the code point count from above: X-sized strings are never counted.
+  return text.length <= maxCodePoints ? text : sliceCodePoints(text, 0, maxCodePoints);
+}
+
+/** The event with its text and names cut to what X can send at most. */
+function withinLimits(event: InboundEvent): InboundEvent {
+  if (event.kind === 'delete') return event;
+  const person = event.kind === 'post' ? event.author : event.sender;
+  const bounded = {
+    ...person,
+    username: cut(person.username, MAX_NAME_CODE_POINTS),
+    name: cut(person.name, MAX_NAME_CODE_POINTS),
+  };
+  const text = cut(event.text, MAX_TEXT_CODE_POINTS);
+  return event.kind === 'post' ? { ...event, author: bounded, text } : { ...event, sender: bounded, text };
 }
