@@ -56,7 +56,7 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
     const ticketMatch = /^\/tickets(?:\/([^/]+))?(\/replies)?$/.exec(path);
     if (!ticketMatch) return errorBody(404, 'not_found', `no route for ${method} ${path}`);
     requireBearer(header(event, 'authorization'), deps.apiToken);
-    const ticketId = ticketMatch[1] === undefined ? undefined : decodeURIComponent(ticketMatch[1]);
+    const ticketId = ticketMatch[1] === undefined ? undefined : decodePathSegment(ticketMatch[1]);
     const replies = ticketMatch[2] !== undefined;
 
     if (!ticketId && !replies && method === 'GET') {
@@ -92,6 +92,15 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
     return errorBody(405, 'method_not_allowed', `${method} is not supported on ${path}`);
   } catch (error) {
     return errorResponse(error);
+  }
+}
+
+/** A %-encoded path segment; a malformed escape (`%E0%A4%A`) is the caller's mistake, answered 400, not a crash. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ValidationError('ticketId is not a valid URL path segment', 'ticketId');
   }
 }
 

@@ -27,7 +27,7 @@ async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
   const method = event.requestContext.http.method;
   try {
     if (method === 'GET') {
-      const answer = answerCrc(event.queryStringParameters?.crc_token, deps.consumerSecret);
+      const answer = answerCrc(crcToken(event), deps.consumerSecret);
       logger.info('answered CRC challenge');
       return json(200, answer);
     }
@@ -50,6 +50,16 @@ async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
     }
     return answer;
   }
+}
+
+/**
+ * The crc_token X sent. API Gateway joins a repeated query parameter with commas (`a,b`), which would pass as one
+ * printable token and be signed: a token given more than once is treated as missing (400).
+ */
+function crcToken(event: HttpEvent): string | undefined {
+  const raw = event.rawQueryString;
+  if (raw !== undefined && new URLSearchParams(raw).getAll('crc_token').length > 1) return undefined;
+  return event.queryStringParameters?.crc_token;
 }
 
 export const handler = lazyHandler(createWebhookHandler, FUNCTION_SECRETS['x-webhook']);
