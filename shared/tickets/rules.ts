@@ -69,10 +69,12 @@ export function placeInboundDm(dm: InboundDm, around: Surroundings, windows: Win
 /**
  * Rule 5 for the bot's own items (X delivers them too): one posted inside a ticket's thread is recorded there as
  * outbound; anything else is never a ticket. Echoes of the bridge's own replies are caught earlier, by X id.
+ * A DM joins the customer's latest DM ticket whatever its status, as a post joins its thread's ticket: were it judged
+ * by the status, a redelivery after the ticket was reopened would record a DM its first delivery had ignored.
  */
 export function placeOwnItem(around: Surroundings): Placement {
   if (around.parentTicket) return { action: 'record_outbound', ticket: around.parentTicket };
-  const dmTicket = around.customerTickets.find((t) => t.channel === 'dm' && t.status !== 'solved');
+  const dmTicket = around.customerTickets.find((t) => t.channel === 'dm');
   if (dmTicket) return { action: 'record_outbound', ticket: dmTicket };
   return { action: 'ignore', reason: 'self' };
 }

@@ -107,9 +107,11 @@ export function memoryTicketStore(): MemoryTicketStore {
     },
     async settleReply(stored, expected, ticket, expectedSequence, outbound?: Message) {
       const current = replies.get(stored.reply.id);
-      if (!ticketAt(ticket.id, expectedSequence)) return 'ticket_changed';
-      if (current?.reply.status !== expected.status || current.attempts !== expected.attempts) return 'reply_changed';
+      // DynamoDB reports every failed condition of the transaction and the adapter names the last item's first:
+      // the outbound message, then the reply, then the ticket. Same priority here.
       if (outbound && xItems.has(outbound.xId)) return 'message_exists';
+      if (current?.reply.status !== expected.status || current.attempts !== expected.attempts) return 'reply_changed';
+      if (!ticketAt(ticket.id, expectedSequence)) return 'ticket_changed';
       writeTicket(ticket);
       replies.set(stored.reply.id, clone(stored));
       if (outbound) xItems.set(outbound.xId, { kind: 'message', message: clone(outbound) });
