@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { createHelpdeskApiHandler } from '../../functions/helpdesk-api/handler';
 import type { createIngestHandler } from '../../functions/ingest/handler';
@@ -17,6 +17,15 @@ import { isTicketItem } from '../../shared/aws/items';
 import { QUEUES, TICKET_STREAM, type QueueName, type QueueSpec } from '../../shared/aws/resources';
 import { parseConfig, type Config } from '../../shared/config';
 import { startHttpServer, type HttpHandler, type HttpRoute, type HttpServer } from './http-server';
+import {
+  journalIdOf,
+  journalSends,
+  messageAttributesFor,
+  openQueueJournal,
+  remainingDelaySeconds,
+  type JournalEntry,
+  type QueueJournal,
+} from './queue-journal';
 import {
   LOCAL_AWS,
   LocalServiceError,
@@ -96,7 +105,10 @@ export const HTTP_ROUTES: HttpRoute[] = [
 export type LocalBridgeOptions = {
   /** HTTP port on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
-  /** Where DynamoDB data (`dynamodb/`) and the stream checkpoint (`checkpoints/`) live between runs. */
+  /**
+   * Where DynamoDB data (`dynamodb/`), the stream checkpoint (`checkpoints/`) and the queue journal (`queues/`) live
+   * between runs.
+   */
   dataDir?: string;
   /** Keep nothing on disk (the default when no dataDir is given). */
   inMemory?: boolean;
@@ -145,6 +157,11 @@ export type LocalBridge = {
   clients: AwsClients;
   resources: LocalResources;
   endpoints: { dynamodb: string; sqs: string };
+  /**
+   * With a data dir: the journal that makes the in-memory queues durable (infra/local/queue-journal.ts), and how many
+   * messages this start sent again because an earlier run had not finished them.
+   */
+  queueJournal?: { file: string; requeued: number };
   eventSources: {
     ingest?: SqsEventSource;
     notifyRetry?: SqsEventSource;
@@ -276,6 +293,17 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       queueSpecs: options.queueSpecs,
     });
 
+    // The emulator forgets its queues when the runner stops or dies; the journal remembers every message until it
+    // was processed, and this start sends again what the last run left unfinished.
+    let journal: QueueJournal | undefined;
+    let requeued = 0;
+    if (!inMemory && dataDir) {
+      journal = await openQueueJournal(join(dataDir, 'queues', `${prefix}.jsonl`), { log });
+      const opened = journal;
+      cleanup.push(() => opened.close());
+      requeued = await resendUnfinished(admin.sqs, opened.pending(), resources);
+    }
+
     const env: Env = {
       ...baseEnv,
       TABLE_NAME: resources.tableName,
@@ -295,6 +323,10 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     const sqsCounters = new Map<string, Counter>();
     countRequests(clients.dynamodb, dynamoCounters, true);
     countRequests(clients.sqs, sqsCounters, false);
+    if (journal) {
+      const queueNames = new Map((Object.keys(QUEUES) as QueueName[]).map((name) => [resources.queues[name].url, name] as const));
+      journalSends(clients.sqs, journal, queueNames);
+    }
 
     // One instance per function, shared by its event sources, as one Lambda function serves all its triggers.
     const build = <H>(name: string, factory: Factory<H> | undefined, consequence: string): H | undefined => {
@@ -321,6 +353,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         timeoutSeconds: q.spec.consumerTimeoutSeconds,
         awsRegion: LOCAL_AWS.region,
         log,
+        ...(journal ? journalHooks(journal, q.spec.maxReceiveCount) : {}),
       });
       cleanup.push(() => source.stop());
       return source;
@@ -446,6 +479,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       clients,
       resources,
       endpoints,
+      ...(journal ? { queueJournal: { file: journal.file, requeued } } : {}),
       eventSources,
       requestCounts() {
         const snapshot = (counters: Map<string, Counter>) =>
@@ -479,6 +513,52 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * Sends again, with their journal ids, the messages an earlier run journaled and never finished: to their queue, or
+ * to its dead-letter queue when SQS was parking them there. Returns how many.
+ */
+async function resendUnfinished(sqs: SQSClient, pending: JournalEntry[], resources: LocalResources): Promise<number> {
+  const known = pending.filter((entry) => Object.hasOwn(resources.queues, entry.queue));
+  const now = Date.now();
+  const byUrl = new Map<string, JournalEntry[]>();
+  for (const entry of known) {
+    const queue = resources.queues[entry.queue as QueueName];
+    const url = entry.parked ? queue.dlq.url : queue.url;
+    byUrl.set(url, [...(byUrl.get(url) ?? []), entry]);
+  }
+  for (const [url, entries] of byUrl) {
+    for (let i = 0; i < entries.length; i += 10) {
+      const chunk = entries.slice(i, i + 10);
+      const result = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: chunk.map((entry, index) => ({
+            Id: String(index),
+            MessageBody: entry.body,
+            MessageAttributes: messageAttributesFor(entry),
+            DelaySeconds: remainingDelaySeconds(entry, now),
+          })),
+        }),
+      );
+      if (result.Failed?.length) {
+        throw new LocalServiceError(`could not re-queue ${result.Failed.length} journaled messages: ${result.Failed[0]?.Message ?? ''}`);
+      }
+    }
+  }
+  return known.length;
+}
+
+/** The event-source hooks that keep the journal in step: deleted messages are done, last failures are parked. */
+function journalHooks(journal: QueueJournal, maxReceiveCount: number) {
+  const ids = (messages: SqsMessage[]) => messages.map(journalIdOf).filter((id): id is string => id !== undefined);
+  return {
+    onDeleted: (messages: SqsMessage[]) => journal.recordDone(ids(messages)),
+    // SQS moves a message to the dead-letter queue at the receive after its maxReceiveCount-th failed one.
+    onFailed: (messages: SqsMessage[]) =>
+      journal.recordParked(ids(messages.filter((m) => Number(m.Attributes?.ApproximateReceiveCount ?? 0) >= maxReceiveCount))),
+  };
 }
 
 const FUNCTION_MODULES = {

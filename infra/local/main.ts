@@ -1,5 +1,6 @@
 // `npm start`: the whole bridge on this machine. DynamoDB Local keeps its data under DATA_DIR, the SQS emulator
-// runs in memory, and the real function handlers are wired as Lambda's event sources wire them on AWS.
+// runs in memory with every message journaled under DATA_DIR (so a webhook answered 200 survives `kill -9`), and the
+// real function handlers are wired as Lambda's event sources wire them on AWS.
 import { ConfigError } from '../../shared/errors';
 import { DEV_DEFAULTS, DEV_SECRET_NAMES, loadFunctionHandlers, startLocalBridge, withDevDefaults, type LocalBridge } from './bridge';
 import { LocalServiceError } from './services';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   }
 
   const { config } = bridge;
+  const requeued = bridge.queueJournal?.requeued ? ` (${bridge.queueJournal.requeued} re-queued now)` : '';
   const token = defaulted.includes('HELPDESK_API_TOKEN') ? config.helpdesk.apiToken : '$HELPDESK_API_TOKEN';
   console.log(`
 Support Bridge (brand "${config.brand}") is up in ${Date.now() - started} ms
@@ -63,7 +65,8 @@ Support Bridge (brand "${config.brand}") is up in ${Date.now() - started} ms
   helpdesk API:  ${bridge.url}/tickets   (Authorization: Bearer <HELPDESK_API_TOKEN>)
   health:        ${bridge.url}/healthz
   data:          tickets kept in ${dataDir} (DynamoDB Local on ${bridge.endpoints.dynamodb});
-                 queues in memory (SQS emulator on ${bridge.endpoints.sqs}): what is still queued at stop is dropped
+                 queues in memory (SQS emulator on ${bridge.endpoints.sqs}), journaled in ${dataDir}: unfinished
+                 messages are sent again at the next start${requeued}
   ticket events: ${config.helpdesk.webhookUrl ? `POSTed to ${config.helpdesk.webhookUrl}` : 'printed below (HELPDESK_WEBHOOK_URL is not set)'}
   replies:       ${config.x.accessToken ? `posted on X via ${config.x.apiBaseUrl}` : 'dry run (X_ACCESS_TOKEN is not set)'}
 

@@ -2,8 +2,8 @@
 // loopback, plus `ensureResources`, which builds on them the same table and queues the CDK stack builds on AWS,
 // from the single description in shared/aws/resources.ts.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -120,7 +120,11 @@ export async function startDynamoDbLocal(
 ): Promise<DynamoDbLocal> {
   checkJava();
   const path = options.dataDir ? resolve(options.dataDir) : null;
-  if (path) await mkdir(path, { recursive: true });
+  if (path) {
+    await mkdir(path, { recursive: true });
+    // A runner killed with -9 leaves its (detached) java running on this data dir; two on one database corrupt it.
+    await stopStaleDynamoDbLocal(path);
+  }
   if (options.port !== undefined) {
     await assertPortFree(options.port, 'DynamoDB Local');
     return spawnDynamoDb(options.port, path, options);
@@ -164,6 +168,7 @@ async function spawnDynamoDb(
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
+  const pidFile = path ? join(path, PID_FILE) : undefined;
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -178,16 +183,93 @@ async function spawnDynamoDb(
       }
       child.stdout?.destroy();
       child.stderr?.destroy();
+      if (pidFile) await rm(pidFile, { force: true });
     })());
 
   const endpoint = `http://${LOOPBACK}:${port}`;
   try {
+    // Recorded before waiting for it: a runner killed during the wait must not leave an unrecorded java behind.
+    if (pidFile) await writeFile(pidFile, `${JSON.stringify({ pid, port, startedAt: new Date().toISOString() })}\n`);
     await waitForDynamoDb(endpoint, child, () => exited, () => output, options.readyTimeoutMs ?? 30_000);
   } catch (error) {
     await stop();
     throw error;
   }
   return { endpoint, port, pid, stop };
+}
+
+/** Where a DynamoDB Local with a data dir records its java pid, inside that data dir. */
+const PID_FILE = 'dynamodb-local.pid';
+
+/** A live process's arguments; undefined when it is gone, a zombie, or cannot be read. */
+function processArgs(pid: number): string[] | undefined {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The state follows the command name in parentheses; a zombie has exited and only waits to be reaped.
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') return undefined;
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      return undefined;
+    }
+  }
+  const ps = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000 });
+  const line = ps.status === 0 ? ps.stdout.trim() : '';
+  return line ? line.split(/\s+/) : undefined;
+}
+
+/** True when `pid` is a DynamoDB Local java serving the data dir `path` (never some other process that reused the pid). */
+function isDynamoDbLocalOn(pid: number, path: string): boolean {
+  const args = processArgs(pid);
+  if (!args || !args.some((arg) => arg.endsWith('DynamoDBLocal.jar'))) return false;
+  const at = args.indexOf('-dbPath');
+  return at >= 0 && args[at + 1] === path;
+}
+
+/**
+ * Stops the DynamoDB Local that an earlier runner recorded for the data dir `path` and left running (it was killed
+ * before it could stop java): SIGTERM, then SIGKILL after 5 s. Only a process that is still DynamoDB Local on this
+ * very data dir is signalled. Returns its pid, or undefined when there was none.
+ */
+export async function stopStaleDynamoDbLocal(path: string): Promise<number | undefined> {
+  const file = join(path, PID_FILE);
+  let recorded: unknown;
+  try {
+    recorded = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const pid = (recorded as { pid?: unknown } | null)?.pid;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) {
+    await rm(file, { force: true });
+    return undefined;
+  }
+  if (!isDynamoDbLocalOn(pid, path)) {
+    await rm(file, { force: true });
+    return undefined;
+  }
+  for (const [signal, waitMs] of [
+    ['SIGTERM', 5000],
+    ['SIGKILL', 5000],
+  ] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      break;
+    }
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && isDynamoDbLocalOn(pid, path)) await sleep(50);
+    if (!isDynamoDbLocalOn(pid, path)) break;
+  }
+  if (isDynamoDbLocalOn(pid, path)) throw new LocalServiceError(`a DynamoDB Local (pid ${pid}) left on ${path} would not stop`);
+  await rm(file, { force: true });
+  return pid;
 }
 
 async function waitForDynamoDb(

@@ -31,6 +31,13 @@ export type SqsEventSourceOptions = {
   awsRegion?: string;
   /** Where invocation errors are reported (default console.error). */
   log?: (message: string, error?: unknown) => void;
+  /**
+   * Called with the messages this source deleted after they succeeded (local mode's queue journal marks them done).
+   * Awaited before the next receive; an error is logged, never fails the batch.
+   */
+  onDeleted?: (messages: Message[]) => void | Promise<void>;
+  /** Called with the messages left on the queue because their invocation failed for them. */
+  onFailed?: (messages: Message[]) => void | Promise<void>;
 };
 
 export type SqsEventSourceStats = {
@@ -108,11 +115,22 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     }
   }
 
+  /** Runs an observer hook; its failure is reported, never turned into a batch failure. */
+  async function notify(hook: ((messages: Message[]) => void | Promise<void>) | undefined, messages: Message[], what: string) {
+    if (!hook || messages.length === 0) return;
+    try {
+      await hook(messages);
+    } catch (error) {
+      log(`the ${what} hook failed`, error);
+    }
+  }
+
   async function settle(messages: Message[]): Promise<void> {
     const records = messages.map((m) => toRecord(m, options.queueArn, awsRegion));
     const failed = await invoke(records);
-    const done = records.filter((r) => !failed.has(r.messageId));
+    const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
     stats.failed += failed.size;
+    await notify(options.onFailed, messages.filter((m) => failed.has(m.MessageId ?? '')), 'onFailed');
     // Failures are left alone: they reappear after the queue's visibility timeout, and SQS moves them to the DLQ
     // once their receive count passes maxReceiveCount. Lambda does not change their visibility either.
     for (let i = 0; i < done.length; i += MAX_RECEIVE) {
@@ -122,13 +140,14 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         const result = await options.sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: options.queueUrl,
-            Entries: chunk.map((r, index) => ({ Id: String(index), ReceiptHandle: r.receiptHandle })),
+            Entries: chunk.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle ?? '' })),
           }),
         );
-        const notDeleted = result.Failed?.length ?? 0;
-        stats.succeeded += chunk.length - notDeleted;
-        stats.failed += notDeleted;
-        if (notDeleted > 0) log(`${notDeleted} processed messages could not be deleted and will be delivered again`);
+        const notDeleted = new Set((result.Failed ?? []).map((f) => f.Id));
+        stats.succeeded += chunk.length - notDeleted.size;
+        stats.failed += notDeleted.size;
+        if (notDeleted.size > 0) log(`${notDeleted.size} processed messages could not be deleted and will be delivered again`);
+        await notify(options.onDeleted, chunk.filter((_, index) => !notDeleted.has(String(index))), 'onDeleted');
       } catch (error) {
         // At least once: the messages come back and the handler must recognise them, as on AWS.
         stats.failed += chunk.length;
