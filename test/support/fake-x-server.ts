@@ -28,12 +28,15 @@ export type RecordedRequest = {
 /**
  * A scripted answer. `{status, body, headers}` is sent as JSON (problem+json for 4xx/5xx problem bodies), with the
  * endpoint's current rate-limit headers added unless `headers` sets them; `hang` accepts the request and never
- * answers (until stop); `reset` drops the connection with a TCP RST before any answer.
+ * answers (until stop); `reset` drops the connection with a TCP RST before any answer. `afterApplying` handles the
+ * request as usual (the post is kept) and then answers with its script instead of the real answer: X keeping a post
+ * but answering 503, timing out or dropping the connection, the case a reply must never be posted twice after.
  */
 export type ScriptedResponse =
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true }
-  | { reset: true };
+  | { reset: true }
+  | { afterApplying: { status: number; body?: unknown; headers?: Record<string, string> } | { hang: true } | { reset: true } };
 
 /** Which requests a script applies to: a predicate, or a method and a path (exact string or RegExp). */
 export type RequestMatcher = ((request: RecordedRequest) => boolean) | { method?: string; path?: string | RegExp };
@@ -170,6 +173,10 @@ export const xResponses = {
   unauthorized: (): ScriptedResponse => ({ status: 401, body: problems.unauthorized }),
   hang: (): ScriptedResponse => ({ hang: true }),
   connectionReset: (): ScriptedResponse => ({ reset: true }),
+  /** X keeps the post, then answers 503 instead of 201. */
+  keptThenServiceUnavailable: (): ScriptedResponse => ({ afterApplying: { status: 503, body: problems.serviceUnavailable } }),
+  /** X keeps the post and never answers. */
+  keptThenHang: (): ScriptedResponse => ({ afterApplying: { hang: true } }),
 };
 
 type Script = { matcher: RequestMatcher; response: ScriptedResponse; remaining: number };
@@ -308,7 +315,13 @@ export class FakeXServer {
     this.requests.push(request);
     const group = limitGroupFor(request, this.options.limits);
 
-    const script = this.takeScript(request);
+    const taken = this.takeScript(request);
+    const applyFirst = taken && 'afterApplying' in taken ? taken.afterApplying : undefined;
+    if (applyFirst) {
+      const auth = this.authenticate(req, request);
+      if (auth.ok) await this.route(request, auth.user);
+    }
+    const script = applyFirst ?? (taken && !('afterApplying' in taken) ? taken : undefined);
     if (script) {
       if ('hang' in script) {
         this.hung.add(res);

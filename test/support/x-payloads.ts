@@ -317,3 +317,24 @@ function v2User(user: XUserRef): Record<string, unknown> {
 function toDate(value: Date | string): Date {
   return value instanceof Date ? value : new Date(value);
 }
+
+/**
+ * One Account Activity body carrying the items of several single-item bodies (X batches a burst of events of one
+ * kind per account into one delivery): the `*_events` arrays are concatenated, `users` maps merged.
+ */
+export function aaaBatch(bodies: Record<string, unknown>[]): Record<string, unknown> {
+  const batch: Record<string, unknown> = { for_user_id: bodies[0]?.for_user_id ?? BOT.id };
+  for (const body of bodies) {
+    for (const [key, value] of Object.entries(body)) {
+      if (Array.isArray(value)) batch[key] = [...((batch[key] as unknown[] | undefined) ?? []), ...value];
+      else if (key === 'users') batch.users = { ...(batch.users as object | undefined), ...(value as object) };
+      else if (!(key in batch)) batch[key] = value;
+    }
+  }
+  return batch;
+}
+
+/** One X Activity API delivery carrying several envelopes' events (`data` as an array, which the bridge accepts). */
+export function xaaBatch(bodies: Record<string, unknown>[]): Record<string, unknown> {
+  return { data: bodies.map((body) => body.data) };
+}

@@ -1,0 +1,593 @@
+// A model of what X and the helpdesk throw at the bridge, for the property tests: a generated history of customer
+// posts, replies, DMs, deletes, posts and DMs the brand sent by hand, agent replies and their webhook echoes; the
+// ways X can deliver it (copies, both formats, any interleaving); and a harness that plays a delivery schedule
+// through the real normaliser, the real ingest use case and the real reply use cases on the in-memory store.
+import * as fc from 'fast-check';
+import { postReply, type ReplyPoster } from '../../../shared/replies/post-reply';
+import { requestReply } from '../../../shared/replies/request-reply';
+import type { StoredReply, TicketStore } from '../../../shared/tickets/ticket-store';
+import { ingestItem, type IngestDeps } from '../../../shared/tickets/ingest';
+import type { Ticket } from '../../../shared/tickets/model';
+import { RetryableError } from '../../../shared/errors';
+import { changeStatus } from '../../../shared/tickets/ticket-api';
+import { normaliseWebhookBody } from '../../../shared/x/normalise';
+import type { InboundEvent } from '../../../shared/x/inbound-event';
+import { memoryTicketStore, type MemoryTicketStore } from '../../support/memory-ticket-store';
+import {
+  aaaDelete,
+  aaaDm,
+  aaaMention,
+  BOT,
+  xaaDelete,
+  xaaDm,
+  xaaMention,
+  xaaReply,
+  type XUserRef,
+} from '../../support/x-payloads';
+
+export const CUSTOMERS: XUserRef[] = [
+  { id: '1000000001', username: 'ana_c', name: 'Ana' },
+  { id: '1000000002', username: 'bo_c', name: 'Bo 🚀' },
+  { id: '1000000003', username: 'cy_c', name: 'Cy &amp; co' },
+  { id: '1000000004', username: 'di_c', name: 'Di' },
+];
+
+/** Start of the generated history; every item is written within 20 hours of it, inside the 24 h merge window. */
+export const T0 = Date.parse('2026-11-16T08:00:00.000Z');
+const HISTORY_MINUTES = 20 * 60;
+
+export type Format = 'xaa' | 'aaa';
+
+/** One X item of the history: a post, a DM, or a delete notice. `dependsOn` is what must exist before X could send it. */
+export type XItem = {
+  key: string;
+  kind: 'post' | 'dm' | 'delete';
+  /** The X id the item is stored under (for a delete: the id of the post it deletes). */
+  xId: string;
+  by: 'customer' | 'bot';
+  /** Builds the webhook body X would POST for it, in either format. */
+  body: (format: Format) => Record<string, unknown>;
+  /** A step that must have run before any delivery of this one in a causal schedule (a reply's parent, ...). */
+  dependsOn?: string;
+  /** The delete notice for this item, when the history deletes it. */
+  deletedBy?: string;
+  text?: string;
+};
+
+/** A reply an agent asks for through the helpdesk API, posted by the reply worker, echoed back by X's webhook. */
+export type AgentReply = {
+  key: string;
+  /** The customer message (post or DM) whose ticket it answers. */
+  targetXId: string;
+  channel: 'mention' | 'dm';
+  text: string;
+  /** The X id X gives the posted reply. */
+  xId: string;
+  /** The echo X delivers back to the webhook: a post or DM by the bot. */
+  echo: (format: Format) => Record<string, unknown>;
+};
+
+/** An agent sets the status of the ticket holding a customer message, through the helpdesk API. */
+export type StatusChange = { key: string; targetXId: string; status: 'open' | 'pending' | 'solved' };
+
+/** The items, agent replies and status changes, and `order`: their keys in the order they happened. */
+export type History = { items: XItem[]; agentReplies: AgentReply[]; statusChanges: StatusChange[]; order: string[] };
+
+/** One step of a delivery schedule: deliver a copy of an X item, run an agent reply, or deliver a copy of its echo. */
+export type Step =
+  | { type: 'deliver'; key: string; format: Format }
+  | { type: 'agent'; key: string }
+  | { type: 'echo'; key: string; format: Format }
+  | { type: 'status'; key: string };
+
+type RecipeStep = {
+  op: 'mention' | 'reply' | 'reply-external' | 'dm' | 'bot-dm' | 'bot-post' | 'delete' | 'agent-post' | 'agent-dm' | 'status';
+  who: number;
+  pick: number;
+  text: string;
+  minutes: number;
+};
+
+// Text a customer might send, traps included: X's HTML escapes, emoji, CJK, lone surrogates, control characters.
+const customerText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  fc.string({ unit: fc.constantFrom('&', '<', '>', 'a', ' ', '@', '🚀', '字', '\u0301', 'é', '\uD800', '\n'), maxLength: 20 }),
+  fc.constantFrom('@AcmeSupport my order is late', 'still waiting &amp; annoyed', '&lt;b&gt;', ''),
+);
+
+const OPS: RecipeStep['op'][] = ['mention', 'reply', 'reply', 'reply-external', 'dm', 'bot-dm', 'bot-post', 'delete', 'agent-post', 'agent-dm'];
+
+const recipeStep = (statusChanges: boolean): fc.Arbitrary<RecipeStep> =>
+  fc.record({
+    op: fc.constantFrom(...OPS, ...(statusChanges ? (['status', 'status'] as const) : [])),
+    who: fc.nat(CUSTOMERS.length - 1),
+    pick: fc.nat(1000),
+    text: customerText,
+    minutes: fc.nat(HISTORY_MINUTES),
+  });
+
+/**
+ * Histories of up to `maxSteps` recipe steps (each becomes one X item, agent reply or status change). Status changes
+ * only when asked: after one, which ticket a later item joins can depend on arrival order (see the properties).
+ */
+export function historyArb(maxSteps = 18, options: { statusChanges?: boolean } = {}): fc.Arbitrary<History> {
+  return fc.array(recipeStep(options.statusChanges ?? false), { minLength: 1, maxLength: maxSteps }).map(buildHistory);
+}
+
+/** Turns a recipe into a history whose every reference (parent, deleted post, DM conversation) exists before it. */
+export function buildHistory(recipe: RecipeStep[]): History {
+  const items: XItem[] = [];
+  const agentReplies: AgentReply[] = [];
+  const statusChanges: StatusChange[] = [];
+  const order: string[] = [];
+  const addItem = (item: XItem) => (items.push(item), order.push(item.key));
+  const addAgent = (agent: AgentReply) => (agentReplies.push(agent), order.push(agent.key));
+  // Posts that can be replied to: customers' posts, the brand's hand posts, and posted agent replies.
+  const posts: { xId: string; author: XUserRef; key: string }[] = [];
+  // Customer posts no agent reply names and no delete took yet: deletable. Named by agent replies: never deleted.
+  const deletable: { item: XItem; author: XUserRef }[] = [];
+  const answerable: { item: XItem; author: XUserRef }[] = [];
+  // A customer's latest DM: the brand's DMs and agent DM replies join the conversation it is in.
+  const latestDm = new Map<string, XItem>();
+  // Customer messages never deleted: what agents answer and set the status of.
+  const statusTargets: XItem[] = [];
+  let serial = 0n;
+  const nextId = () => String(1_990_000_000_000_000_000n + ++serial);
+  const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+
+  for (const step of recipe) {
+    const customer = CUSTOMERS[step.who]!;
+    const createdAt = at(step.minutes);
+    const pickFrom = <T>(list: T[]): T | undefined => (list.length ? list[step.pick % list.length] : undefined);
+    switch (step.op) {
+      case 'mention':
+      case 'reply':
+      case 'reply-external': {
+        const parent = step.op === 'reply' ? pickFrom(posts) : undefined;
+        const external = step.op === 'reply-external' ? { id: String(1_100_000_000_000_000_000n + BigInt(step.pick)), user: BOT } : undefined;
+        const inReplyTo = parent ? { id: parent.xId, user: parent.author } : external;
+        const xId = nextId();
+        const options = { id: xId, author: customer, text: step.text, createdAt, ...(inReplyTo ? { inReplyTo } : {}) };
+        const item: XItem = {
+          key: `x${xId}`,
+          kind: 'post',
+          xId,
+          by: 'customer',
+          text: step.text,
+          body: (format) => (format === 'aaa' ? aaaMention(options) : inReplyTo ? xaaReply({ ...options, inReplyTo }) : xaaMention(options)),
+          ...(parent ? { dependsOn: parent.key } : {}),
+        };
+        addItem(item);
+        posts.push({ xId, author: customer, key: item.key });
+        if (step.pick % 3 === 0) {
+          answerable.push({ item, author: customer });
+          statusTargets.push(item);
+        }
+        else deletable.push({ item, author: customer });
+        break;
+      }
+      case 'dm': {
+        const xId = nextId();
+        const options = { id: xId, sender: customer, recipient: BOT, text: step.text, createdAt };
+        const item: XItem = {
+          key: `x${xId}`,
+          kind: 'dm',
+          xId,
+          by: 'customer',
+          text: step.text,
+          body: (format) => (format === 'aaa' ? aaaDm(options) : xaaDm(options)),
+        };
+        addItem(item);
+        latestDm.set(customer.id, item);
+        statusTargets.push(item);
+        break;
+      }
+      case 'bot-dm': {
+        // The brand's hand-written DM joins the customer's conversation, which their first DM opened.
+        const opened = latestDm.get(customer.id);
+        if (!opened) break;
+        const xId = nextId();
+        const options = { id: xId, sender: BOT, recipient: customer, text: `by hand: ${step.text}`, createdAt };
+        addItem({
+          key: `x${xId}`,
+          kind: 'dm',
+          xId,
+          by: 'bot',
+          body: (format) => (format === 'aaa' ? aaaDm(options) : xaaDm(options)),
+          dependsOn: opened.key,
+        });
+        break;
+      }
+      case 'bot-post': {
+        const parent = pickFrom(posts.filter((p) => p.author.id !== BOT.id));
+        if (!parent) break;
+        const xId = nextId();
+        const options = { id: xId, author: BOT, text: `by hand: ${step.text}`, createdAt, inReplyTo: { id: parent.xId, user: parent.author } };
+        const item: XItem = {
+          key: `x${xId}`,
+          kind: 'post',
+          xId,
+          by: 'bot',
+          body: (format) => (format === 'aaa' ? aaaMention(options) : xaaReply(options)),
+          dependsOn: parent.key,
+        };
+        addItem(item);
+        posts.push({ xId, author: BOT, key: item.key });
+        break;
+      }
+      case 'delete': {
+        const target = pickFrom(deletable.filter((d) => !d.item.deletedBy));
+        if (!target) break;
+        const key = `del${target.item.xId}`;
+        target.item.deletedBy = key;
+        const options = { id: target.item.xId, authorId: target.author.id, deletedAt: createdAt };
+        addItem({
+          key,
+          kind: 'delete',
+          xId: target.item.xId,
+          by: 'customer',
+          body: (format) => (format === 'aaa' ? aaaDelete(options) : xaaDelete(options)),
+          dependsOn: target.item.key,
+        });
+        break;
+      }
+      case 'status': {
+        const target = pickFrom(statusTargets);
+        if (!target) break;
+        const change: StatusChange = {
+          key: `status${statusChanges.length + 1}`,
+          targetXId: target.xId,
+          status: (['solved', 'pending', 'open', 'solved'] as const)[step.minutes % 4]!,
+        };
+        statusChanges.push(change);
+        order.push(change.key);
+        break;
+      }
+      case 'agent-post':
+      case 'agent-dm': {
+        const k = agentReplies.length + 1;
+        const text = `Agent answer ${k}: we are on it`;
+        const xId = String(1_980_000_000_000_000_000n + BigInt(k));
+        if (step.op === 'agent-post') {
+          const target = pickFrom(answerable);
+          if (!target) break;
+          const echo = { id: xId, author: BOT, text, createdAt, inReplyTo: { id: target.item.xId, user: target.author } };
+          addAgent({
+            key: `agent${k}`,
+            targetXId: target.item.xId,
+            channel: 'mention',
+            text,
+            xId,
+            echo: (format) => (format === 'aaa' ? aaaMention(echo) : xaaReply(echo)),
+          });
+          posts.push({ xId, author: BOT, key: `agent${k}` });
+        } else {
+          const opened = latestDm.get(customer.id);
+          if (!opened) break;
+          const echo = { id: xId, sender: BOT, recipient: customer, text, createdAt };
+          addAgent({
+            key: `agent${k}`,
+            targetXId: opened.xId,
+            channel: 'dm',
+            text,
+            xId,
+            echo: (format) => (format === 'aaa' ? aaaDm(echo) : xaaDm(echo)),
+          });
+        }
+        break;
+      }
+    }
+  }
+  return { items, agentReplies, statusChanges, order };
+}
+
+/** The one in-order pass: every item once, in the order it happened, each agent reply's echo right after it. */
+export function referenceSchedule(history: History): Step[] {
+  const agents = new Set(history.agentReplies.map((a) => a.key));
+  const statuses = new Set(history.statusChanges.map((c) => c.key));
+  return history.order.flatMap((key): Step[] =>
+    agents.has(key)
+      ? [{ type: 'agent', key }, { type: 'echo', key, format: 'xaa' }]
+      : statuses.has(key)
+        ? [{ type: 'status', key }]
+        : [{ type: 'deliver', key, format: 'xaa' }],
+  );
+}
+
+/**
+ * The in-order pass with every extra copy (of items and echoes, in either format) delivered late, anywhere after its
+ * first delivery: across status changes, agent replies and everything else that happened since.
+ */
+export function lateDuplicates(history: History, delivery: Delivery): Step[] {
+  const base = referenceSchedule(history);
+  const placed: { step: Step; at: number }[] = base.map((step, index) => {
+    if (step.type === 'deliver') {
+      const i = history.items.findIndex((item) => item.key === step.key);
+      return { step: { ...step, format: delivery.formats[i]?.[0] ?? 'xaa' }, at: index };
+    }
+    return { step, at: index };
+  });
+  let p = 0;
+  const later = (first: number) => first + (((delivery.priorities[p++ % delivery.priorities.length] ?? 0) % 997) + 1) / 998 * (base.length - first);
+  history.items.forEach((item, i) => {
+    const first = base.findIndex((step) => step.type === 'deliver' && step.key === item.key);
+    for (let c = 1; c < (delivery.copies[i] ?? 1); c++) placed.push({ step: { type: 'deliver', key: item.key, format: delivery.formats[i]?.[c] ?? 'aaa' }, at: later(first) });
+  });
+  history.agentReplies.forEach((agent, k) => {
+    const first = base.findIndex((step) => step.type === 'echo' && step.key === agent.key);
+    for (let c = 1; c < (delivery.echoCopies[k] ?? 1); c++) placed.push({ step: { type: 'echo', key: agent.key, format: delivery.echoFormats[k]?.[c] ?? 'aaa' }, at: later(first) });
+  });
+  return placed.sort((a, b) => a.at - b.at).map((entry) => entry.step);
+}
+
+/** How X delivers a history: copies per item and echo (1 to 3), a format per copy, and priorities for the shuffle. */
+export type Delivery = { copies: number[]; formats: Format[][]; echoCopies: number[]; echoFormats: Format[][]; priorities: number[] };
+
+export function deliveryArb(history: History): fc.Arbitrary<Delivery> {
+  const n = history.items.length;
+  const m = history.agentReplies.length;
+  const formats = fc.array(fc.constantFrom<Format>('xaa', 'aaa'), { minLength: 3, maxLength: 3 });
+  const steps = 3 * n + m + 3 * m + history.statusChanges.length;
+  return fc.record({
+    copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: n, maxLength: n }),
+    formats: fc.array(formats, { minLength: n, maxLength: n }),
+    echoCopies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: m, maxLength: m }),
+    echoFormats: fc.array(formats, { minLength: m, maxLength: m }),
+    priorities: fc.array(fc.nat(10_000), { minLength: steps, maxLength: steps }),
+  });
+}
+
+/**
+ * A delivery schedule: every copy of every item and echo, and every agent reply, in a random order. `causal` keeps
+ * what X and the helpdesk cannot reorder: each reply, bot item and delete after the first delivery of what it refers
+ * to. Without it only the physically necessary stays: an agent reply after its target exists, an echo after its post.
+ */
+export function schedule(history: History, delivery: Delivery, causal: boolean): Step[] {
+  const all: { step: Step; after?: string; id: string }[] = [];
+  history.items.forEach((item, i) => {
+    for (let c = 0; c < (delivery.copies[i] ?? 1); c++) {
+      const after = item.dependsOn && (causal || item.dependsOn.startsWith('agent')) ? item.dependsOn : undefined;
+      all.push({ step: { type: 'deliver', key: item.key, format: delivery.formats[i]?.[c] ?? 'xaa' }, id: item.key, ...(after ? { after } : {}) });
+    }
+  });
+  for (const change of history.statusChanges) {
+    all.push({ step: { type: 'status', key: change.key }, id: change.key, after: `x${change.targetXId}` });
+  }
+  history.agentReplies.forEach((agent, k) => {
+    all.push({ step: { type: 'agent', key: agent.key }, id: agent.key, after: `x${agent.targetXId}` });
+    for (let c = 0; c < (delivery.echoCopies[k] ?? 1); c++) {
+      all.push({ step: { type: 'echo', key: agent.key, format: delivery.echoFormats[k]?.[c] ?? 'xaa' }, id: `echo:${agent.key}`, after: agent.key });
+    }
+  });
+  const done = new Set<string>();
+  const out: Step[] = [];
+  const remaining = all.map((entry, index) => ({ ...entry, priority: delivery.priorities[index] ?? index, index }));
+  while (remaining.length > 0) {
+    let best = -1;
+    for (let i = 0; i < remaining.length; i++) {
+      const candidate = remaining[i]!;
+      if (candidate.after && !done.has(candidate.after)) continue;
+      if (best < 0 || candidate.priority < remaining[best]!.priority) best = i;
+    }
+    if (best < 0) throw new Error('schedule: unsatisfiable dependency');
+    const [chosen] = remaining.splice(best, 1);
+    out.push(chosen!.step);
+    done.add(chosen!.id);
+  }
+  return out;
+}
+
+/** A fake X that posts the agent replies under the ids the history gives them and can be asked what it has. */
+export class ModelX implements ReplyPoster {
+  readonly posts: { xId: string; text: string; target: string; at: number }[] = [];
+  /** Called when X has the post and before it answers: the webhook's echo can arrive in that window. */
+  onPosted?: (xId: string) => Promise<void> | void;
+  constructor(
+    private readonly history: History,
+    private readonly clock: () => number,
+  ) {}
+
+  private async post(text: string, target: string): Promise<{ xId: string }> {
+    const agent = this.history.agentReplies.find((a) => a.text === text);
+    if (!agent) throw new Error(`model X: no agent reply with text ${text}`);
+    this.posts.push({ xId: agent.xId, text, target, at: this.clock() });
+    await this.onPosted?.(agent.xId);
+    return { xId: agent.xId };
+  }
+
+  postReply(input: { text: string; inReplyToXId: string }) {
+    return this.post(input.text, `post:${input.inReplyToXId}`);
+  }
+
+  sendDm(input: { participantXUserId: string; text: string }) {
+    return this.post(input.text, `dm:${input.participantXUserId}`);
+  }
+
+  async findPosted(input: { target: StoredReply['target']; text: string; since: string }) {
+    const target = input.target.kind === 'post' ? `post:${input.target.inReplyToXId}` : `dm:${input.target.participantXUserId}`;
+    const found = this.posts.find((p) => p.target === target && p.text === input.text && p.at >= Date.parse(input.since) - 1000);
+    return found ? { xId: found.xId } : undefined;
+  }
+}
+
+export type Harness = {
+  store: MemoryTicketStore;
+  x: ModelX;
+  /** What each step did, for failure messages. */
+  trace: string[];
+  /** Plays one step; echoes that X delivers while a reply is being posted are played by `onPosted`. */
+  play(step: Step): Promise<void>;
+  deps: IngestDeps;
+  clock: { now: number };
+};
+
+export type HarnessOptions = {
+  mentionMergeHours?: number;
+  /** The store the use cases see (a crashing or scheduled wrapper of the harness's own store). */
+  wrap?: (store: MemoryTicketStore) => TicketStore;
+  /** Echo copies to deliver while the reply worker waits for X's answer, by agent reply key. */
+  echoDuringPost?: Map<string, Format>;
+};
+
+/** Normalises one webhook body as the webhook function would, and ingests each event; contention is retried. */
+export async function deliverBody(body: Record<string, unknown>, deps: IngestDeps, receivedAt: string): Promise<InboundEvent[]> {
+  const { events } = normaliseWebhookBody(body, { botUserId: BOT.id, botUsername: BOT.username, receivedAt });
+  for (const event of events) {
+    // A RetryableError goes back to SQS, which delivers it again: do the same, a bounded number of times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ingestItem(event, deps);
+        break;
+      } catch (error) {
+        if (!(error instanceof RetryableError) || attempt >= 20) throw error;
+      }
+    }
+  }
+  return events;
+}
+
+/** A harness on a fresh in-memory store with a constant clock at the end of the history. */
+export function createHarness(history: History, options: HarnessOptions = {}): Harness {
+  const store = memoryTicketStore();
+  const clock = { now: T0 + HISTORY_MINUTES * 60_000 };
+  const seen = options.wrap ? options.wrap(store) : store;
+  const now = () => new Date(clock.now);
+  const deps: IngestDeps = {
+    store: seen,
+    brand: 'acme',
+    botUserId: BOT.id,
+    botUsername: BOT.username,
+    windows: { mentionMergeHours: options.mentionMergeHours ?? 24, reopenHours: 168 },
+    now,
+  };
+  const x = new ModelX(history, () => clock.now);
+  const trace: string[] = [];
+  const items = new Map(history.items.map((i) => [i.key, i]));
+  const agents = new Map(history.agentReplies.map((a) => [a.key, a]));
+  const statuses = new Map(history.statusChanges.map((c) => [c.key, c]));
+  const receivedAt = () => now().toISOString();
+
+  x.onPosted = async (xId) => {
+    const agent = history.agentReplies.find((a) => a.xId === xId);
+    const format = agent ? options.echoDuringPost?.get(agent.key) : undefined;
+    if (agent && format) {
+      trace.push(`echo ${agent.key} (${format}) while the worker waits for X`);
+      await deliverBody(agent.echo(format), deps, receivedAt());
+    }
+  };
+
+  async function play(step: Step): Promise<void> {
+    if (step.type === 'deliver') {
+      const item = items.get(step.key)!;
+      const events = await deliverBody(item.body(step.format), deps, receivedAt());
+      trace.push(`deliver ${item.kind} ${item.xId} by ${item.by} (${step.format}) → ${events.length} event(s)`);
+      return;
+    }
+    if (step.type === 'status') {
+      const change = statuses.get(step.key)!;
+      const target = await seen.getXItem(change.targetXId);
+      if (target?.kind !== 'message') throw new Error(`status change ${change.key}: target ${change.targetXId} is not stored`);
+      trace.push(`agent sets ${target.message.ticketId} ${change.status}`);
+      await changeStatus(seen, target.message.ticketId, change.status, now);
+      return;
+    }
+    const agent = agents.get(step.key)!;
+    if (step.type === 'echo') {
+      trace.push(`echo ${agent.key} (${step.format})`);
+      await deliverBody(agent.echo(step.format), deps, receivedAt());
+      return;
+    }
+    trace.push(`agent ${agent.key} answers ${agent.targetXId}`);
+    await runAgentReply(agent, seen, x, now);
+  }
+  return { store, x, trace, play, deps, clock };
+}
+
+/** The helpdesk asks for the reply (under the target message) and the reply worker posts it. */
+export async function runAgentReply(agent: AgentReply, store: TicketStore, x: ReplyPoster, now: () => Date): Promise<void> {
+  const target = await store.getXItem(agent.targetXId);
+  if (target?.kind !== 'message') throw new Error(`agent reply ${agent.key}: target ${agent.targetXId} is not stored`);
+  const reply = await requestReply(
+    target.message.ticketId,
+    { text: agent.text, ...(agent.channel === 'mention' ? { inReplyToMessageId: `msg-${agent.targetXId}` } : {}) },
+    agent.key,
+    { store, enqueue: async () => undefined, now },
+  );
+  await postReply(reply.id, { store, x, bot: { xUserId: BOT.id, username: BOT.username }, now, inFlightGraceMs: 60_000 });
+}
+
+/** The reply record for an agent reply (its id comes from the Idempotency-Key, which is the agent key). */
+export function replyOf(store: MemoryTicketStore, agent: AgentReply): StoredReply | undefined {
+  return [...store.replies.values()].find((r) => r.reply.text === agent.text);
+}
+
+/**
+ * The state a helpdesk would see, with what legitimately depends on timing left out: tickets by id with status,
+ * customer, sequence and the count of each change type; messages with their ticket, direction, text, redaction and
+ * reply link; replies with status and X id; tombstones.
+ */
+export function observable(store: MemoryTicketStore, options: { renameTickets?: boolean } = {}) {
+  const ticketKey = new Map<string, string>();
+  for (const ticket of store.tickets.values()) {
+    const xIds = [...store.xItems.values()]
+      .flatMap((i) => (i.kind === 'message' && i.message.ticketId === ticket.id ? [i.message.xId] : []))
+      .sort();
+    // With renaming, a ticket is known by its messages: the n in mn-<customer>-<n> depends on arrival order.
+    ticketKey.set(ticket.id, options.renameTickets ? `ticket{${xIds.join(',')}}` : ticket.id);
+  }
+  const name = (id: string) => ticketKey.get(id) ?? `missing:${id}`;
+  // A reply's id derives from its ticket's id and its Idempotency-Key: with renamed tickets, name it by its text.
+  const replyName = (id: string | undefined) =>
+    id === undefined || !options.renameTickets ? id : `reply{${store.replies.get(id)?.reply.text ?? id}}`;
+  const changeCounts = (ticket: Ticket) => {
+    const counts: Record<string, number> = {};
+    for (const change of store.changes) if (change.id === ticket.id) counts[change.lastChange.type] = (counts[change.lastChange.type] ?? 0) + 1;
+    return counts;
+  };
+  const tickets = [...store.tickets.values()]
+    .map((t) => ({
+      id: name(t.id),
+      status: t.status,
+      channel: t.channel,
+      customer: t.customer,
+      sequence: t.sequence,
+      followUpOf: t.followUpOf ? name(t.followUpOf) : undefined,
+      changes: changeCounts(t),
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const messages = [...store.xItems.values()]
+    .flatMap((i) => (i.kind === 'message' ? [i.message] : []))
+    .map((m) => ({
+      xId: m.xId,
+      ticket: name(m.ticketId),
+      direction: m.direction,
+      text: m.text,
+      redacted: m.redacted,
+      author: m.author,
+      summonsBot: m.summonsBot,
+      replyId: replyName(m.replyId),
+      inReplyToXId: m.inReplyToXId,
+    }))
+    .sort((a, b) => a.xId.localeCompare(b.xId));
+  const tombstones = [...store.xItems.values()].flatMap((i) => (i.kind === 'tombstone' ? [i.xId] : [])).sort();
+  const replies = [...store.replies.values()]
+    .map((r) => ({ id: replyName(r.reply.id) ?? '', ticket: name(r.reply.ticketId), status: r.reply.status, xId: r.reply.xId, text: r.reply.text }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  return { tickets, messages, tombstones, replies };
+}
+
+/**
+ * The outbox invariant: every ticket's written states carry sequences 1..n, each exactly once, so the helpdesk gets
+ * exactly one event (one webhook-id) per change. Returns the problems found.
+ */
+export function outboxProblems(store: MemoryTicketStore): string[] {
+  const problems: string[] = [];
+  for (const ticket of store.tickets.values()) {
+    const sequences = store.changes.filter((c) => c.id === ticket.id).map((c) => c.sequence);
+    const expected = Array.from({ length: ticket.sequence }, (_, i) => i + 1);
+    if (JSON.stringify(sequences) !== JSON.stringify(expected)) {
+      problems.push(`${ticket.id}: changes written with sequences [${sequences}] but the ticket is at ${ticket.sequence}`);
+    }
+  }
+  return problems;
+}
