@@ -7,7 +7,7 @@ import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoEventReader } from '../../shared/aws/dynamo-event-reader';
-import { isTicketItem, itemToTicket } from '../../shared/aws/items';
+import { isTicketItem, itemToTicket, openingMessageOf } from '../../shared/aws/items';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { QUEUES } from '../../shared/aws/resources';
@@ -95,10 +95,12 @@ export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
     try {
       const oldImage = record.dynamodb?.OldImage;
       const previous = oldImage ? unmarshall(oldImage as Record<string, AttributeValue>).sequence : undefined;
+      const opening = openingMessageOf(item);
       changes.push({
         recordId,
         ticket: itemToTicket(item),
         ...(typeof previous === 'number' ? { previousSequence: previous } : {}),
+        ...(opening ? { opening } : {}),
       });
     } catch (error) {
       changes.push({ recordId, unreadable: error instanceof Error ? error.message.slice(0, 300) : String(error) });

@@ -2,11 +2,14 @@
 // - a message is written only if its X id is new (attribute_not_exists), so redeliveries never double it;
 // - a ticket is written only if it is still at the sequence the writer read, so concurrent changes retry;
 // - a customer's next ticket has a key both racing workers compute, so only one creation wins.
-// Message and ticket go in one transaction: the ticket write is the helpdesk event (via the table stream),
-// so an event exists exactly when its message does.
+// A change to an existing ticket and its message go in one transaction: the ticket write is the helpdesk event (via
+// the table stream), so an event exists exactly when its message does. A new ticket is the exception, for cost: two
+// single-item puts (half a transaction's capacity), the ticket first, carrying a copy of its opening message for its
+// event and the opening X id, by which a redelivery after a crash between the two puts stores just the message.
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
+  type ReturnValuesOnConditionCheckFailure,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -24,6 +27,7 @@ import {
   itemToTicket,
   keys,
   messageToItem,
+  openingTicketToItem,
   replyToItem,
   ticketToItem,
   type Item,
@@ -31,7 +35,7 @@ import {
 import type { Channel, Message, Reply, Ticket, TicketStatus } from '../tickets/model';
 import { ticketStatusSchema } from '../tickets/model';
 import { parseTicketId } from '../tickets/ticket-id';
-import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from '../tickets/ticket-store';
+import type { StoredReply, StoredXItem, TicketStore } from '../tickets/ticket-store';
 import { ValidationError } from '../errors';
 
 const TOMBSTONE_DAYS = 30;
@@ -85,14 +89,23 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
     }
   }
 
-  /** One conditional put: `ok`, or `onFailed` when its condition did not hold. */
-  async function conditionalPut<T extends string>(write: TransactWriteItem, onFailed: T): Promise<'ok' | T> {
+  /**
+   * One conditional put: `ok`, or `onFailed` when its condition did not hold (`onFailed` may look at the item that
+   * made it fail, which DynamoDB returns with the refusal at no extra cost).
+   */
+  async function conditionalPut<T extends string>(
+    write: TransactWriteItem,
+    onFailed: T | ((existing: Item | undefined) => T),
+  ): Promise<'ok' | T> {
+    const returnExisting: ReturnValuesOnConditionCheckFailure | undefined = typeof onFailed === 'function' ? 'ALL_OLD' : undefined;
     try {
-      await db.send(new PutItemCommand({ ...write.Put!, ReturnConsumedCapacity: 'TOTAL' }));
+      await db.send(
+        new PutItemCommand({ ...write.Put!, ReturnConsumedCapacity: 'TOTAL', ReturnValuesOnConditionCheckFailure: returnExisting }),
+      );
       return 'ok';
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return onFailed;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return typeof onFailed === 'function' ? onFailed(error.Item ? unmarshall(error.Item) : undefined) : onFailed;
     }
   }
 
@@ -204,19 +217,26 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       return (result.Items ?? []).map((raw) => itemToTicket(unmarshall(raw)));
     },
 
-    createTicket(ticket, message): Promise<WriteOutcome> {
-      return transact([ticketPut(ticket), messagePut(message)], ['ticket_exists', 'message_exists']);
+    openTicket(ticket, opening) {
+      const put = ticketPut(ticket);
+      return conditionalPut({ Put: { ...put.Put!, Item: toAttributes(openingTicketToItem(ticket, opening)) } }, (existing) =>
+        existing?.openingXId === opening.xId ? 'already_open' : 'ticket_exists',
+      );
+    },
+
+    putMessage(message) {
+      return conditionalPut(messagePut(message), 'message_exists');
     },
 
     addMessage(ticket, expectedSequence, message) {
       return transact([ticketPut(ticket, expectedSequence), messagePut(message)], ['ticket_changed', 'message_exists']);
     },
 
-    redactMessage(ticket, expectedSequence, xId, at) {
-      return transact(
-        [
-          ticketPut(ticket, expectedSequence),
-          {
+    redactMessage(ticket, expectedSequence, xId, at, unstored) {
+      const redacted = (m: Message): Item => ({ ...messageToItem({ ...m, text: '', redacted: true }), redactedAt: at });
+      const message: TransactWriteItem = unstored
+        ? { Put: { ...messagePut(unstored).Put!, Item: toAttributes(redacted(unstored)) } }
+        : {
             Update: {
               TableName: tableName,
               Key: marshall(keys.message(xId)),
@@ -226,10 +246,8 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
               ExpressionAttributeNames: { '#text': 'text' },
               ExpressionAttributeValues: marshall({ ':empty': '', ':true': true, ':false': false, ':at': at }),
             },
-          },
-        ],
-        ['ticket_changed', 'message_exists'],
-      );
+          };
+      return transact([ticketPut(ticket, expectedSequence), message], ['ticket_changed', 'message_exists']);
     },
 
     putTombstone(xId, authorXUserId, at) {

@@ -41,6 +41,21 @@ export function itemToTicket(item: Item): Ticket {
   return ticketSchema.parse(item);
 }
 
+/**
+ * A new ticket's item, carrying its opening message (`opening`) so that the `ticket.created` event can be built from
+ * the stream image alone: the message item is written just after the ticket and may not be there yet. The ticket's
+ * next write replaces the item without it.
+ */
+export function openingTicketToItem(ticket: Ticket, opening: Message): Item {
+  return { ...ticketToItem(ticket), opening };
+}
+
+/** The opening message a ticket item carries, if it is the item of a new ticket and the copy reads back. */
+export function openingMessageOf(item: Item): Message | undefined {
+  const parsed = messageSchema.safeParse(item.opening);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export function messageToItem(message: Message): Item {
   return {
     ...keys.message(message.xId),

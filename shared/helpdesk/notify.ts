@@ -38,9 +38,12 @@ export type NotifyDeps = {
   streamBudgetMs?: number;
 };
 
-/** One ticket item from the table stream, in stream order; `unreadable` when the item did not decode. */
+/**
+ * One ticket item from the table stream, in stream order; `unreadable` when the item did not decode. A new ticket's
+ * item carries its opening message (`opening`), written just before the message item itself.
+ */
 export type StreamTicketChange =
-  | { recordId: string; ticket: Ticket; previousSequence?: number }
+  | { recordId: string; ticket: Ticket; previousSequence?: number; opening?: Message }
   | { recordId: string; unreadable: string };
 
 /** One receive of a notify-retry queue message. */
@@ -167,8 +170,9 @@ async function buildEvent(change: StreamTicketChange, index: number, deps: Notif
   if (change.previousSequence === ticket.sequence) return 'skipped';
   try {
     const needed = contextNeededFor(ticket.lastChange);
+    const carried = change.opening && change.opening.xId === needed.messageXId ? change.opening : undefined;
     const [message, reply] = await Promise.all([
-      needed.messageXId ? deps.reader.getMessage(needed.messageXId) : undefined,
+      carried ?? (needed.messageXId ? deps.reader.getMessage(needed.messageXId) : undefined),
       needed.replyId ? deps.reader.getReply(needed.replyId) : undefined,
     ]);
     if (needed.messageXId && !message) throw new Error(`message ${needed.messageXId} not found`);

@@ -1,9 +1,10 @@
 // Use case: one normalised X item becomes (at most) one stored message and one ticket change.
-// Reads first, decides with the pure rules, then one conditional write. A lost race or a stale read only ever
-// costs another round; a redelivered item finds its X id already stored and changes nothing.
+// Reads first, decides with the pure rules, then conditional writes: one transaction for a change to an existing
+// ticket, or two puts for a new one (the ticket, then its message). A lost race or a stale read only ever costs
+// another round; a redelivered item finds its X id stored, or the ticket it opened, and changes nothing more.
 import type { InboundDelete, InboundDm, InboundEvent, InboundPost } from '../x/inbound-event';
 import { RetryableError } from '../errors';
-import type { Channel, Message, Ticket } from './model';
+import { messageIdFor, type Channel, type Message, type Ticket } from './model';
 import {
   messageFromItem,
   newTicket,
@@ -92,6 +93,12 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps): Pr
   if (stored?.kind === 'tombstone') return { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
 
   const around = await surroundings(item, deps);
+  // This item opened a ticket and its worker died before storing it: store the message, nothing else changes.
+  const opened = around.customerTickets.find((t) => t.openingXId === item.xId);
+  if (opened) {
+    await deps.store.putMessage(messageFromItem(item, opened.id, deps.botUserId));
+    return { outcome: 'duplicate', xId: item.xId, ticketId: opened.id };
+  }
   const placement = place(item, around, deps);
   const now = deps.now().toISOString();
 
@@ -175,15 +182,21 @@ async function create(
     now,
     ...(followUpOf ? { followUpOf } : {}),
   });
-  const written = await deps.store.createTicket(ticket, message);
-  return settle(written, item.xId, ticket, 'created');
+  const opened = await deps.store.openTicket(ticket, message);
+  if (opened === 'ticket_exists') return 'again';
+  // Stored after its ticket: a worker dying in between leaves the ticket, whose openingXId its redelivery finds.
+  await deps.store.putMessage(message);
+  // `already_open`: a concurrent delivery of this item opened the ticket; that one reports it created.
+  return opened === 'ok'
+    ? { outcome: 'created', xId: item.xId, ticketId, sequence: ticket.sequence }
+    : { outcome: 'duplicate', xId: item.xId, ticketId };
 }
 
 function settle(
   written: WriteOutcome,
   xId: string,
   ticket: Ticket,
-  outcome: 'created' | 'added' | 'reopened' | 'outbound',
+  outcome: 'added' | 'reopened' | 'outbound',
 ): Round {
   switch (written) {
     case 'ok':
@@ -191,7 +204,6 @@ function settle(
     case 'message_exists':
       // A concurrent delivery of the same item won the race.
       return { outcome: 'duplicate', xId };
-    case 'ticket_exists':
     case 'ticket_changed':
       return 'again';
   }
@@ -201,6 +213,10 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps): Promise<Round
   const stored = await deps.store.getXItem(item.xId);
   const now = deps.now().toISOString();
   if (!stored) {
+    const opened = (await deps.store.customerTickets(item.authorXUserId, 'mention', CUSTOMER_TICKETS)).find(
+      (t) => t.openingXId === item.xId,
+    );
+    if (opened) return redactUnstored(item, opened, deps, now);
     // Deleted before we stored it (deliveries can cross): remember, so a late delivery is never stored.
     const written = await deps.store.putTombstone(item.xId, item.authorXUserId, now);
     return written === 'ok' ? { outcome: 'tombstoned', xId: item.xId } : 'again';
@@ -212,5 +228,29 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps): Promise<Round
   const written = await deps.store.redactMessage(next, ticket.sequence, item.xId, now);
   if (written === 'ok') return { outcome: 'redacted', xId: item.xId, ticketId: ticket.id, sequence: next.sequence };
   if (written === 'message_exists') return { outcome: 'duplicate', xId: item.xId };
+  return 'again';
+}
+
+/**
+ * A post deleted after it opened a ticket but before its message was stored (its worker died between the two puts):
+ * the helpdesk already holds its text from `ticket.created`, so it must hear of the deletion. The message is stored
+ * already redacted, with what the ticket knows of it, and the ticket announces the redaction.
+ */
+async function redactUnstored(item: InboundDelete, ticket: Ticket, deps: IngestDeps, now: string): Promise<Round> {
+  const message: Message = {
+    id: messageIdFor(item.xId),
+    ticketId: ticket.id,
+    xId: item.xId,
+    direction: 'inbound',
+    channel: ticket.channel,
+    text: '',
+    author: { xUserId: ticket.customer.xUserId, username: ticket.customer.username },
+    createdAt: ticket.createdAt,
+    redacted: true,
+  };
+  const next = ticketWithRedaction(ticket, item.xId, now);
+  const written = await deps.store.redactMessage(next, ticket.sequence, item.xId, now, message);
+  if (written === 'ok') return { outcome: 'redacted', xId: item.xId, ticketId: ticket.id, sequence: next.sequence };
+  // The message appeared meanwhile (its redelivery stored it): decide again, now as a stored message.
   return 'again';
 }

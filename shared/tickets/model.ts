@@ -50,6 +50,11 @@ export const ticketSchema = z.object({
   followUpOf: z.optional(z.string()),
   solvedAt: z.optional(z.string()),
   lastChange: ticketChangeSchema,
+  /**
+   * The X id of the item that opened the ticket. A ticket is written before its first message (see the store), so
+   * a redelivery of that item finds its ticket by this id and stores only the message, never a second ticket.
+   */
+  openingXId: z.optional(z.string()),
 });
 export type Ticket = z.infer<typeof ticketSchema>;
 

@@ -129,6 +129,7 @@ export function newTicket(input: {
     sequence: 1,
     ...(input.followUpOf ? { followUpOf: input.followUpOf } : {}),
     lastChange: { type: 'ticket.created', at: input.now, messageXId: input.message.xId },
+    openingXId: input.message.xId,
   };
 }
 

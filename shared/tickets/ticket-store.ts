@@ -21,7 +21,7 @@ export type StoredReply = {
 };
 
 /** The outcome of a conditional write. `ticket_changed`: someone else changed the ticket first; read and decide again. */
-export type WriteOutcome = 'ok' | 'message_exists' | 'ticket_exists' | 'ticket_changed';
+export type WriteOutcome = 'ok' | 'message_exists' | 'ticket_changed';
 
 export type TicketPage = { tickets: Ticket[]; nextCursor?: string };
 
@@ -32,14 +32,22 @@ export type TicketStore = {
   /** A customer's tickets on one channel, newest first (strongly consistent). */
   customerTickets(customerXUserId: string, channel: Channel, limit: number): Promise<Ticket[]>;
   /**
-   * Writes a new ticket and its first message atomically. `ticket_exists`: another worker opened this customer's
-   * ticket with the same number first. `message_exists`: the message is already stored (a redelivery).
+   * Writes a new ticket, with a copy of its opening message for the `ticket.created` event, if its key is free.
+   * `ticket_exists`: another item opened this customer's ticket with the same number first; `already_open`: this
+   * very item did (a concurrent delivery, or a worker that died before storing the message). The message itself is
+   * stored next, by `putMessage`: two single-item writes cost half a transaction, and the ticket written first is what
+   * lets a redelivery finish the job (rule: `openingXId`).
    */
-  createTicket(ticket: Ticket, message: Message): Promise<WriteOutcome>;
+  openTicket(ticket: Ticket, opening: Message): Promise<'ok' | 'ticket_exists' | 'already_open'>;
+  /** Stores a message under its X id if none is there yet; `message_exists` otherwise. */
+  putMessage(message: Message): Promise<'ok' | 'message_exists'>;
   /** Adds a message and writes the ticket's next state atomically, if the ticket is still at `expectedSequence`. */
   addMessage(ticket: Ticket, expectedSequence: number, message: Message): Promise<WriteOutcome>;
-  /** Redacts a stored message's text and writes the ticket's next state atomically. */
-  redactMessage(ticket: Ticket, expectedSequence: number, xId: string, at: string): Promise<WriteOutcome>;
+  /**
+   * Redacts a stored message's text and writes the ticket's next state atomically. With `unstored`, the message was
+   * never stored (its ticket was opened, then the worker died): it is stored already redacted, if still absent.
+   */
+  redactMessage(ticket: Ticket, expectedSequence: number, xId: string, at: string, unstored?: Message): Promise<WriteOutcome>;
   /** Remembers that a post was deleted before it arrived, so a late delivery is never stored. */
   putTombstone(xId: string, authorXUserId: string, at: string): Promise<WriteOutcome>;
   /** Writes a ticket's next state if it is still at `expectedSequence` (status changes, reply outcomes). */

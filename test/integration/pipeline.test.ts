@@ -97,7 +97,9 @@ describe('inbound pipeline', () => {
       dynamodb.middlewareStack.add(
         (next, context) => async (args) => {
           const result = await next(args);
-          if (context.commandName === 'TransactWriteItemsCommand' && kills === 0) {
+          // A new ticket's last write is its message (the ticket is put first).
+          const item = (args.input as { Item?: { type?: { S?: string } } }).Item;
+          if (context.commandName === 'PutItemCommand' && item?.type?.S === 'message' && kills === 0) {
             kills++;
             throw new Error('worker killed after its write');
           }

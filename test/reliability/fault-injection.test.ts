@@ -299,6 +299,35 @@ describe('a worker killed at every step boundary', () => {
     expect(eventProblems(mine, helpdesk.events)).toEqual([]);
   });
 
+  const openPoints: [string, KillPoint][] = [
+    ['before opening the ticket', { command: 'PutItemCommand', occurrence: 1, when: 'before' }],
+    ['after opening the ticket, before storing its message', { command: 'PutItemCommand', occurrence: 1, when: 'after' }],
+    ['after storing the message, before acknowledging', { command: 'PutItemCommand', occurrence: 2, when: 'after' }],
+  ];
+
+  it.each(openPoints)('ingest killed %s: one ticket, its message, one ticket.created carrying the text', async (_label, point) => {
+    const customer = newCustomer('kopen');
+    const mentionId = nextXId();
+    const text = `@${BOT.username} opened once (${point.when} put ${point.occurrence})`;
+    const kills = ingestKill.kills;
+    ingestKill.arm(point);
+    await postLikeX(b, xaaMention({ id: mentionId, author: customer, text }));
+    await eventually('the worker was killed', () => (ingestKill.kills > kills ? true : undefined), 10_000);
+    await eventually('the message was stored', async () => {
+      const { messages } = tableView(await b.scanTable());
+      return messages.some((m) => m.xId === mentionId) ? true : undefined;
+    });
+    const ticketId = `mn-${customer.id}-1`;
+    await helpdesk.waitFor((events) => events.some((e) => e.webhookId === `evt_${ticketId}_1`), 10_000);
+    await b.waitForIdle({ timeoutMs: 15_000 });
+    const { tickets, messages } = tableView(await b.scanTable());
+    expect(tickets.filter((t) => t.id.includes(customer.id)).map((t) => [t.id, t.sequence])).toEqual([[ticketId, 1]]);
+    expect(messages.filter((m) => m.xId === mentionId).map((m) => m.ticketId)).toEqual([ticketId]);
+    const events = helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+    expect(events.map((e) => [e.type, (e.json.data as { message?: { text?: string } }).message?.text])).toEqual([['ticket.created', text]]);
+    expect(eventProblems([{ id: ticketId, sequence: 1 }], helpdesk.events)).toEqual([]);
+  });
+
   const replyPoints: [string, 'reply' | 'api', KillPoint][] = [
     ['the API, after recording the reply and before queueing it', 'api', { command: 'PutItemCommand', occurrence: 1, when: 'after' }],
     ['the reply worker, after marking the reply posting and before calling X', 'reply', { command: 'PutItemCommand', occurrence: 1, when: 'after' }],

@@ -2,7 +2,7 @@
 // tests of the use cases. Integration tests run the real adapter against DynamoDB Local.
 import type { Message, Ticket } from '../../shared/tickets/model';
 import { parseTicketId } from '../../shared/tickets/ticket-id';
-import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from '../../shared/tickets/ticket-store';
+import type { StoredReply, StoredXItem, TicketStore } from '../../shared/tickets/ticket-store';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -44,10 +44,14 @@ export function memoryTicketStore(): MemoryTicketStore {
         .slice(0, limit)
         .map(clone);
     },
-    async createTicket(ticket, message): Promise<WriteOutcome> {
-      if (xItems.has(message.xId)) return 'message_exists';
-      if (tickets.has(ticket.id)) return 'ticket_exists';
+    async openTicket(ticket, opening) {
+      const existing = tickets.get(ticket.id);
+      if (existing) return existing.openingXId === opening.xId ? 'already_open' : 'ticket_exists';
       writeTicket(ticket);
+      return 'ok';
+    },
+    async putMessage(message) {
+      if (xItems.has(message.xId)) return 'message_exists';
       xItems.set(message.xId, { kind: 'message', message: clone(message) });
       return 'ok';
     },
@@ -58,9 +62,10 @@ export function memoryTicketStore(): MemoryTicketStore {
       xItems.set(message.xId, { kind: 'message', message: clone(message) });
       return 'ok';
     },
-    async redactMessage(ticket, expected, xId) {
-      const item = xItems.get(xId);
-      if (item?.kind !== 'message' || item.message.redacted) return 'message_exists';
+    async redactMessage(ticket, expected, xId, _at, unstored) {
+      // Unstored: the message must still be absent. Stored: it must be there and not yet redacted.
+      const item = unstored ? (xItems.has(xId) ? undefined : { kind: 'message' as const, message: unstored }) : xItems.get(xId);
+      if (item?.kind !== 'message' || (!unstored && item.message.redacted)) return 'message_exists';
       if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
       writeTicket(ticket);
       xItems.set(xId, { kind: 'message', message: { ...item.message, text: '', redacted: true } });

@@ -259,3 +259,63 @@ describe('decisions use the item time, not the processing time', () => {
     expect(await ingestItem(second, deps)).toMatchObject({ outcome: 'added' });
   });
 });
+
+// A new ticket is two puts, the ticket first: these are the states a worker dying between them leaves behind.
+describe('a worker that died after opening a ticket and before storing its message', () => {
+  /** Ingests `item` with a store that fails every putMessage, as if the worker died right after opening the ticket. */
+  async function openOnly(item: InboundPost | InboundDm) {
+    clock = Date.parse(item.createdAt);
+    const dying = { ...store, putMessage: () => Promise.reject(new Error('worker died')) };
+    await expect(ingestItem(item, { ...deps, store: dying })).rejects.toThrow('worker died');
+    expect(store.xItems.has(item.xId)).toBe(false);
+  }
+
+  it('its redelivery stores just the message: one ticket, one change', async () => {
+    const first = post();
+    await openOnly(first);
+    expect(store.changes.map((t) => [t.id, t.lastChange.type, t.openingXId])).toEqual([['mn-1357924680-1', 'ticket.created', first.xId]]);
+    expect(await ingest(first)).toMatchObject({ outcome: 'duplicate', ticketId: 'mn-1357924680-1' });
+    expect(store.xItems.get(first.xId)).toMatchObject({ kind: 'message', message: { ticketId: 'mn-1357924680-1', text: first.text } });
+    expect(store.changes).toHaveLength(1);
+    expect(await ingest(first)).toMatchObject({ outcome: 'duplicate' });
+    expect(store.changes).toHaveLength(1);
+  });
+
+  it('a DM ticket is finished the same way', async () => {
+    const first = dm();
+    await openOnly(first);
+    expect(await ingest(first)).toMatchObject({ outcome: 'duplicate', ticketId: 'dm-1357924680-1' });
+    expect(store.tickets.size).toBe(1);
+    expect(store.changes).toHaveLength(1);
+  });
+
+  it('a follow-up landing in between does not stop the redelivery from finishing: no second ticket, no extra change', async () => {
+    const first = post();
+    await openOnly(first);
+    expect(await ingest(post({ createdAt: at(1) }))).toMatchObject({ outcome: 'added', ticketId: 'mn-1357924680-1', sequence: 2 });
+    expect(await ingest(first)).toMatchObject({ outcome: 'duplicate', ticketId: 'mn-1357924680-1' });
+    expect(store.tickets.size).toBe(1);
+    expect(store.changes.map((t) => t.sequence)).toEqual([1, 2]);
+    expect(store.xItems.get(first.xId)).toMatchObject({ kind: 'message', message: { ticketId: 'mn-1357924680-1' } });
+  });
+
+  it('a concurrent delivery of the same post finishes it and is the duplicate', async () => {
+    const first = post();
+    await openOnly(first);
+    const results = await Promise.all([ingest(first), ingest(first)]);
+    expect(results.map((r) => r.outcome)).toEqual(['duplicate', 'duplicate']);
+    expect(store.changes).toHaveLength(1);
+  });
+
+  it('a delete landing in between redacts: the helpdesk, which saw the text, hears of it, and the post is never stored with text', async () => {
+    const first = post();
+    await openOnly(first);
+    expect(await ingest(del(first.xId))).toMatchObject({ outcome: 'redacted', ticketId: 'mn-1357924680-1', sequence: 2 });
+    expect(store.xItems.get(first.xId)).toMatchObject({ kind: 'message', message: { text: '', redacted: true, ticketId: 'mn-1357924680-1' } });
+    expect(store.changes.map((t) => t.lastChange.type)).toEqual(['ticket.created', 'ticket.message_redacted']);
+    // The redelivery of the post now finds it stored.
+    expect(await ingest(first)).toMatchObject({ outcome: 'duplicate' });
+    expect(store.xItems.get(first.xId)).toMatchObject({ message: { text: '', redacted: true } });
+    expect(store.changes).toHaveLength(2);
+  });
+});
