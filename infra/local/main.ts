@@ -9,6 +9,9 @@ import { LocalServiceError } from './services';
 // INFO logs, and no metrics blobs in the terminal unless asked for (POWERTOOLS_METRICS_DISABLED=false).
 process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+// The AWS SDK warns that its releases after January 2027 need Node 22; the pinned versions work on Node 20, and the
+// notice would bury the start-up banner. Lambda runs Node 24.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 function fail(message: string): never {
   console.error(`\nCannot start the Support Bridge: ${message}\n`);

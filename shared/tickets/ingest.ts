@@ -45,8 +45,9 @@ const MAX_ROUNDS = 6;
 const CUSTOMER_TICKETS = 5;
 
 /**
- * Applies one inbound item to the tickets. Idempotent: the same item any number of times, in any order with the
- * others, leaves the same tickets. Throws RetryableError when contention outlasts its rounds.
+ * Applies one inbound item to the tickets. Idempotent: the same item any number of times leaves the same tickets, and
+ * items interleaved in any order that keeps a reply after its parent leave the tickets of one in-order pass (in any
+ * order at all, nothing is lost or doubled). Throws RetryableError when contention outlasts its rounds.
  */
 export async function ingestItem(item: InboundEvent, deps: IngestDeps): Promise<IngestOutcome> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
