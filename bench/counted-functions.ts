@@ -4,10 +4,10 @@
 // Capacity is asked for as INDEXES, not TOTAL: DynamoDB Local 3.3 leaves the global secondary indexes out of TOTAL
 // for TransactWriteItems (a 2-item transaction with one GSI write per item reports 4 under TOTAL and 8 under INDEXES:
 // table 4, byStatus 2, byTicket 2), while AWS bills the index writes. INDEXES gives the table and each index apart.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { HandlerFactories } from '../infra/local/bridge';
-import type { AwsClients } from '../shared/aws/clients';
+import { createAwsClients, type AwsClients } from '../shared/aws/clients';
 import type { Config } from '../shared/config';
 
 export type FunctionKey = keyof HandlerFactories;
@@ -75,21 +75,14 @@ export type CountedFunctions = {
   destroy(): void;
 };
 
-/**
- * Wraps `factories` so each function builds its own clients (same settings as shared/aws/clients.ts: the config's
- * loopback endpoints and maxAttempts 4), counted per function.
- */
+/** Wraps `factories` so each function builds its own clients (shared/aws/clients.ts), counted per function. */
 export function countedFunctions(factories: HandlerFactories): CountedFunctions {
   const counts = {} as Record<FunctionKey, FunctionCounts>;
   const made: AwsClients[] = [];
   const clientsFor = (key: FunctionKey, config: Config): AwsClients => {
     const into = (counts[key] ??= { dynamodb: {}, sqs: {} });
-    const local = (endpoint: string | undefined) =>
-      endpoint ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {};
-    const clients = {
-      dynamodb: counted(new DynamoDBClient({ maxAttempts: 4, ...local(config.aws.dynamodbEndpoint) }), into.dynamodb, true),
-      sqs: counted(new SQSClient({ maxAttempts: 4, ...local(config.aws.sqsEndpoint) }), into.sqs, false),
-    };
+    const own = createAwsClients(config);
+    const clients = { dynamodb: counted(own.dynamodb, into.dynamodb, true), sqs: counted(own.sqs, into.sqs, false) };
     made.push(clients);
     return clients;
   };

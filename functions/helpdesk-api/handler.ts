@@ -4,6 +4,7 @@ import { requireBearer } from '../../shared/auth';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { sqsQueue, toSqsBody } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
@@ -115,4 +116,4 @@ function jsonBody(event: HttpEvent): unknown {
   }
 }
 
-export const handler = lazyHandler(createHelpdeskApiHandler, FUNCTION_SECRETS['helpdesk-api']);
+export const handler = lazyHandler(createHelpdeskApiHandler, configWithSecrets(FUNCTION_SECRETS['helpdesk-api']));

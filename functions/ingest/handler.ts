@@ -3,9 +3,10 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
-import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import type { AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
-import { lazyHandler } from '../../shared/aws/lambda-config';
+import { dynamoDbClient } from '../../shared/aws/dynamodb-client';
+import { configFromEnvironment, lazyHandler } from '../../shared/aws/lambda-config';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
@@ -25,7 +26,7 @@ const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
 };
 
 /** The ingest function for this config (the same one Lambda, the local runner and the tests run). */
-export function createIngestHandler(config: Config, clients: AwsClients = createAwsClients(config)) {
+export function createIngestHandler(config: Config, clients: Pick<AwsClients, 'dynamodb'> = { dynamodb: dynamoDbClient(config) }) {
   const deps: IngestDeps = {
     store: dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME')),
     brand: config.brand,
@@ -102,4 +103,4 @@ function laneOf(item: InboundEvent): string {
   }
 }
 
-export const handler = lazyHandler(createIngestHandler, FUNCTION_SECRETS['ingest']);
+export const handler = lazyHandler(createIngestHandler, configFromEnvironment(FUNCTION_SECRETS.ingest));

@@ -9,6 +9,7 @@ import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoEventReader } from '../../shared/aws/dynamo-event-reader';
 import { isTicketItem, itemToTicket, openingMessageOf } from '../../shared/aws/items';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { QUEUES } from '../../shared/aws/resources';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
@@ -109,4 +110,4 @@ export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
   return changes;
 }
 
-export const handler = lazyHandler(createNotifyHandler, FUNCTION_SECRETS['notify']);
+export const handler = lazyHandler(createNotifyHandler, configWithSecrets(FUNCTION_SECRETS['notify']));

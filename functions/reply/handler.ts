@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { sqsQueue, type Queue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
@@ -78,4 +79,4 @@ export async function processBatch(records: SQSRecord[], deps: PostReplyDeps, qu
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-export const handler = lazyHandler((config: Config) => createReplyHandler(config), FUNCTION_SECRETS['reply']);
+export const handler = lazyHandler((config: Config) => createReplyHandler(config), configWithSecrets(FUNCTION_SECRETS['reply']));

@@ -1,8 +1,10 @@
 // Primary adapter: API Gateway → X's webhook transport (CRC on GET, signed deliveries on POST).
 // Answers 200 only after the items are on the queue; never a 3xx, which would make X mark the webhook invalid.
-import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import type { AwsClients } from '../../shared/aws/clients';
 import { lazyHandler } from '../../shared/aws/lambda-config';
+import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
+import { sqsClient } from '../../shared/aws/sqs-client';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
@@ -12,7 +14,7 @@ import { METRIC_NAMES } from '../../shared/metric-names';
 import { answerCrc, receiveDelivery, type IntakeDeps } from '../../shared/x/webhook-intake';
 
 /** The webhook function for this config (the same one Lambda, the local runner and the tests run). */
-export function createWebhookHandler(config: Config, clients: AwsClients = createAwsClients(config)) {
+export function createWebhookHandler(config: Config, clients: Pick<AwsClients, 'sqs'> = { sqs: sqsClient(config) }) {
   const deps: IntakeDeps = {
     consumerSecret: config.x.apiSecret,
     botUserId: config.x.botUserId,
@@ -62,4 +64,4 @@ function crcToken(event: HttpEvent): string | undefined {
   return event.queryStringParameters?.crc_token;
 }
 
-export const handler = lazyHandler(createWebhookHandler, FUNCTION_SECRETS['x-webhook']);
+export const handler = lazyHandler(createWebhookHandler, configWithSecrets(FUNCTION_SECRETS['x-webhook']));

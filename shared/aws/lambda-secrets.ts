@@ -1,0 +1,40 @@
+// Config on Lambda for a function that reads secrets: the brand's Secrets Manager secret (SECRET_ARN), fetched at
+// cold start and refreshed every few minutes so a rotated secret is picked up. Only the functions that import this
+// file load the Secrets Manager client.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parseConfig, type Config, type SecretName } from '../config';
+import { ConfigError } from '../errors';
+import type { ConfigSource } from './lambda-config';
+
+const REFRESH_MS = 5 * 60 * 1000;
+let client: SecretsManagerClient | undefined;
+
+/**
+ * Config whose `needs` come from the secret at SECRET_ARN, the rest from the environment. Without SECRET_ARN (the
+ * local runner, tests) the secrets are read from the environment. A secret that is not a JSON object of strings
+ * fails with a message naming SECRET_ARN, never its content.
+ */
+export function configWithSecrets(
+  needs: readonly [SecretName, ...SecretName[]],
+  env: Record<string, string | undefined> = process.env,
+): ConfigSource {
+  let cached: { config: Config; at: number } | undefined;
+  return async () => {
+    if (cached && Date.now() - cached.at < REFRESH_MS) return cached.config;
+    let secrets: Record<string, string | undefined> = env;
+    if (env.SECRET_ARN) {
+      client ??= new SecretsManagerClient({});
+      const result = await client.send(new GetSecretValueCommand({ SecretId: env.SECRET_ARN }));
+      try {
+        const parsed: unknown = JSON.parse(result.SecretString ?? '');
+        if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
+        secrets = parsed as Record<string, string>;
+      } catch {
+        throw new ConfigError('Invalid configuration: the secret at SECRET_ARN must be a JSON object of strings');
+      }
+    }
+    const config = parseConfig(env, secrets, needs);
+    cached = { config, at: Date.now() };
+    return config;
+  };
+}
