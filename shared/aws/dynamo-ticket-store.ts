@@ -235,7 +235,16 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
     redactMessage(ticket, expectedSequence, xId, at, unstored) {
       const redacted = (m: Message): Item => ({ ...messageToItem({ ...m, text: '', redacted: true }), redactedAt: at });
       const message: TransactWriteItem = unstored
-        ? { Put: { ...messagePut(unstored).Put!, Item: toAttributes(redacted(unstored)) } }
+        ? {
+            Put: {
+              TableName: tableName,
+              Item: toAttributes(redacted(unstored)),
+              // In place of a tombstone too: the delete that left it crossed the opening of the message's ticket.
+              ConditionExpression: 'attribute_not_exists(pk) OR #type = :tombstone',
+              ExpressionAttributeNames: { '#type': 'type' },
+              ExpressionAttributeValues: marshall({ ':tombstone': 'tombstone' }),
+            },
+          }
         : {
             Update: {
               TableName: tableName,

@@ -91,14 +91,21 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps): Pr
   // The cheap path for redeliveries: one consistent read, no write.
   const stored = await deps.store.getXItem(item.xId);
   if (stored?.kind === 'message') return { outcome: 'duplicate', xId: item.xId, ticketId: stored.message.ticketId };
-  if (stored?.kind === 'tombstone') return { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+  if (stored?.kind === 'tombstone') {
+    // Deleted before it was stored. Unless its delete crossed the opening of its ticket (see redactOpened), that is all.
+    const customer = customerOf(item, deps.botUserId);
+    const tickets = await deps.store.customerTickets(customer.xUserId, customer.channel, CUSTOMER_TICKETS);
+    const opened = tickets.find((t) => t.openingXId === item.xId);
+    return opened ? redactOpened(item.xId, opened, deps) : { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+  }
 
   const around = await surroundings(item, deps);
   // This item opened a ticket and its worker died before storing it: store the message, nothing else changes.
   const opened = around.customerTickets.find((t) => t.openingXId === item.xId);
   if (opened) {
-    await deps.store.putMessage(messageFromItem(item, opened.id, deps.botUserId));
-    return { outcome: 'duplicate', xId: item.xId, ticketId: opened.id };
+    const written = await deps.store.putMessage(messageFromItem(item, opened.id, deps.botUserId));
+    // Taken meanwhile: by a concurrent delivery (the next round sees a duplicate) or by a delete's tombstone.
+    return written === 'ok' ? { outcome: 'duplicate', xId: item.xId, ticketId: opened.id } : 'again';
   }
   const placement = place(item, around, deps);
   const now = deps.now().toISOString();
@@ -186,7 +193,11 @@ async function create(
   const opened = await deps.store.openTicket(ticket, message);
   if (opened === 'ticket_exists') return 'again';
   // Stored after its ticket: a worker dying in between leaves the ticket, whose openingXId its redelivery finds.
-  await deps.store.putMessage(message);
+  const written = await deps.store.putMessage(message);
+  if (written === 'message_exists' && (await deps.store.getXItem(item.xId))?.kind !== 'message') {
+    // A delete overtook it and left a tombstone: the next round finds it with this ticket, and redacts.
+    return 'again';
+  }
   // `already_open`: a concurrent delivery of this item opened the ticket; that one reports it created.
   return opened === 'ok'
     ? { outcome: 'created', xId: item.xId, ticketId, sequence: ticket.sequence }
@@ -217,7 +228,7 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps): Promise<Round
     const opened = (await deps.store.customerTickets(item.authorXUserId, 'mention', CUSTOMER_TICKETS)).find(
       (t) => t.openingXId === item.xId,
     );
-    if (opened) return redactUnstored(item, opened, deps, now);
+    if (opened) return redactOpened(item.xId, opened, deps);
     // Deleted before we stored it (deliveries can cross): remember, so a late delivery is never stored.
     const written = await deps.store.putTombstone(item.xId, item.authorXUserId, now);
     return written === 'ok' ? { outcome: 'tombstoned', xId: item.xId } : 'again';
@@ -233,15 +244,17 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps): Promise<Round
 }
 
 /**
- * A post deleted after it opened a ticket but before its message was stored (its worker died between the two puts):
- * the helpdesk already holds its text from `ticket.created`, so it must hear of the deletion. The message is stored
- * already redacted, with what the ticket knows of it, and the ticket announces the redaction.
+ * A post deleted after it opened a ticket but before its message was stored: its worker died between the two puts, or
+ * its delete ran between them and left a tombstone. The helpdesk already holds its text from `ticket.created`, so it
+ * must hear of the deletion: the message is stored already redacted (in place of the tombstone, if any), with what the
+ * ticket knows of it, and the ticket announces the redaction. Whoever processes the post or its delete next does this.
  */
-async function redactUnstored(item: InboundDelete, ticket: Ticket, deps: IngestDeps, now: string): Promise<Round> {
+async function redactOpened(xId: string, ticket: Ticket, deps: IngestDeps): Promise<Round> {
+  const now = deps.now().toISOString();
   const message: Message = {
-    id: messageIdFor(item.xId),
+    id: messageIdFor(xId),
     ticketId: ticket.id,
-    xId: item.xId,
+    xId,
     direction: 'inbound',
     channel: ticket.channel,
     text: '',
@@ -249,9 +262,9 @@ async function redactUnstored(item: InboundDelete, ticket: Ticket, deps: IngestD
     createdAt: ticket.createdAt,
     redacted: true,
   };
-  const next = ticketWithRedaction(ticket, item.xId, now);
-  const written = await deps.store.redactMessage(next, ticket.sequence, item.xId, now, message);
-  if (written === 'ok') return { outcome: 'redacted', xId: item.xId, ticketId: ticket.id, sequence: next.sequence };
-  // The message appeared meanwhile (its redelivery stored it): decide again, now as a stored message.
+  const next = ticketWithRedaction(ticket, xId, now);
+  const written = await deps.store.redactMessage(next, ticket.sequence, xId, now, message);
+  if (written === 'ok') return { outcome: 'redacted', xId, ticketId: ticket.id, sequence: next.sequence };
+  // The message was stored meanwhile, or the ticket changed: decide again from what is there now.
   return 'again';
 }

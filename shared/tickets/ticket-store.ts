@@ -45,7 +45,8 @@ export type TicketStore = {
   addMessage(ticket: Ticket, expectedSequence: number, message: Message): Promise<WriteOutcome>;
   /**
    * Redacts a stored message's text and writes the ticket's next state atomically. With `unstored`, the message was
-   * never stored (its ticket was opened, then the worker died): it is stored already redacted, if still absent.
+   * never stored (its ticket was opened, then its delete came first): it is stored already redacted, if its X id holds
+   * nothing or a tombstone; `message_exists` otherwise.
    */
   redactMessage(ticket: Ticket, expectedSequence: number, xId: string, at: string, unstored?: Message): Promise<WriteOutcome>;
   /** Remembers that a post was deleted before it arrived, so a late delivery is never stored. */

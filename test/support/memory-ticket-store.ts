@@ -63,8 +63,9 @@ export function memoryTicketStore(): MemoryTicketStore {
       return 'ok';
     },
     async redactMessage(ticket, expected, xId, _at, unstored) {
-      // Unstored: the message must still be absent. Stored: it must be there and not yet redacted.
-      const item = unstored ? (xItems.has(xId) ? undefined : { kind: 'message' as const, message: unstored }) : xItems.get(xId);
+      // Unstored: its X id must hold nothing or a tombstone. Stored: it must be there and not yet redacted.
+      const free = xItems.get(xId)?.kind !== 'message';
+      const item = unstored ? (free ? { kind: 'message' as const, message: unstored } : undefined) : xItems.get(xId);
       if (item?.kind !== 'message' || (!unstored && item.message.redacted)) return 'message_exists';
       if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
       writeTicket(ticket);
