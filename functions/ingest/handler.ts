@@ -10,7 +10,7 @@ import { configFromEnvironment, lazyHandler } from '../../shared/aws/lambda-conf
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
-import { ingestItem, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
+import { ingestItem, prefetchXItems, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
@@ -53,11 +53,13 @@ export async function processBatch(records: SQSRecord[], deps: IngestDeps): Prom
     const lane = laneOf(parsed);
     lanes.set(lane, [...(lanes.get(lane) ?? []), { record, item: parsed }]);
   }
+  // One read for the whole batch's X ids instead of one per item: a redelivery is settled by it, a new item goes on.
+  const prefetched = await prefetchXItems(deps.store, [...lanes.values()].flatMap((lane) => lane.map(({ item }) => item.xId)));
   await Promise.all(
     [...lanes.values()].map(async (lane) => {
       for (const { record, item } of lane) {
         try {
-          const result = await ingestItem(item, deps);
+          const result = await ingestItem(item, deps, prefetched(item.xId));
           count(OUTCOME_METRIC[result.outcome]);
           logger.info('inbound item applied', { ...result, kind: item.kind, via: item.via, messageId: record.messageId });
         } catch (error) {

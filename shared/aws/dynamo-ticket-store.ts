@@ -196,9 +196,35 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
 
     async getXItem(xId): Promise<StoredXItem | undefined> {
       const item = await getItem(keys.message(xId));
-      if (!item) return undefined;
-      if (item.type === 'tombstone') return { kind: 'tombstone', xId };
-      return { kind: 'message', message: itemToMessage(item) };
+      return item ? toXItem(item) : undefined;
+    },
+
+    async getXItems(xIds) {
+      const found = new Map<string, StoredXItem>();
+      const unique = [...new Set(xIds)];
+      for (let i = 0; i < unique.length; i += 100) {
+        let pending = unique.slice(i, i + 100).map((xId) => marshall(keys.message(xId)));
+        // DynamoDB may leave keys unprocessed when busy; what is still missing after a few tries is read one by one.
+        for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
+          const result = await db.send(
+            new BatchGetItemCommand({
+              RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          );
+          for (const raw of result.Responses?.[tableName] ?? []) {
+            const item = unmarshall(raw);
+            found.set(String(item.pk).slice('X#'.length), toXItem(item));
+          }
+          pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
+        }
+        for (const key of pending) {
+          const xId = String(unmarshall(key).pk).slice('X#'.length);
+          const item = await getItem(keys.message(xId));
+          if (item) found.set(xId, toXItem(item));
+        }
+      }
+      return found;
     },
 
     async customerTickets(customerXUserId: string, channel: Channel, limit: number) {
@@ -347,6 +373,10 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       return { ticket, messages, replies };
     },
   };
+}
+
+function toXItem(item: Item): StoredXItem {
+  return item.type === 'tombstone' ? { kind: 'tombstone', xId: String(item.xId) } : { kind: 'message', message: itemToMessage(item) };
 }
 
 function encodeCursor(sortKey: string): string {

@@ -4,6 +4,7 @@
 // another round; a redelivered item finds its X id stored, or the ticket it opened, and changes nothing more.
 import type { InboundDelete, InboundDm, InboundEvent, InboundPost } from '../x/inbound-event';
 import { RetryableError } from '../errors';
+import { logger } from '../logger';
 import { messageIdFor, type Channel, type Message, type Ticket } from './model';
 import {
   messageFromItem,
@@ -18,7 +19,7 @@ import {
   type Windows,
 } from './rules';
 import { formatTicketId, parseTicketId } from './ticket-id';
-import type { StoredReply, TicketStore, WriteOutcome } from './ticket-store';
+import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from './ticket-store';
 import { settlePosted } from '../replies/post-reply';
 import { sameReplyText } from '../replies/reply-target';
 
@@ -49,15 +50,42 @@ const CUSTOMER_TICKETS = 5;
  * items interleaved in any order that keeps a reply after its parent leave the tickets of one in-order pass (in any
  * order at all, nothing is lost or doubled). Throws RetryableError when contention outlasts its rounds.
  */
-export async function ingestItem(item: InboundEvent, deps: IngestDeps): Promise<IngestOutcome> {
+export async function ingestItem(item: InboundEvent, deps: IngestDeps, prefetched?: Prefetched): Promise<IngestOutcome> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const result = item.kind === 'delete' ? await applyDelete(item, deps) : await applyMessage(item, deps);
+    const known = round === 0 ? prefetched : undefined;
+    const result = item.kind === 'delete' ? await applyDelete(item, deps, known) : await applyMessage(item, deps, known);
     if (result !== 'again') return result;
   }
   throw new RetryableError(`ticket for X item ${item.xId} kept changing; giving it back to the queue`);
 }
 
 type Round = IngestOutcome | 'again';
+
+/**
+ * What a read of a whole batch found under the item's X id (ingest reads a batch's X ids in one request), used instead
+ * of the item's own first read. It may be stale by the item's turn, which is safe: every write is conditional on what
+ * it assumes, and a refused write means another round, which reads afresh.
+ */
+export type Prefetched = { stored: StoredXItem | undefined };
+
+/**
+ * Reads a batch's X ids in one request and hands each id's finding out once: for a repeat of an id within the batch,
+ * the first one's write has made the snapshot stale, so it reads its own. If the read fails, every item reads its own.
+ */
+export async function prefetchXItems(store: TicketStore, xIds: string[]): Promise<(xId: string) => Prefetched | undefined> {
+  let known: Map<string, StoredXItem> | undefined;
+  try {
+    known = await store.getXItems(xIds);
+  } catch (error) {
+    logger.warn('batch read of X ids failed; each item reads its own', { error: error as Error });
+  }
+  const handedOut = new Set<string>();
+  return (xId) => {
+    if (!known || handedOut.has(xId)) return undefined;
+    handedOut.add(xId);
+    return { stored: known.get(xId) };
+  };
+}
 
 function customerOf(item: InboundPost | InboundDm, botUserId: string): { xUserId: string; channel: Channel } {
   if (item.kind === 'post') return { xUserId: item.author.xUserId, channel: 'mention' };
@@ -87,9 +115,9 @@ function place(item: InboundPost | InboundDm, around: Surroundings, deps: Ingest
   return item.kind === 'post' ? placeInboundPost(item, around, deps.windows) : placeInboundDm(item, around, deps.windows);
 }
 
-async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps): Promise<Round> {
+async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, known?: Prefetched): Promise<Round> {
   // The cheap path for redeliveries: one consistent read, no write.
-  const stored = await deps.store.getXItem(item.xId);
+  const stored = known ? known.stored : await deps.store.getXItem(item.xId);
   if (stored?.kind === 'message') return { outcome: 'duplicate', xId: item.xId, ticketId: stored.message.ticketId };
   if (stored?.kind === 'tombstone') {
     // Deleted before it was stored. Unless its delete crossed the opening of its ticket (see redactOpened), that is all.
@@ -221,8 +249,8 @@ function settle(
   }
 }
 
-async function applyDelete(item: InboundDelete, deps: IngestDeps): Promise<Round> {
-  const stored = await deps.store.getXItem(item.xId);
+async function applyDelete(item: InboundDelete, deps: IngestDeps, known?: Prefetched): Promise<Round> {
+  const stored = known ? known.stored : await deps.store.getXItem(item.xId);
   const now = deps.now().toISOString();
   if (!stored) {
     const opened = (await deps.store.customerTickets(item.authorXUserId, 'mention', CUSTOMER_TICKETS)).find(

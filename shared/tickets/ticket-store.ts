@@ -28,6 +28,8 @@ export type TicketPage = { tickets: Ticket[]; nextCursor?: string };
 export type TicketStore = {
   /** The item stored under an X id (strongly consistent), if any. */
   getXItem(xId: string): Promise<StoredXItem | undefined>;
+  /** The items stored under several X ids at once (strongly consistent, one request per 100); absent ids are left out. */
+  getXItems(xIds: string[]): Promise<Map<string, StoredXItem>>;
   getTicket(ticketId: string): Promise<Ticket | undefined>;
   /** A customer's tickets on one channel, newest first (strongly consistent). */
   customerTickets(customerXUserId: string, channel: Channel, limit: number): Promise<Ticket[]>;

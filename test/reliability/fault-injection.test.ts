@@ -261,10 +261,10 @@ describe('a worker killed at every step boundary', () => {
   });
 
   const ingestPoints: [string, KillPoint][] = [
-    ['before its first read', { command: 'GetItemCommand', occurrence: 1, when: 'before' }],
-    ['after the dedupe read', { command: 'GetItemCommand', occurrence: 1, when: 'after' }],
-    ["after reading the parent's item", { command: 'GetItemCommand', occurrence: 2, when: 'after' }],
-    ["after reading the parent's ticket", { command: 'GetItemCommand', occurrence: 3, when: 'after' }],
+    ['before its first read', { command: 'BatchGetItemCommand', occurrence: 1, when: 'before' }],
+    ["after the dedupe read (the batch's X ids)", { command: 'BatchGetItemCommand', occurrence: 1, when: 'after' }],
+    ["after reading the parent's item", { command: 'GetItemCommand', occurrence: 1, when: 'after' }],
+    ["after reading the parent's ticket", { command: 'GetItemCommand', occurrence: 2, when: 'after' }],
     ["after reading the author's tickets", { command: 'QueryCommand', occurrence: 1, when: 'after' }],
     ['before its transaction', { command: 'TransactWriteItemsCommand', occurrence: 1, when: 'before' }],
     ['after its transaction, before acknowledging the message', { command: 'TransactWriteItemsCommand', occurrence: 1, when: 'after' }],

@@ -34,6 +34,9 @@ export function memoryTicketStore(): MemoryTicketStore {
     async getXItem(xId) {
       return clone(xItems.get(xId));
     },
+    async getXItems(ids) {
+      return new Map(ids.flatMap((id) => (xItems.has(id) ? [[id, clone(xItems.get(id)!)] as const] : [])));
+    },
     async getTicket(id) {
       return clone(tickets.get(id));
     },

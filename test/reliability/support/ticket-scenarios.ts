@@ -6,7 +6,7 @@ import * as fc from 'fast-check';
 import { postReply, type ReplyPoster } from '../../../shared/replies/post-reply';
 import { requestReply } from '../../../shared/replies/request-reply';
 import type { StoredReply, TicketStore } from '../../../shared/tickets/ticket-store';
-import { ingestItem, type IngestDeps } from '../../../shared/tickets/ingest';
+import { ingestItem, prefetchXItems, type IngestDeps } from '../../../shared/tickets/ingest';
 import type { Ticket } from '../../../shared/tickets/model';
 import { RetryableError } from '../../../shared/errors';
 import { changeStatus } from '../../../shared/tickets/ticket-api';
@@ -432,11 +432,13 @@ export type HarnessOptions = {
 /** Normalises one webhook body as the webhook function would, and ingests each event; contention is retried. */
 export async function deliverBody(body: Record<string, unknown>, deps: IngestDeps, receivedAt: string): Promise<InboundEvent[]> {
   const { events } = normaliseWebhookBody(body, { botUserId: BOT.id, botUsername: BOT.username, receivedAt });
+  // As the ingest function does: one read of the body's X ids first, stale by the time later items use it.
+  const prefetched = await prefetchXItems(deps.store, events.map((e) => e.xId));
   for (const event of events) {
     // A RetryableError goes back to SQS, which delivers it again: do the same, a bounded number of times.
     for (let attempt = 1; ; attempt++) {
       try {
-        await ingestItem(event, deps);
+        await ingestItem(event, deps, attempt === 1 ? prefetched(event.xId) : undefined);
         break;
       } catch (error) {
         if (!(error instanceof RetryableError) || attempt >= 20) throw error;
