@@ -116,11 +116,11 @@ export async function measureBundles(options: { imports?: number; sdkImports?: n
     });
     const bytes = (await stat(outfile)).size;
     const mapBytes = (await stat(`${outfile}.map`)).size;
-    const sdkModules = externalSdkImports(result.metafile);
+    const sdkModules = sdkPackagesLoaded(result.metafile, await readFile(outfile, 'utf8'));
     const times: number[] = [];
     for (let i = 0; i < imports; i++) times.push(await timeImport([pathToFileURL(outfile).href]));
     const sdkTimes: number[] = [];
-    for (let i = 0; i < sdkImports; i++) sdkTimes.push(await timeImport(sdkModules));
+    for (let i = 0; i < sdkImports; i++) sdkTimes.push(await timeImport(sdkModules, 'require'));
     perFunction[name] = {
       kb: round(bytes / 1024, 1),
       initMs: round(median(times), 1),
@@ -139,12 +139,17 @@ export async function measureBundles(options: { imports?: number; sdkImports?: n
   };
 }
 
-/** Milliseconds a fresh `node` takes to import `specifiers` in order, timed inside the child. */
-async function timeImport(specifiers: string[]): Promise<number> {
+/**
+ * Milliseconds a fresh `node` takes to import (or, as the functions load the SDK, require) `specifiers` in order,
+ * timed inside the child.
+ */
+async function timeImport(specifiers: string[], how: 'import' | 'require' = 'import'): Promise<number> {
   const script = [
     `const specifiers = ${JSON.stringify(specifiers)};`,
+    "const { createRequire } = await import('node:module');",
+    "const load = createRequire(process.cwd() + '/');",
     'const started = performance.now();',
-    'for (const s of specifiers) await import(s);',
+    how === 'import' ? 'for (const s of specifiers) await import(s);' : 'for (const s of specifiers) load(s);',
     'process.stdout.write(String(performance.now() - started));',
   ].join('\n');
   // cwd is the repository, so bare `@aws-sdk/*` specifiers resolve from node_modules as the bundles' do.
@@ -158,10 +163,15 @@ async function timeImport(specifiers: string[]): Promise<number> {
   return ms;
 }
 
-/** The `@aws-sdk/*` modules the bundle leaves to the runtime. */
-function externalSdkImports(metafile: Metafile): string[] {
+/**
+ * The `@aws-sdk/*` packages the bundle leaves to the runtime: those it requires by name (shared/aws/sdk/load.ts), and
+ * any it imports.
+ */
+function sdkPackagesLoaded(metafile: Metafile, bundle: string): string[] {
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
-  return [...new Set((output?.imports ?? []).filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path))].sort();
+  const imported = (output?.imports ?? []).filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path);
+  const required = [...bundle.matchAll(/["'](@aws-sdk\/[a-z0-9-]+)["']/g)].map((m) => m[1]!);
+  return [...new Set([...imported, ...required])].sort();
 }
 
 /** Output bytes by npm package (node_modules/<pkg>) or by our own top folder (shared/x, functions/...). */

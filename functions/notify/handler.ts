@@ -1,7 +1,7 @@
 // Primary adapter: ticket changes (the table stream) and queued retries (the notify-retry queue) → the notify use
 // case → partial batch failures. One function for both sources, told apart by each batch's eventSource.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { unmarshall } from '../../shared/aws/sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';

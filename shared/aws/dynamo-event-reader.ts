@@ -1,7 +1,7 @@
 // DynamoDB adapter for the notify use case: reads the message or reply a ticket event carries. Strongly consistent
 // reads, because the stream can hand us a ticket change before an eventually consistent read would see its message.
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from './sdk/client-dynamodb';
+import { marshall, unmarshall } from './sdk/util-dynamodb';
 import type { Message, Reply } from '../tickets/model';
 import type { TicketEventReader } from '../helpdesk/notify';
 import { itemToMessage, itemToReply, keys, type Item } from './items';

@@ -6,20 +6,18 @@
 // the table stream), so an event exists exactly when its message does. A new ticket is the exception, for cost: two
 // single-item puts (half a transaction's capacity), the ticket first, carrying a copy of its opening message for its
 // event and the opening X id, by which a redelivery after a crash between the two puts stores just the message.
+import type { AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
-  type ReturnValuesOnConditionCheckFailure,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
-  type AttributeValue,
   type DynamoDBClient,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+} from './sdk/client-dynamodb';
+import { marshall, unmarshall } from './sdk/util-dynamodb';
 import { TABLE } from './resources';
 import {
   itemToMessage,

@@ -1,6 +1,6 @@
 // The DynamoDB client, in a module of its own: a function loads @aws-sdk/client-dynamodb only if it imports this file
 // (see clients.ts for why each client has its own file).
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from './sdk/client-dynamodb';
 import type { Config } from '../config';
 import { sdkClientOptions } from './sdk-client-options';
 

@@ -1,7 +1,7 @@
 // Config on Lambda for a function that reads secrets: the brand's Secrets Manager secret (SECRET_ARN), fetched at
 // cold start and refreshed every few minutes so a rotated secret is picked up. Only the functions that import this
 // file load the Secrets Manager client.
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from './sdk/client-secrets-manager';
 import { parseConfig, type Config, type SecretName } from '../config';
 import { ConfigError } from '../errors';
 import type { ConfigSource } from './lambda-config';

@@ -1,6 +1,6 @@
 // The SQS client, in a module of its own: a function loads @aws-sdk/client-sqs only if it imports this file
 // (see clients.ts for why each client has its own file).
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from './sdk/client-sqs';
 import type { Config } from '../config';
 import { sdkClientOptions } from './sdk-client-options';
 

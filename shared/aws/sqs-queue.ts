@@ -1,5 +1,5 @@
 // SQS adapter: sends in batches of ten (SQS's limit), so one webhook POST with many items costs one request per ten.
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from './sdk/client-sqs';
 import { RetryableError } from '../errors';
 
 export type OutgoingMessage = {
