@@ -2,6 +2,7 @@
 // with DynamoDB's conditional-write semantics.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
+import type { TicketStore } from '../../shared/tickets/ticket-store';
 import type { InboundDelete, InboundDm, InboundPost } from '../../shared/x/inbound-event';
 import { memoryTicketStore, type MemoryTicketStore } from '../support/memory-ticket-store';
 
@@ -307,18 +308,22 @@ describe('a worker that died after opening a ticket and before storing its messa
     expect(store.changes).toHaveLength(1);
   });
 
-  it('a delete that tombstoned the post just before its ticket opened: the post worker redacts what it opened', async () => {
-    const first = post();
-    clock = Date.parse(first.createdAt);
-    // The delete runs to the end between the post's reads and its ticket write: it finds no ticket, so it tombstones.
-    const crossing = {
+  /** The store as the post's worker sees it when the post's delete runs to the end just before its ticket opens. */
+  function deleteJustBeforeOpening(xId: string): TicketStore {
+    return {
       ...store,
-      openTicket: async (ticket: Parameters<typeof store.openTicket>[0], opening: Parameters<typeof store.openTicket>[1]) => {
-        expect(await ingestItem(del(first.xId), deps)).toMatchObject({ outcome: 'tombstoned' });
+      openTicket: async (ticket, opening) => {
+        // It finds no ticket yet, so it tombstones.
+        expect(await ingestItem(del(xId), deps)).toMatchObject({ outcome: 'tombstoned' });
         return store.openTicket(ticket, opening);
       },
     };
-    expect(await ingestItem(first, { ...deps, store: crossing })).toMatchObject({ outcome: 'redacted', ticketId: 'mn-1357924680-1', sequence: 2 });
+  }
+
+  it('a delete that tombstoned the post just before its ticket opened: the post worker redacts what it opened', async () => {
+    const first = post();
+    clock = Date.parse(first.createdAt);
+    expect(await ingestItem(first, { ...deps, store: deleteJustBeforeOpening(first.xId) })).toMatchObject({ outcome: 'redacted', ticketId: 'mn-1357924680-1', sequence: 2 });
     expect(store.xItems.get(first.xId)).toMatchObject({ kind: 'message', message: { text: '', redacted: true } });
     expect(store.changes.map((t) => t.lastChange.type)).toEqual(['ticket.created', 'ticket.message_redacted']);
     expect(await ingest(first)).toMatchObject({ outcome: 'duplicate' });
@@ -329,14 +334,7 @@ describe('a worker that died after opening a ticket and before storing its messa
   it('the same, with the post worker dying after opening the ticket: its redelivery redacts', async () => {
     const first = post();
     clock = Date.parse(first.createdAt);
-    const crossingThenDying = {
-      ...store,
-      openTicket: async (ticket: Parameters<typeof store.openTicket>[0], opening: Parameters<typeof store.openTicket>[1]) => {
-        await ingestItem(del(first.xId), deps);
-        return store.openTicket(ticket, opening);
-      },
-      putMessage: () => Promise.reject(new Error('worker died')),
-    };
+    const crossingThenDying = { ...deleteJustBeforeOpening(first.xId), putMessage: () => Promise.reject(new Error('worker died')) };
     await expect(ingestItem(first, { ...deps, store: crossingThenDying })).rejects.toThrow('worker died');
     expect(store.xItems.get(first.xId)).toMatchObject({ kind: 'tombstone' });
     expect(await ingest(first)).toMatchObject({ outcome: 'redacted', sequence: 2 });
