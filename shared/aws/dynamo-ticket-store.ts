@@ -2,10 +2,11 @@
 // - a message is written only if its X id is new (attribute_not_exists), so redeliveries never double it;
 // - a ticket is written only if it is still at the sequence the writer read, so concurrent changes retry;
 // - a customer's next ticket has a key both racing workers compute, so only one creation wins.
-// A change to an existing ticket and its message go in one transaction: the ticket write is the helpdesk event (via
-// the table stream), so an event exists exactly when its message does. A new ticket is the exception, for cost: two
-// single-item puts (half a transaction's capacity), the ticket first, carrying a copy of its opening message for its
-// event and the opening X id, by which a redelivery after a crash between the two puts stores just the message.
+// A ticket's change (its opening included) and its message go in one transaction: the ticket write is the helpdesk
+// event (via the table stream), so an event exists exactly when its message does. A customer's first ticket is the
+// exception, for cost (see ingest.ts, isFirstContact): two single-item puts (half a transaction's capacity), the
+// ticket first, carrying a copy of its opening message for its event and the opening X id, by which a redelivery
+// after a crash between the two puts stores just the message.
 import type { AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetItemCommand,
@@ -239,6 +240,10 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
         }),
       );
       return (result.Items ?? []).map((raw) => itemToTicket(unmarshall(raw)));
+    },
+
+    createTicket(ticket, message) {
+      return transact([ticketPut(ticket), messagePut(message)], ['ticket_exists', 'message_exists']);
     },
 
     openTicket(ticket, opening) {

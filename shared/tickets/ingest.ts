@@ -218,6 +218,11 @@ async function create(
     now,
     ...(followUpOf ? { followUpOf } : {}),
   });
+  if (!isFirstContact(item, customerTickets)) {
+    const written = await deps.store.createTicket(ticket, message);
+    if (written === 'ticket_exists') return 'again';
+    return settle(written, item.xId, ticket, 'created');
+  }
   const opened = await deps.store.openTicket(ticket, message);
   if (opened === 'ticket_exists') return 'again';
   // Stored after its ticket: a worker dying in between leaves the ticket, whose openingXId its redelivery finds.
@@ -232,11 +237,24 @@ async function create(
     : { outcome: 'duplicate', xId: item.xId, ticketId };
 }
 
+/**
+ * Whether a new ticket may be opened with two puts (ticket, then message) instead of one transaction: only when every
+ * delivery of the item, whenever it is read, must decide to open this very ticket. That holds for a customer's first
+ * ticket on a channel from an item that replies to nothing: any delivery that decides otherwise found a ticket that
+ * opened meanwhile, under the same key, so the ticket put refuses it. Where a decision rests on a ticket's status (a
+ * returning customer) or on a parent post that may arrive later, two deliveries read at different moments can decide
+ * differently, one joining a ticket and the other opening a new one; only the transaction's condition on the message
+ * stops the second from opening an empty ticket.
+ */
+function isFirstContact(item: InboundPost | InboundDm, customerTickets: Ticket[]): boolean {
+  return customerTickets.length === 0 && !(item.kind === 'post' && item.inReplyToXId !== undefined);
+}
+
 function settle(
   written: WriteOutcome,
   xId: string,
   ticket: Ticket,
-  outcome: 'added' | 'reopened' | 'outbound',
+  outcome: 'created' | 'added' | 'reopened' | 'outbound',
 ): Round {
   switch (written) {
     case 'ok':

@@ -51,8 +51,8 @@ export const ticketSchema = z.object({
   solvedAt: z.optional(z.string()),
   lastChange: ticketChangeSchema,
   /**
-   * The X id of the item that opened the ticket. A ticket is written before its first message (see the store), so
-   * a redelivery of that item finds its ticket by this id and stores only the message, never a second ticket.
+   * The X id of the item that opened the ticket. A customer's first ticket is written before its message (see
+   * ingest.ts), so a redelivery of that item finds its ticket by this id and stores only the message.
    */
   openingXId: z.optional(z.string()),
 });

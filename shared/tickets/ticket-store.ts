@@ -34,7 +34,14 @@ export type TicketStore = {
   /** A customer's tickets on one channel, newest first (strongly consistent). */
   customerTickets(customerXUserId: string, channel: Channel, limit: number): Promise<Ticket[]>;
   /**
-   * Writes a new ticket, with a copy of its opening message for the `ticket.created` event, if its key is free.
+   * Writes a new ticket and its first message atomically. `ticket_exists`: another item opened this customer's ticket
+   * with the same number first. `message_exists`: the message is already stored (a redelivery). `ticket_changed`:
+   * another transaction was writing the same items; decide again.
+   */
+  createTicket(ticket: Ticket, message: Message): Promise<WriteOutcome | 'ticket_exists'>;
+  /**
+   * For a customer's first ticket (see ingest.ts, isFirstContact), half the capacity of `createTicket`:
+   * writes a new ticket, with a copy of its opening message for the `ticket.created` event, if its key is free.
    * `ticket_exists`: another item opened this customer's ticket with the same number first; `already_open`: this
    * very item did (a concurrent delivery, or a worker that died before storing the message). The message itself is
    * stored next, by `putMessage`: two single-item writes cost half a transaction, and the ticket written first is what

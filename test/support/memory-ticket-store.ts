@@ -47,6 +47,13 @@ export function memoryTicketStore(): MemoryTicketStore {
         .slice(0, limit)
         .map(clone);
     },
+    async createTicket(ticket, message) {
+      if (xItems.has(message.xId)) return 'message_exists';
+      if (tickets.has(ticket.id)) return 'ticket_exists';
+      writeTicket(ticket);
+      xItems.set(message.xId, { kind: 'message', message: clone(message) });
+      return 'ok';
+    },
     async openTicket(ticket, opening) {
       const existing = tickets.get(ticket.id);
       if (existing) return existing.openingXId === opening.xId ? 'already_open' : 'ticket_exists';

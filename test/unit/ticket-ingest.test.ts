@@ -102,6 +102,54 @@ describe('rule 1: one message per X id', () => {
     expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(5);
     expect(store.changes).toHaveLength(1);
   });
+
+  it('two deliveries deciding differently (a status changed between their reads) still make one message, no empty ticket', async () => {
+    const first = post();
+    await ingest(first);
+    const second = post({ createdAt: at(1) });
+    clock = Date.parse(second.createdAt);
+    // The late delivery read the X id before the early one stored it; by the time it reads the customer's tickets,
+    // the early one has joined the ticket and an agent has solved it, so the late one decides to open a new ticket.
+    const late: TicketStore = {
+      ...store,
+      customerTickets: async (...args) => {
+        expect(await ingestItem(second, deps)).toMatchObject({ outcome: 'added', ticketId: 'mn-1357924680-1' });
+        await solve('mn-1357924680-1', 1);
+        return store.customerTickets(...args);
+      },
+    };
+    expect(await ingestItem(second, { ...deps, store: late }, { stored: undefined })).toMatchObject({ outcome: 'duplicate' });
+    expect([...store.tickets.keys()]).toEqual(['mn-1357924680-1']);
+    expect(store.changes.map((t) => [t.id, t.sequence, t.status])).toEqual([
+      ['mn-1357924680-1', 1, 'open'],
+      ['mn-1357924680-1', 2, 'open'],
+      ['mn-1357924680-1', 3, 'solved'],
+    ]);
+  });
+});
+
+describe('rule 1 under racing deliveries of a reply whose parent arrives meanwhile', () => {
+  it('the delivery that missed the parent cannot open an empty ticket for the replier', async () => {
+    const parent = post();
+    const reply = post({ author: BOB, inReplyToXId: parent.xId, text: '@jane_doe_dev @AcmeSupport same here', createdAt: at(0.1) });
+    clock = Date.parse(reply.createdAt);
+    // The late delivery looks the parent up before it is stored; then the parent and an early delivery of the reply
+    // are ingested, the reply joining the parent's ticket; the late one, which saw no parent, decides to open one.
+    const late: TicketStore = {
+      ...store,
+      getXItem: async (xId) => {
+        const found = await store.getXItem(xId);
+        if (xId === parent.xId) {
+          await ingestItem(parent, deps);
+          expect(await ingestItem(reply, deps)).toMatchObject({ outcome: 'added', ticketId: 'mn-1357924680-1' });
+        }
+        return found;
+      },
+    };
+    expect(await ingestItem(reply, { ...deps, store: late }, { stored: undefined })).toMatchObject({ outcome: 'duplicate' });
+    expect([...store.tickets.keys()]).toEqual(['mn-1357924680-1']);
+    expect(store.changes).toHaveLength(2);
+  });
 });
 
 describe('rule 2: threads', () => {
