@@ -115,21 +115,28 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
     return result.Item ? unmarshall(result.Item) : undefined;
   }
 
-  async function batchGetTickets(itemKeys: { pk: string; sk: string }[]): Promise<Map<string, Ticket>> {
-    const found = new Map<string, Ticket>();
-    let pending = itemKeys.map((k) => marshall(k));
-    for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-      const result = await db.send(
-        new BatchGetItemCommand({
-          RequestItems: { [tableName]: { Keys: pending } },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      for (const raw of result.Responses?.[tableName] ?? []) {
-        const ticket = itemToTicket(unmarshall(raw));
-        found.set(ticket.id, ticket);
+  /**
+   * The items under `itemKeys` that exist, read 100 keys a request. DynamoDB may leave keys unprocessed when busy:
+   * they are asked again a few times, and what is still left is read one by one, so no key is silently dropped.
+   */
+  async function batchGet(itemKeys: { pk: string; sk: string }[], consistent: boolean): Promise<Item[]> {
+    const found: Item[] = [];
+    for (let i = 0; i < itemKeys.length; i += 100) {
+      let pending = itemKeys.slice(i, i + 100).map((k) => marshall(k));
+      for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
+        const result = await db.send(
+          new BatchGetItemCommand({
+            RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        found.push(...(result.Responses?.[tableName] ?? []).map((raw) => unmarshall(raw)));
+        pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
       }
-      pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      for (const key of pending) {
+        const item = await getItem(unmarshall(key) as { pk: string; sk: string });
+        if (item) found.push(item);
+      }
     }
     return found;
   }
@@ -199,31 +206,8 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
     },
 
     async getXItems(xIds) {
-      const found = new Map<string, StoredXItem>();
-      const unique = [...new Set(xIds)];
-      for (let i = 0; i < unique.length; i += 100) {
-        let pending = unique.slice(i, i + 100).map((xId) => marshall(keys.message(xId)));
-        // DynamoDB may leave keys unprocessed when busy; what is still missing after a few tries is read one by one.
-        for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
-          const result = await db.send(
-            new BatchGetItemCommand({
-              RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          );
-          for (const raw of result.Responses?.[tableName] ?? []) {
-            const item = unmarshall(raw);
-            found.set(String(item.pk).slice('X#'.length), toXItem(item));
-          }
-          pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
-        }
-        for (const key of pending) {
-          const xId = String(unmarshall(key).pk).slice('X#'.length);
-          const item = await getItem(keys.message(xId));
-          if (item) found.set(xId, toXItem(item));
-        }
-      }
-      return found;
+      const items = await batchGet([...new Set(xIds)].map((xId) => keys.message(xId)), true);
+      return new Map(items.map((item) => [String(item.pk).slice('X#'.length), toXItem(item)]));
     },
 
     async customerTickets(customerXUserId: string, channel: Channel, limit: number) {
@@ -340,7 +324,12 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       // Each partition was asked for one more than a page, so more exist exactly when the merge overflows.
       const more = entries.length > limit;
       const byId = page.length
-        ? await batchGetTickets(page.map((e) => ({ pk: String(e.pk), sk: String(e.sk) })))
+        ? new Map(
+            (await batchGet(page.map((e) => ({ pk: String(e.pk), sk: String(e.sk) })), false)).map((item) => {
+              const ticket = itemToTicket(item);
+              return [ticket.id, ticket] as const;
+            }),
+          )
         : new Map<string, Ticket>();
       const tickets = page
         .map((e) => byId.get(String(e.gsi1sk).split('#').pop() ?? ''))

@@ -122,8 +122,7 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
   if (stored?.kind === 'tombstone') {
     // Deleted before it was stored. Unless its delete crossed the opening of its ticket (see redactOpened), that is all.
     const customer = customerOf(item, deps.botUserId);
-    const tickets = await deps.store.customerTickets(customer.xUserId, customer.channel, CUSTOMER_TICKETS);
-    const opened = tickets.find((t) => t.openingXId === item.xId);
+    const opened = await ticketOpenedBy(item.xId, customer.xUserId, customer.channel, deps);
     return opened ? redactOpened(item.xId, opened, deps) : { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
   }
 
@@ -271,9 +270,7 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps, known?: Prefet
   const stored = known ? known.stored : await deps.store.getXItem(item.xId);
   const now = deps.now().toISOString();
   if (!stored) {
-    const opened = (await deps.store.customerTickets(item.authorXUserId, 'mention', CUSTOMER_TICKETS)).find(
-      (t) => t.openingXId === item.xId,
-    );
+    const opened = await ticketOpenedBy(item.xId, item.authorXUserId, 'mention', deps);
     if (opened) return redactOpened(item.xId, opened, deps);
     // Deleted before we stored it (deliveries can cross): remember, so a late delivery is never stored.
     const written = await deps.store.putTombstone(item.xId, item.authorXUserId, now);
@@ -287,6 +284,12 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps, known?: Prefet
   if (written === 'ok') return { outcome: 'redacted', xId: item.xId, ticketId: ticket.id, sequence: next.sequence };
   if (written === 'message_exists') return { outcome: 'duplicate', xId: item.xId };
   return 'again';
+}
+
+/** The customer's ticket that the item `xId` opened with two puts (see isFirstContact), if any. */
+async function ticketOpenedBy(xId: string, customerXUserId: string, channel: Channel, deps: IngestDeps) {
+  const tickets = await deps.store.customerTickets(customerXUserId, channel, CUSTOMER_TICKETS);
+  return tickets.find((t) => t.openingXId === xId);
 }
 
 /**
