@@ -206,6 +206,8 @@ export class FakeXServer {
   private readonly queue: Script[] = [];
   private readonly rules: Script[] = [];
   private readonly windows = new Map<string, Window>();
+  /** Announced resets (epoch ms) that scripted 429s hold clients to, by `<group>:<user>` (`*` for app-wide). */
+  private readonly holds = new Map<string, number>();
   private readonly hung = new Set<http.ServerResponse>();
   private readonly dmClosed: Set<string>;
   private readonly webhookMap = new Map<string, FakeWebhook>();
@@ -280,6 +282,7 @@ export class FakeXServer {
     this.replayJobs.length = 0;
     this.webhookMap.clear();
     this.windows.clear();
+    this.holds.clear();
   }
 
   /** Webhooks currently registered. */
@@ -332,7 +335,11 @@ export class FakeXServer {
         req.socket.resetAndDestroy();
         return;
       }
-      const headers = group ? this.rateLimitHeaders(group, authUser(request, this.options) ?? 'anonymous', 'count') : {};
+      const user = authUser(request, this.options) ?? 'anonymous';
+      const headers = group ? this.rateLimitHeaders(group, user, 'count') : {};
+      // A scripted 429 announces a window (x-rate-limit-reset, or a 24-hour one): X holds the client to it, so every
+      // request of that group before the announced reset is refused too, and an early retry shows.
+      if (group && script.status === 429 && script.headers) this.exhaust(group, user, script.headers);
       this.send(res, { ...script, headers: { ...headers, ...script.headers } });
       return;
     }
@@ -343,6 +350,12 @@ export class FakeXServer {
       return;
     }
     if (group) {
+      const held = this.heldUntil(group, auth.user);
+      if (held !== undefined) {
+        const peek = this.rateLimitHeaders(group, auth.user, 'peek');
+        this.send(res, { status: 429, body: problems.tooManyRequests, headers: { ...peek, 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(held / 1000) } });
+        return;
+      }
       const headers = this.rateLimitHeaders(group, auth.user, 'check');
       if (!headers) {
         this.send(res, { status: 429, body: problems.tooManyRequests, headers: this.rateLimitHeaders(group, auth.user, 'peek') });
@@ -385,6 +398,25 @@ export class FakeXServer {
       if (!constantTimeEqual(expected, oauth.oauth_signature ?? '')) return { ok: false };
     }
     return { ok: true, user: userIdFromToken(oauth.oauth_token ?? '', this.options.botUserId) };
+  }
+
+  /**
+   * Holds the client to the windows a 429's headers say are used up (remaining 0), until their announced resets
+   * (epoch seconds): the endpoint's 15-minute window and the user's 24-hour one per user, the app's 24-hour one for all.
+   */
+  private exhaust(group: LimitGroup, user: string, headers: Record<string, string>): void {
+    for (const [prefix, holder] of [['x-rate-limit', user], ['x-user-limit-24hour', user], ['x-app-limit-24hour', '*']] as const) {
+      const reset = headers[`${prefix}-reset`];
+      if (headers[`${prefix}-remaining`] !== '0' || reset === undefined || !/^\d+$/.test(reset)) continue;
+      const key = `${group.key}:${holder}`;
+      this.holds.set(key, Math.max(this.holds.get(key) ?? 0, Number(reset) * 1000));
+    }
+  }
+
+  /** The announced reset (epoch ms) a request of this group and user must wait for, if one is still ahead. */
+  private heldUntil(group: LimitGroup, user: string): number | undefined {
+    const until = Math.max(this.holds.get(`${group.key}:${user}`) ?? 0, this.holds.get(`${group.key}:*`) ?? 0);
+    return until > this.now() ? until : undefined;
   }
 
   /** 'count' uses one request; 'check' does too but returns undefined when a window is exhausted; 'peek' uses none. */
