@@ -1,6 +1,6 @@
 // The synthesized per-brand stack: what ops and security review rely on, asserted on the CloudFormation template.
 // The app is built as `cdk synth` builds it (cdk.json's context), minus esbuild: bundling has its own test.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES, TABLE, TICKET_STREAM } from '../../shared/aws/resources';
 import { METRIC_NAMES, METRIC_NAMESPACE, METRIC_SERVICE } from '../../shared/metric-names';
 import { BRANDS_DIR } from '../../infra/brand-config';
-import { FUNCTION_NAMES, missingFunctionEntries } from '../../infra/constructs/bridge-function';
+import { FUNCTION_NAMES } from '../../infra/constructs/bridge-function';
 import { FUNCTIONS_DIR, PROJECT_ROOT, type SupportBridgeStack } from '../../infra/stack';
 import { createApp, type CreateAppOptions } from '../../infra/support-bridge-app';
 
@@ -21,24 +21,10 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown 
 
 const CDK_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Json };
 
-/**
- * Function entries for the construct: the real ones once they all exist, otherwise stubs in cdk.out (gitignored;
- * NodejsFunction wants entries inside the project root). Bundling is skipped here, so only their paths matter.
- */
-function functionsDir(): string {
-  if (missingFunctionEntries(FUNCTIONS_DIR).length === 0) return FUNCTIONS_DIR;
-  const stubs = join(PROJECT_ROOT, 'cdk.out', '.test-function-entries');
-  for (const name of FUNCTION_NAMES) {
-    mkdirSync(join(stubs, name), { recursive: true });
-    writeFileSync(join(stubs, name, 'handler.ts'), 'export const handler = async () => undefined;\n');
-  }
-  return stubs;
-}
-
 /** The app as `cdk synth` builds it: cdk.json's context (a bare `new App()` would not read it), esbuild skipped. */
 function buildApp(options: CreateAppOptions = {}): { app: App; stacks: SupportBridgeStack[] } {
   return createApp({
-    functionsDir: functionsDir(),
+    functionsDir: FUNCTIONS_DIR,
     outdir: mkdtempSync(join(tmpdir(), 'sb-cdk-out-')),
     ...options,
     context: { ...CDK_JSON.context, 'aws:cdk:bundling-stacks': [], ...options.context },
