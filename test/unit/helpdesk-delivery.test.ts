@@ -109,11 +109,10 @@ describe('deliver', () => {
   });
 
   it('a helpdesk that does not answer in time is a timeout, worth retrying', async () => {
+    // The receiver answers only after 3 s: a delivery without its own timeout would come back with that answer.
     receiver.hang(3_000);
-    const started = Date.now();
     const result = await deliver(event, options({ timeoutMs: 200 }));
     expect(result).toEqual({ ok: false, reason: 'timeout after 200 ms' });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('an unreachable helpdesk is a network error, worth retrying', async () => {

@@ -24,19 +24,30 @@ afterEach(() => {
   logger.setLogLevel('SILENT');
 });
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A promise the test resolves itself, so two invocations interleave in a chosen order rather than by timers. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = () => undefined as void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
 
 it('concurrent invocations of different functions each log under their own name', async () => {
-  await Promise.all([
+  // Both invocations are in flight at once; notify logs first, then ingest, each after awaiting.
+  const ingestMayLog = gate();
+  const notifyMayLog = gate();
+  const both = Promise.all([
     instrumented('ingest', 'acme', async () => {
-      await pause(15);
+      await ingestMayLog.opened;
       logger.info('ingest line', { xId: '1' });
     }),
     instrumented('notify', 'acme', async () => {
-      await pause(5);
+      await notifyMayLog.opened;
       logger.error('notify line', { error: new Error('helpdesk down') });
+      ingestMayLog.open();
     }),
   ]);
+  notifyMayLog.open();
+  await both;
   logger.warn('between invocations');
   const parsed = lines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(parsed.map((l) => [l.message, l.fn, l.brand])).toEqual([

@@ -603,10 +603,10 @@ describe('never throws', () => {
     body.tweet_create_events[0]!.text = huge;
     // Without a display range the leading @handles are scanned for: that must stay linear too.
     delete body.tweet_create_events[0]!.display_text_range;
-    const started = performance.now();
+    // No clock here (timing belongs to npm run bench): a quadratic scan of these 1.6 million characters would not end
+    // within the test's timeout, so linear time is what lets this test finish at all.
     const [post] = normalise(body).events as InboundPost[];
     expect(post?.text.endsWith('👋&\uFFFD')).toBe(true);
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('returns the text the customer typed through any factory round trip (property)', () => {
