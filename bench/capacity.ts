@@ -2,11 +2,13 @@
 // (webhook → ingest → table stream → notify), as DynamoDB Local reports it under ReturnConsumedCapacity=INDEXES
 // (table and each global secondary index; see counted-functions.ts for why not TOTAL).
 // New ticket = a mention from a customer never seen before. Duplicate = the very same delivery again (X retries
-// and replays do exactly that), sent once the first has been fully processed.
+// and replays do exactly that), sent once the first has been fully processed. By size: the ticket item carries a copy
+// of its opening message and the byTicket index projects the message, so a longer post costs more write units; new
+// tickets are measured for a short mention, a full 280-character post and long posts (X's note_tweet, up to 25,000).
 import { capacityByKind, countedFunctions, diffCounts, type Capacity, type FunctionKey } from './counted-functions';
 import { startHelpdesk, waitForCreated } from './helpdesk';
 import { round } from './stats';
-import { firstTicketId, mentionBody, newCustomer, postSigned, realFunctions, startBenchBridge } from './x-traffic';
+import { firstTicketId, longMentionBody, mentionBody, newCustomer, postSigned, realFunctions, startBenchBridge } from './x-traffic';
 
 type PerEvent = { wcu: number; rcu: number; wcuTable: number; wcuIndexes: Record<string, number>; calls: Record<string, Record<string, number>> };
 
@@ -18,7 +20,13 @@ export type CapacityResult = {
   events: number;
   newTicket: PerEvent;
   duplicate: PerEvent;
+  /** WCU and RCU per new ticket by the opening post's length in characters. */
+  bySize: { characters: number; wcu: number; rcu: number; wcuTable: number; wcuIndexes: Record<string, number> }[];
 };
+
+/** Opening post lengths measured for bySize: a short mention, a full post, and long posts. */
+const SIZES = [46, 280, 1_000, 4_000, 25_000];
+const EVENTS_PER_SIZE = 5;
 
 /** Sends `events` new-customer mentions, then the same deliveries again, one at a time. */
 export async function measureCapacity(
@@ -54,7 +62,7 @@ export async function measureCapacity(
     const created = helpdesk.receiver.events.filter((e) => e.type === 'ticket.created').length;
     if (created !== events) throw new Error(`expected ${events} ticket.created, the helpdesk holds ${created}`);
 
-    const perEvent = (after: typeof before, start: typeof before): PerEvent => {
+    const perEvent = (after: typeof before, start: typeof before, n = events): PerEvent => {
       const read: Capacity[] = [];
       const write: Capacity[] = [];
       const calls: PerEvent['calls'] = {};
@@ -63,21 +71,35 @@ export async function measureCapacity(
         read.push(byKind.read);
         write.push(byKind.write);
         const called = Object.entries(byKind.calls).filter(([, n]) => n > 0);
-        if (called.length) calls[key] = Object.fromEntries(called.map(([name, n]) => [name, round(n / events, 2)]));
+        if (called.length) calls[key] = Object.fromEntries(called.map(([name, c]) => [name, round(c / n, 2)]));
       }
       const sum = (list: Capacity[], pick: (c: Capacity) => number) => list.reduce((s, c) => s + pick(c), 0);
       const indexes: Record<string, number> = {};
       for (const c of write) for (const [index, units] of Object.entries(c.indexes)) indexes[index] = (indexes[index] ?? 0) + units;
       return {
-        wcu: round(sum(write, (c) => c.total) / events),
-        rcu: round(sum(read, (c) => c.total) / events),
-        wcuTable: round(sum(write, (c) => c.table) / events),
-        wcuIndexes: Object.fromEntries(Object.entries(indexes).map(([i, u]) => [i, round(u / events)])),
+        wcu: round(sum(write, (c) => c.total) / n),
+        rcu: round(sum(read, (c) => c.total) / n),
+        wcuTable: round(sum(write, (c) => c.table) / n),
+        wcuIndexes: Object.fromEntries(Object.entries(indexes).map(([i, u]) => [i, round(u / n)])),
         calls,
       };
     };
     const newTicket = perEvent(afterNew, before);
-    const duplicate = perEvent(afterDuplicates, afterNew);
+    const duplicate = perEvent(afterDuplicates, afterNew, events);
+
+    const bySize: CapacityResult['bySize'] = [];
+    for (const [run, characters] of SIZES.entries()) {
+      const sized = Array.from({ length: EVENTS_PER_SIZE }, (_, i) => newCustomer(10 + run, i));
+      const start = counted.snapshot();
+      for (const customer of sized) {
+        const status = await postSigned(bridge, longMentionBody(customer, characters));
+        if (status !== 200) throw new Error(`webhook answered ${status}`);
+      }
+      await waitForCreated(helpdesk.receiver, sized.map(firstTicketId), 30_000);
+      await bridge.waitForIdle({ timeoutMs: 30_000 });
+      const { wcu, rcu, wcuTable, wcuIndexes } = perEvent(counted.snapshot(), start, EVENTS_PER_SIZE);
+      bySize.push({ characters, wcu, rcu, wcuTable, wcuIndexes });
+    }
     return {
       wcuPerNewTicket: newTicket.wcu,
       rcuPerNewTicket: newTicket.rcu,
@@ -86,6 +108,7 @@ export async function measureCapacity(
       events,
       newTicket,
       duplicate,
+      bySize,
     };
   } finally {
     await bridge.stop();

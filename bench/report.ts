@@ -15,6 +15,8 @@ export type Figures = {
   wcuPerNewTicket: number;
   rcuPerNewTicket: number;
   wcuPerDuplicate: number;
+  /** WCU per new ticket by the opening post's length in characters ("46", "280", ...). */
+  wcuPerNewTicketBySize: Record<string, number>;
   sqsRequestsPerEvent: number;
   bundleKb: Record<FunctionName, number>;
   initMs: Record<FunctionName, number>;
@@ -42,6 +44,7 @@ export function figuresOf(d: Details): Figures {
     wcuPerNewTicket: d.capacity.wcuPerNewTicket,
     rcuPerNewTicket: d.capacity.rcuPerNewTicket,
     wcuPerDuplicate: d.capacity.wcuPerDuplicate,
+    wcuPerNewTicketBySize: Object.fromEntries(d.capacity.bySize.map((s) => [String(s.characters), s.wcu])),
     sqsRequestsPerEvent: d.sqs.sqsRequestsPerEvent,
     bundleKb: d.bundles.bundleKb,
     initMs: d.bundles.initMs,
@@ -107,6 +110,11 @@ export function detailText(d: Details): string {
   lines.push(`Capacity (ReturnConsumedCapacity=INDEXES, ${d.capacity.events} events each):`);
   lines.push(`  new ticket: ${per(d.capacity.newTicket)}`);
   lines.push(`  duplicate:  ${per(d.capacity.duplicate)}`);
+  lines.push(
+    `  new ticket by opening post length: ${d.capacity.bySize
+      .map((s) => `${s.characters} chars ${s.wcu} WCU (table ${s.wcuTable}, indexes ${JSON.stringify(s.wcuIndexes)}) / ${s.rcu} RCU`)
+      .join('; ')}`,
+  );
   lines.push(
     `  as TOTAL (the bridge's counter, DynamoDB Local leaves transactions' index writes out): ` +
       `${d.sqs.totalCapacityPerEvent.write} WCU, ${d.sqs.totalCapacityPerEvent.read} RCU per new ticket.`,

@@ -15,6 +15,23 @@ export function mentionBody(customer: XUserRef): Record<string, unknown> {
   return xaaMention({ author: customer, createdAt: new Date(), text: '@AcmeSupport my order #A-1234 has not arrived' });
 }
 
+/**
+ * A new customer's first mention `characters` long. Over 280 it is shaped as X sends a long post: `text` cut at 280
+ * with an ellipsis, the whole post in `note_tweet.text` (test/fixtures/x/xaa-post-long-note-tweet.json).
+ */
+export function longMentionBody(customer: XUserRef, characters: number): Record<string, unknown> {
+  const head = '@AcmeSupport my order #A-1234 has not arrived. ';
+  const full = (head + 'The tracking page has said label created for days. '.repeat(Math.ceil(characters / 50))).slice(0, characters);
+  const body = xaaMention({ author: customer, createdAt: new Date(), text: full }) as { data: { payload: Record<string, unknown> } };
+  if (characters > 280) {
+    const payload = body.data.payload;
+    payload.note_tweet = { text: full };
+    payload.text = `${full.slice(0, 279)}…`;
+    payload.display_text_range = [0, 280];
+  }
+  return body;
+}
+
 /** The ticket id the bridge gives a customer's first mention ticket (shared/tickets/ticket-id.ts). */
 export function firstTicketId(customer: XUserRef): string {
   return `mn-${customer.id}-1`;
