@@ -8,7 +8,7 @@ import type { AwsClients } from '../../shared/aws/clients';
 import type { Config } from '../../shared/config';
 import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
-import { CUSTOMER, aaaMention, nextXId, xaaDm, xaaMention } from '../support/x-payloads';
+import { CUSTOMER, aaaMention, nextXId, xaaDelete, xaaDm, xaaMention } from '../support/x-payloads';
 
 const SECRET = `whsec_${Buffer.from('pipeline-test-secret-32-bytes!!!').toString('base64')}`;
 
@@ -54,6 +54,25 @@ describe('inbound pipeline', () => {
     const view = await b.api('GET', `/tickets/mn-${CUSTOMER.id}-1`);
     expect(view.status).toBe(200);
     expect(view.json).toMatchObject({ ticket: { id: `mn-${CUSTOMER.id}-1` }, messages: [{ xId: id }] });
+  });
+
+  it('a post deleted on X after its ticket opened: its text is gone from the table and the API, and the helpdesk is told', async () => {
+    const b = await bridge();
+    const author = { id: '555000777', username: 'regrets_it', name: 'Regrets' };
+    const id = nextXId();
+    const text = '@AcmeSupport my card number is 4111 1111 1111 1111, oops';
+    expect((await b.postWebhook(xaaMention({ id, author, text }))).status).toBe(200);
+    await helpdesk.waitFor(() => eventsFor('mn-555000777-1').length === 1, 15_000);
+    expect((await b.postWebhook(xaaDelete({ id, authorId: author.id }))).status).toBe(200);
+    await helpdesk.waitFor(() => eventsFor('mn-555000777-1').some((e) => e.type === 'ticket.message_redacted'), 15_000);
+
+    expect(eventsFor('mn-555000777-1').map((e) => e.type)).toEqual(['ticket.created', 'ticket.message_redacted']);
+    expect(eventsFor('mn-555000777-1')[1]!.json.data).toMatchObject({ message: { xId: id, text: '', redacted: true } });
+    const view = (await b.api('GET', '/tickets/mn-555000777-1')).json as { messages: { xId: string; text: string; redacted: boolean }[] };
+    expect(view.messages).toEqual([expect.objectContaining({ xId: id, text: '', redacted: true })]);
+    // Not only the message item: the ticket's copy of its opening message must not keep the text either.
+    const items = await b.scanTable();
+    expect(items.filter((item) => JSON.stringify(item).includes('4111'))).toEqual([]);
   });
 
   it('six concurrent redeliveries of one post make one message and one ticket.created', async () => {
