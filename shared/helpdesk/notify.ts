@@ -5,20 +5,40 @@
 // Two paths. The table stream hands over every ticket change once it is written: its event is built and tried right
 // away. An event that fails goes to the notify-retry queue, frozen (same webhook-id, same body), and every receive of
 // that message is one more try, spaced by backoff.ts, until SQS parks it in the dead-letter queue.
+//
+// Queued events carry no message text. A queued event can wait a day in the retry queue and 14 more in its DLQ, and
+// X requires content deleted on X to be gone within 24 hours: so the queue holds the body with `data.message.text`
+// emptied, and each attempt reads the message again and puts back its current text and `redacted` flag. An event
+// whose message was deleted meanwhile goes out with empty text and `redacted: true`; an unchanged one goes out byte
+// for byte as first signed (the body is parsed with its key order and only that value is put back).
 import * as z from 'zod/mini';
 import type { Message, Reply, Ticket } from '../tickets/model';
 import { ticketEventTypeSchema } from '../tickets/model';
-import type { Queue } from '../aws/sqs-queue';
+import { toSqsBody, type Queue } from '../aws/sqs-queue';
 import { count, logger } from '../logger';
 import { METRIC_NAMES } from '../metric-names';
 import { RETRY_COUNT, retryDelaySeconds } from './backoff';
 import type { DeliveryResult } from './delivery';
-import { contextNeededFor, toTicketEvent, type TicketEvent, type TicketEventBody } from './events';
+import {
+  contextNeededFor,
+  toHelpdeskMessage,
+  toTicketEvent,
+  type HelpdeskMessage,
+  type TicketEvent,
+  type TicketEventBody,
+} from './events';
 
 /** Reads what an event carries besides its ticket. Undefined when the item does not exist. */
 export type TicketEventReader = {
   getMessage(xId: string): Promise<Message | undefined>;
   getReply(replyId: string): Promise<Reply | undefined>;
+  /**
+   * The message as it stands now, for a queued event that carries no text: the stored message, redacted or not; or,
+   * when no message item was ever written (the worker that opened a customer's first ticket died between its two
+   * puts), the opening copy its ticket still carries. Undefined when X said it was deleted before it was stored (a
+   * tombstone) or nothing is there: the event then counts it as redacted.
+   */
+  currentMessage(xId: string, ticketId: string): Promise<Message | undefined>;
 };
 
 export type NotifyDeps = {
@@ -49,14 +69,24 @@ export type StreamTicketChange =
 /** One receive of a notify-retry queue message. */
 export type RetryReceive = { messageId: string; receiptHandle: string; receiveCount: number; body: string };
 
-/** What the notify-retry queue holds: the event exactly as first built, so every retry sends the same bytes. */
+/**
+ * What the notify-retry queue holds: the event as first built, with its message's text taken out, so every retry
+ * sends the same id and, unless the message was deleted meanwhile, the same bytes.
+ */
 export type RetryMessage = {
   webhookId: string;
+  /** The event's body, key order kept, with `data.message.text` emptied (see `textOf`). */
   body: TicketEventBody;
   /** Attempts already made when the message was queued (1 after the stream's attempt, 0 if it had no time to try). */
   attempt: number;
   /** When the stream first handled the event; with the receive count it tells how long the helpdesk has been failing. */
   firstAttemptAt: string;
+  /**
+   * The X id of the message whose text was emptied: each attempt reads it (TicketEventReader.currentMessage) and puts
+   * back its current text and `redacted` flag. Absent when the event carries no message, and in messages queued by
+   * versions before text was taken out: those still hold their text and are replaced by a copy without it.
+   */
+  textOf?: string;
 };
 
 // Checks a queued message's shape without rebuilding it: zod's output would reorder keys, and the body must be sent
@@ -70,6 +100,7 @@ const retryMessageSchema = z.object({
   }),
   attempt: z.number().check(z.int(), z.nonnegative()),
   firstAttemptAt: z.string(),
+  textOf: z.optional(z.string().check(z.minLength(1))),
 });
 
 const DEFAULT_STREAM_BUDGET_MS = 15_000;
@@ -127,14 +158,9 @@ export async function notifyTicketChanges(
         helpdeskFailed = true;
         try {
           const delaySeconds = retryDelay(deps, 1);
-          const message: RetryMessage = {
-            webhookId: event.webhookId,
-            body: event.body,
-            attempt: skipReason ? 0 : 1,
-            firstAttemptAt: new Date(startedAt).toISOString(),
-          };
+          const message = toRetryMessage(event, skipReason ? 0 : 1, new Date(startedAt).toISOString());
           // SQS caps DelaySeconds at 15 minutes; the first retry is seconds away anyway.
-          await deps.retryQueue.send({ body: JSON.stringify(message), delaySeconds: Math.min(900, Math.max(0, Math.round(delaySeconds))) });
+          await deps.retryQueue.send({ body: toSqsBody(message), delaySeconds: Math.min(900, Math.max(0, Math.round(delaySeconds))) });
           count(METRIC_NAMES.DeliveriesRetried);
           logger.warn('ticket event not delivered; queued for retry', { ...log, reason: result.reason, retryInSeconds: delaySeconds });
         } catch (error) {
@@ -157,38 +183,104 @@ export async function notifyTicketChanges(
 }
 
 async function buildEvent(change: StreamTicketChange, index: number, deps: NotifyDeps): Promise<Built | 'failed' | 'skipped'> {
+  const outcome = await eventForChange(change, deps.reader);
+  if ('event' in outcome) return { change: change as Built['change'], index, event: outcome.event };
+  if ('skipped' in outcome) return 'skipped';
+  count(RECORDS_FAILED);
   if ('unreadable' in change) {
-    count(RECORDS_FAILED);
-    logger.error('stream record is not a readable ticket; the stream will replay it', {
+    logger.error('stream record is not a readable ticket; the stream will replay it', { recordId: change.recordId, reason: change.unreadable });
+  } else {
+    logger.error('ticket event could not be built; the stream will replay it', {
       recordId: change.recordId,
-      reason: change.unreadable,
+      ticketId: change.ticket.id,
+      sequence: change.ticket.sequence,
+      type: change.ticket.lastChange.type,
+      error: outcome.error,
     });
-    return 'failed';
   }
+  return 'failed';
+}
+
+/** What one stream change becomes: its event, nothing (a write that moved no sequence), or why it cannot be built. */
+type ChangeOutcome = { event: TicketEvent } | { skipped: true } | { failed: string; error?: Error };
+
+async function eventForChange(change: StreamTicketChange, reader: TicketEventReader): Promise<ChangeOutcome> {
+  if ('unreadable' in change) return { failed: `not a readable ticket: ${change.unreadable}` };
   const { ticket } = change;
   // A write that did not move the sequence is not a change the helpdesk has to hear about (and has no new id).
-  if (change.previousSequence === ticket.sequence) return 'skipped';
+  if (change.previousSequence === ticket.sequence) return { skipped: true };
   try {
     const needed = contextNeededFor(ticket.lastChange);
     const carried = change.opening && change.opening.xId === needed.messageXId ? change.opening : undefined;
     const [message, reply] = await Promise.all([
-      carried ?? (needed.messageXId ? deps.reader.getMessage(needed.messageXId) : undefined),
-      needed.replyId ? deps.reader.getReply(needed.replyId) : undefined,
+      carried ?? (needed.messageXId ? reader.getMessage(needed.messageXId) : undefined),
+      needed.replyId ? reader.getReply(needed.replyId) : undefined,
     ]);
     if (needed.messageXId && !message) throw new Error(`message ${needed.messageXId} not found`);
     if (needed.replyId && !reply) throw new Error(`reply ${needed.replyId} not found`);
-    return { change, index, event: toTicketEvent(ticket, { message, reply }) };
+    return { event: toTicketEvent(ticket, { message, reply }) };
   } catch (error) {
-    count(RECORDS_FAILED);
-    logger.error('ticket event could not be built; the stream will replay it', {
-      recordId: change.recordId,
-      ticketId: ticket.id,
-      sequence: ticket.sequence,
-      type: ticket.lastChange.type,
-      error: error as Error,
-    });
-    return 'failed';
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return { failed: failure.message, error: failure };
   }
+}
+
+/**
+ * The retry messages (attempt 0) for stream changes that never had their first attempt, as the stream path builds
+ * and queues them: one per change that moved a ticket's sequence, in stream order, the same change read twice being
+ * one event. For rebuilding a stream batch Lambda gave up on (the `notify-stream-failures` redrive); the webhook-id
+ * comes from the data, so it is the one the events would have had. `failed` lists the records that could not become
+ * an event, with why.
+ */
+export async function retryMessagesForChanges(
+  changes: StreamTicketChange[],
+  deps: { reader: TicketEventReader; firstAttemptAt: string },
+): Promise<{ messages: RetryMessage[]; failed: { recordId: string; reason: string }[] }> {
+  const outcomes = await Promise.all(changes.map((change) => eventForChange(change, deps.reader)));
+  const messages: RetryMessage[] = [];
+  const failed: { recordId: string; reason: string }[] = [];
+  outcomes.forEach((outcome, i) => {
+    if ('failed' in outcome) failed.push({ recordId: changes[i]!.recordId, reason: outcome.failed });
+    else if ('event' in outcome && !messages.some((m) => m.webhookId === outcome.event.webhookId)) {
+      messages.push(toRetryMessage(outcome.event, 0, deps.firstAttemptAt));
+    }
+  });
+  return { messages, failed };
+}
+
+/**
+ * The queue's copy of an event: the body with the message's text emptied and the message's X id beside it, so no
+ * text deleted on X waits in the queue. Key order is kept, so putting the same text back gives the same bytes.
+ */
+export function toRetryMessage(event: TicketEvent, attempt: number, firstAttemptAt: string): RetryMessage {
+  const body = structuredClone(event.body);
+  const message = carriedMessage(body);
+  if (message) message.text = '';
+  return { webhookId: event.webhookId, body, attempt, firstAttemptAt, ...(message ? { textOf: message.xId } : {}) };
+}
+
+/** The message an event body carries (created, message_added, reopened, message_redacted), if any. */
+function carriedMessage(body: TicketEventBody): HelpdeskMessage | undefined {
+  const data = body.data as { message?: HelpdeskMessage };
+  return typeof data.message === 'object' && data.message !== null ? data.message : undefined;
+}
+
+/**
+ * The event a queued message stands for, as of now: its message's current text and `redacted` flag put back in
+ * place (empty and true when the message was deleted on X, or is not there). Throws when the table cannot be read:
+ * the attempt then waits for the next retry rather than go out with text it could not check.
+ */
+async function currentEvent(message: RetryMessage, reader: TicketEventReader): Promise<TicketEvent> {
+  const body = message.body;
+  const carried = carriedMessage(body);
+  if (carried) {
+    const current = await reader.currentMessage(message.textOf ?? carried.xId, body.data.ticket.id);
+    const shown = current ? toHelpdeskMessage(current) : undefined;
+    // Assigning keys the body already has keeps their place, so the bytes match the first attempt's.
+    carried.text = shown?.text ?? '';
+    carried.redacted = shown?.redacted ?? true;
+  }
+  return { webhookId: message.webhookId, body };
 }
 
 /**
@@ -205,10 +297,18 @@ export async function retryTicketEvents(
     receives.map(async (receive): Promise<boolean> => {
       const message = parseRetryMessage(receive);
       if (!message) return false;
-      const event: TicketEvent = { webhookId: message.webhookId, body: message.body };
+      const keys = eventLogKeys({ webhookId: message.webhookId, body: message.body });
       // One attempt from the stream (if it had time) plus one per receive of this message.
-      const log = { ...eventLogKeys(event), attempt: message.attempt + receive.receiveCount, messageId: receive.messageId };
-      const result = await deps.deliver(event);
+      const log = { ...keys, attempt: message.attempt + receive.receiveCount, messageId: receive.messageId };
+      const heldText = message.textOf === undefined && (carriedMessage(message.body)?.text ?? '') !== '';
+      if (heldText && (await replaceWithoutText(message, receive, deps, log))) return true;
+      let result: DeliveryResult;
+      try {
+        result = await deps.deliver(await currentEvent(message, deps.reader));
+      } catch (error) {
+        // Never sent with text that could not be checked against the table: this attempt counts as failed.
+        result = { ok: false, reason: `could not read the event's message: ${(error as Error).message ?? String(error)}` };
+      }
       if (result.ok) {
         count(METRIC_NAMES.EventsDelivered);
         logger.info('ticket event delivered on retry', { ...log, status: result.status });
@@ -246,6 +346,29 @@ export async function retryTicketEvents(
   return { failedMessageIds: receives.filter((_, i) => !outcomes[i]).map((r) => r.messageId) };
 }
 
+/**
+ * A message queued before events were queued without text still holds its text: it is replaced by a copy without
+ * it, due at once, and the receive reports success so that SQS deletes the old one. The copy keeps the attempts
+ * made, but its retries start the schedule over (a message queued before the change may retry up to a day longer).
+ * False when the copy could not be queued: the old message is then tried as it is, its text read from the table.
+ */
+async function replaceWithoutText(
+  message: RetryMessage,
+  receive: RetryReceive,
+  deps: NotifyDeps,
+  log: Record<string, unknown>,
+): Promise<boolean> {
+  const copy = toRetryMessage({ webhookId: message.webhookId, body: message.body }, message.attempt + receive.receiveCount - 1, message.firstAttemptAt);
+  try {
+    await deps.retryQueue.send({ body: toSqsBody(copy), delaySeconds: 0 });
+  } catch (error) {
+    logger.warn('could not replace a queued event that holds message text; trying it as it is', { ...log, error: error as Error });
+    return false;
+  }
+  logger.info('queued event that held message text replaced by a copy without it', log);
+  return true;
+}
+
 function parseRetryMessage(receive: RetryReceive): RetryMessage | undefined {
   let raw: unknown;
   try {
@@ -269,7 +392,7 @@ function retryDelay(deps: NotifyDeps, attempt: number): number {
   return (deps.retryDelaySeconds ?? retryDelaySeconds)(attempt);
 }
 
-/** What every log line about an event carries; never the body (it holds message text) nor the secret. */
+/** What every log line about an event carries; never the body (it may hold message text) nor the secret. */
 function eventLogKeys(event: TicketEvent) {
   return {
     ticketId: event.body.data.ticket.id,

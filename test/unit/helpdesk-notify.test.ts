@@ -10,9 +10,11 @@ import type { DeliveryResult } from '../../shared/helpdesk/delivery';
 import type { TicketEvent } from '../../shared/helpdesk/events';
 import {
   notifyTicketChanges,
+  retryMessagesForChanges,
   retryTicketEvents,
   type NotifyDeps,
   type RetryMessage,
+  type RetryReceive,
   type StreamTicketChange,
 } from '../../shared/helpdesk/notify';
 import type { Message, Ticket, TicketChange } from '../../shared/tickets/model';
@@ -48,19 +50,25 @@ function message(xId: string, ticketId: string): Message {
   };
 }
 
-/** Fake ports: a helpdesk that answers from a script, a recording queue, a reader over a map, a settable clock. */
+/**
+ * Fake ports: a helpdesk that answers from a script, a recording queue, a reader over a map (`gone`: X ids with no
+ * message any more), a settable clock. Every attempt is kept as the bytes the helpdesk would have received.
+ */
 function fakes(script: (event: TicketEvent) => DeliveryResult | Promise<DeliveryResult> = () => ({ ok: true, status: 204 })) {
   const delivered: TicketEvent[] = [];
   const attempts: TicketEvent[] = [];
+  const sentBytes: string[] = [];
   const sent: Omit<OutgoingMessage, 'id'>[] = [];
   const delays: { receiptHandle: string; seconds: number }[] = [];
   const messages = new Map<string, Message>();
+  const gone = new Set<string>();
   let clock = T0;
   let sendFails = false;
   const deps: NotifyDeps = {
     reader: {
       getMessage: async (xId) => messages.get(xId) ?? message(xId, 'any'),
       getReply: async () => undefined,
+      currentMessage: async (xId) => (gone.has(xId) ? undefined : (messages.get(xId) ?? message(xId, 'any'))),
     },
     retryQueue: {
       async send(m) {
@@ -73,6 +81,7 @@ function fakes(script: (event: TicketEvent) => DeliveryResult | Promise<Delivery
     },
     async deliver(event) {
       attempts.push(event);
+      sentBytes.push(JSON.stringify(event.body));
       const result = await script(event);
       if (result.ok) delivered.push(event);
       return result;
@@ -85,9 +94,11 @@ function fakes(script: (event: TicketEvent) => DeliveryResult | Promise<Delivery
     deps,
     delivered,
     attempts,
+    sentBytes,
     sent,
     delays,
     messages,
+    gone,
     advance: (ms: number) => (clock += ms),
     failSends: () => (sendFails = true),
   };
@@ -116,10 +127,23 @@ describe('notifyTicketChanges (the table stream)', () => {
     const queued = JSON.parse(f.sent[0]!.body) as RetryMessage;
     expect(queued).toEqual({
       webhookId: 'evt_mn-1-1_3',
-      body: f.attempts[0]!.body,
+      body: { ...f.attempts[0]!.body, data: { ...f.attempts[0]!.body.data, message: { ...message('300', 'any'), id: 'msg-300', text: '' } } },
       attempt: 1,
       firstAttemptAt: new Date(T0).toISOString(),
+      textOf: '300',
     });
+  });
+
+  it('queues the event without its message text, keeping the body\'s shape and key order', async () => {
+    const f = fakes(() => ({ ok: false, status: 503, reason: 'HTTP 503' }));
+    f.messages.set('100', message('100', 'mn-1-1'));
+    await notifyTicketChanges([change(ticket('mn-1-1', 1, { type: 'ticket.created', messageXId: '100' }))], f.deps);
+    expect(f.sentBytes[0]).toContain('secret customer words 100');
+    expect(f.sent[0]!.body).not.toContain('secret customer words');
+    const queued = JSON.parse(f.sent[0]!.body) as RetryMessage;
+    expect(queued.textOf).toBe('100');
+    // Only the text's value differs from what the helpdesk was sent: same keys, same order.
+    expect(JSON.stringify(queued.body)).toBe(f.sentBytes[0]!.replace('"secret customer words 100"', '""'));
   });
 
   it('delivers one ticket\'s events in sequence order, and different tickets concurrently', async () => {
@@ -231,6 +255,108 @@ describe('retryTicketEvents (the notify-retry queue)', () => {
     expect(f.delays).toEqual([{ receiptHandle: 'rh-m1-3', seconds: 0 }]);
   });
 
+  /** The retry message the stream path queued for one failed ticket.created of message 100, and its first bytes. */
+  async function queuedCreated() {
+    const first = fakes(() => ({ ok: false, status: 503, reason: 'HTTP 503' }));
+    first.messages.set('100', { ...message('100', 'mn-1-1'), inReplyToXId: '99' });
+    await notifyTicketChanges([change(ticket('mn-1-1', 1, { type: 'ticket.created', messageXId: '100' }))], first.deps);
+    const retry = (receiveCount: number, messageId = 'm1'): RetryReceive => ({
+      messageId,
+      receiptHandle: `rh-${messageId}-${receiveCount}`,
+      receiveCount,
+      body: first.sent[0]!.body,
+    });
+    return { firstBytes: first.sentBytes[0]!, stored: first.messages.get('100')!, retry };
+  }
+
+  it('an unchanged message: the retry puts its text back and sends the first attempt\'s bytes', async () => {
+    const { firstBytes, stored, retry } = await queuedCreated();
+    const f = fakes();
+    f.messages.set('100', stored);
+    const result = await retryTicketEvents([retry(1)], f.deps);
+    expect(result.failedMessageIds).toEqual([]);
+    expect(f.delivered[0]!.webhookId).toBe('evt_mn-1-1_1');
+    expect(f.sentBytes).toEqual([firstBytes]);
+  });
+
+  it('a message deleted on X since it was queued: the retry goes out with empty text and redacted true', async () => {
+    const { firstBytes, stored, retry } = await queuedCreated();
+    const f = fakes();
+    f.messages.set('100', { ...stored, text: '', redacted: true });
+    await retryTicketEvents([retry(2)], f.deps);
+    expect(f.delivered[0]!.webhookId).toBe('evt_mn-1-1_1');
+    expect(f.delivered[0]!.body.data).toMatchObject({ message: { xId: '100', text: '', redacted: true } });
+    expect(f.sentBytes[0]).not.toContain('secret customer words');
+    // Everything else is as first sent, in the same order.
+    const expected = firstBytes.replace('"secret customer words 100"', '""').replace('"redacted":false', '"redacted":true');
+    expect(f.sentBytes[0]).toBe(expected);
+  });
+
+  it('a message that is no longer there counts as redacted', async () => {
+    const { retry } = await queuedCreated();
+    const f = fakes();
+    f.gone.add('100');
+    await retryTicketEvents([retry(1)], f.deps);
+    expect(f.delivered[0]!.body.data).toMatchObject({ message: { xId: '100', text: '', redacted: true } });
+  });
+
+  it('a message whose redaction cannot be checked is not sent: the attempt fails and waits for the next retry', async () => {
+    const { retry } = await queuedCreated();
+    const f = fakes();
+    f.deps.reader.currentMessage = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const result = await retryTicketEvents([retry(1)], f.deps);
+    expect(result.failedMessageIds).toEqual(['m1']);
+    expect(f.attempts).toEqual([]);
+    expect(f.delays).toEqual([{ receiptHandle: 'rh-m1-1', seconds: 17 }]);
+  });
+
+  it('a message queued with its text (before text was taken out) is replaced by a copy without it, due at once', async () => {
+    const { stored } = await queuedCreated();
+    const f = fakes();
+    f.messages.set('100', { ...stored, text: '', redacted: true });
+    const withText = {
+      webhookId: 'evt_mn-1-1_4',
+      body: { type: 'ticket.message_added', timestamp: 'x', data: { ticket: { id: 'mn-1-1', sequence: 4 }, message: { xId: '100', text: 'secret customer words 100', redacted: false } } },
+      attempt: 1,
+      firstAttemptAt: '2025-03-14T09:00:02.000Z',
+    };
+    const old: RetryReceive = { messageId: 'm1', receiptHandle: 'rh-m1-3', receiveCount: 3, body: JSON.stringify(withText) };
+    const result = await retryTicketEvents([old], f.deps);
+    // The old message is done (SQS deletes it); the copy carries the event on, with the attempts already made.
+    expect(result.failedMessageIds).toEqual([]);
+    expect(f.attempts).toEqual([]);
+    expect(f.sent).toHaveLength(1);
+    expect(f.sent[0]!.delaySeconds).toBe(0);
+    expect(f.sent[0]!.body).not.toContain('secret customer words');
+    expect(JSON.parse(f.sent[0]!.body)).toEqual({
+      ...withText,
+      body: { ...withText.body, data: { ...withText.body.data, message: { xId: '100', text: '', redacted: false } } },
+      attempt: 3,
+      textOf: '100',
+    });
+
+    // The copy's first receive is the attempt the old one would have made: text and redaction as they are now.
+    await retryTicketEvents([{ messageId: 'm2', receiptHandle: 'rh-m2-1', receiveCount: 1, body: f.sent[0]!.body }], f.deps);
+    expect(f.delivered[0]!.body.data).toMatchObject({ message: { text: '', redacted: true } });
+  });
+
+  it('when the copy cannot be queued, a message queued with its text is tried as it is, its text read from the table', async () => {
+    const f = fakes();
+    f.failSends();
+    f.messages.set('100', { ...message('100', 'mn-1-1'), text: '', redacted: true });
+    const withText = {
+      webhookId: 'evt_mn-1-1_4',
+      body: { type: 'ticket.message_added', timestamp: 'x', data: { ticket: { id: 'mn-1-1', sequence: 4 }, message: { xId: '100', text: 'secret customer words 100', redacted: false } } },
+      attempt: 1,
+      firstAttemptAt: '2025-03-14T09:00:02.000Z',
+    };
+    const result = await retryTicketEvents([{ messageId: 'm1', receiptHandle: 'rh', receiveCount: 1, body: JSON.stringify(withText) }], f.deps);
+    expect(result.failedMessageIds).toEqual([]);
+    expect(f.sentBytes).toEqual([JSON.stringify({ ...withText.body, data: { ...withText.body.data, message: { xId: '100', text: '', redacted: true } } })]);
+  });
+
   it('a message that is not a queued event is left for the dead-letter queue, not sent', async () => {
     const f = fakes();
     const result = await retryTicketEvents(
@@ -239,6 +365,42 @@ describe('retryTicketEvents (the notify-retry queue)', () => {
     );
     expect(result.failedMessageIds).toEqual(['m1', 'm2']);
     expect(f.attempts).toEqual([]);
+  });
+});
+
+describe('retryMessagesForChanges (rebuilding a stream batch Lambda gave up on)', () => {
+  it('builds each change\'s event as the stream path does, queued untried and without text, one per webhook-id', async () => {
+    const f = fakes();
+    const opening = message('100', 'mn-1-1');
+    const created = { ...change(ticket('mn-1-1', 1, { type: 'ticket.created', messageXId: '100' }), 'r1'), opening };
+    const { messages, failed } = await retryMessagesForChanges(
+      [created, change(ticket('mn-1-1', 2), 'r2'), change(ticket('mn-1-1', 2), 'r3'), { recordId: 'r4', ticket: ticket('mn-2-1', 5), previousSequence: 5 }],
+      { reader: f.deps.reader, firstAttemptAt: '2025-03-14T09:00:00Z' },
+    );
+    expect(failed).toEqual([]);
+    expect(messages.map((m) => [m.webhookId, m.attempt, m.textOf])).toEqual([
+      ['evt_mn-1-1_1', 0, '100'],
+      ['evt_mn-1-1_2', 0, '200'],
+    ]);
+    expect(JSON.stringify(messages)).not.toContain('secret customer words');
+    // The very event notify would have built, but for the text.
+    const built = fakes();
+    await notifyTicketChanges([created], built.deps);
+    expect(JSON.stringify(messages[0]!.body)).toBe(built.sentBytes[0]!.replace('"secret customer words 100"', '""'));
+  });
+
+  it('names the records that cannot become events, and why', async () => {
+    const f = fakes();
+    f.deps.reader.getMessage = async () => undefined;
+    const { messages, failed } = await retryMessagesForChanges(
+      [change(ticket('mn-1-1', 2), 'r1'), { recordId: 'r2', unreadable: 'sequence: expected number' }, change(ticket('mn-1-1', 3, { type: 'ticket.status_changed', messageXId: undefined, previousStatus: 'open' }), 'r3')],
+      { reader: f.deps.reader, firstAttemptAt: 'x' },
+    );
+    expect(failed).toEqual([
+      { recordId: 'r1', reason: 'message 200 not found' },
+      { recordId: 'r2', reason: expect.stringContaining('sequence: expected number') },
+    ]);
+    expect(messages.map((m) => m.webhookId)).toEqual(['evt_mn-1-1_3']);
   });
 });
 
