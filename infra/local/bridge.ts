@@ -5,7 +5,14 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message as SqsMessage,
+} from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { createHelpdeskApiHandler } from '../../functions/helpdesk-api/handler';
 import type { createIngestHandler } from '../../functions/ingest/handler';
@@ -158,6 +165,12 @@ export type LocalBridge = {
   resources: LocalResources;
   endpoints: { dynamodb: string; sqs: string };
   /**
+   * The table stream's on-failure destination, `<prefix>-notify-stream-failures` as on AWS: where a stream batch
+   * notify failed on after its retries is recorded (`npm run dlq -- redrive notify-stream-failures` rebuilds its
+   * events). Not journaled: like every queue of the emulator it lives in memory only.
+   */
+  streamFailuresQueue: { name: string; url: string };
+  /**
    * With a data dir: the journal that makes the in-memory queues durable (infra/local/queue-journal.ts), and how many
    * messages this start sent again because an earlier run had not finished them.
    */
@@ -241,6 +254,22 @@ export function isTicketRecord(record: DynamoDBRecord): boolean {
   return image !== undefined && isTicketItem({ pk: image.pk?.S, sk: image.sk?.S });
 }
 
+// Dead letters wait for a person: kept as long as SQS allows (14 days), as the stack keeps them.
+const STREAM_FAILURES_RETENTION_SECONDS = String(14 * 24 * 60 * 60);
+
+/**
+ * Creates (or reuses) `<prefix>-notify-stream-failures`, the queue the stack names the table stream's on-failure
+ * destination (infra/constructs/work-queues.ts), so the DLQ CLI finds it under the same name locally.
+ */
+export async function ensureStreamFailuresQueue(sqs: SQSClient, prefix: string): Promise<{ name: string; url: string }> {
+  const name = `${prefix}-notify-stream-failures`;
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: STREAM_FAILURES_RETENTION_SECONDS } }),
+  );
+  if (!QueueUrl) throw new LocalServiceError(`the SQS emulator gave no URL for ${name}`);
+  return { name, url: QueueUrl };
+}
+
 /** Starts the bridge: emulators (or the given ones), table and queues, event sources, HTTP. */
 export async function startLocalBridge(options: LocalBridgeOptions): Promise<LocalBridge> {
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
@@ -292,6 +321,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       queuePrefix: prefix,
       queueSpecs: options.queueSpecs,
     });
+    const streamFailuresQueue = await ensureStreamFailuresQueue(admin.sqs, prefix);
 
     // The emulator forgets its queues when the runner stops or dies; the journal remembers every message until it
     // was processed, and this start sends again what the last run left unfinished.
@@ -376,6 +406,10 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         maxRetries: options.streamRetry?.maxRetries,
         retryBaseDelayMs: options.streamRetry?.baseDelayMs,
         retryMaxDelayMs: options.streamRetry?.maxDelayMs,
+        // As the stack's SqsDlq on-failure destination: Lambda's record of the batch, not its records.
+        onFailure: async (failure) => {
+          await admin.sqs.send(new SendMessageCommand({ QueueUrl: streamFailuresQueue.url, MessageBody: JSON.stringify(failure) }));
+        },
         timeoutSeconds: TICKET_STREAM.consumerTimeoutSeconds,
         awsRegion: LOCAL_AWS.region,
         log,
@@ -479,6 +513,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       clients,
       resources,
       endpoints,
+      streamFailuresQueue,
       ...(journal ? { queueJournal: { file: journal.file, requeued } } : {}),
       eventSources,
       requestCounts() {

@@ -1,7 +1,9 @@
 // The local stand-in for Lambda's DynamoDB stream event source mapping, read from DynamoDB Local's stream: every
 // shard in order (parents before children), filtered like an ESM filter, batches as DynamoDBStreamEvent, partial
-// batch failures retried from the first failed record, and a checkpoint per shard so a restart resumes where the
-// last run stopped instead of re-sending every ticket event of the last 24 hours.
+// batch failures retried from the first failed record, a batch that exhausts its retries handed to an on-failure
+// destination as Lambda's record of it (shard and sequence range, not the records), and a checkpoint per shard so a
+// restart resumes where the last run stopped instead of re-sending every ticket event of the last 24 hours.
+import { randomUUID } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 import {
   DescribeStreamCommand,
@@ -38,6 +40,12 @@ export type StreamEventSourceOptions = {
   checkpointFile?: string;
   /** Retries of a failing batch before it is discarded (Lambda's MaximumRetryAttempts). Default 10, as the stack. */
   maxRetries?: number;
+  /**
+   * Lambda's on-failure destination: receives the record of a batch discarded after maxRetries, in Lambda's shape.
+   * The batch is checkpointed only once this resolves; until then it is tried again (a stop leaves it for the next
+   * run). Without it a discarded batch is only logged.
+   */
+  onFailure?: (failure: StreamBatchFailure) => Promise<void>;
   /** Backoff between retries: base × 2^attempt, capped. Defaults 200 ms and 5 s. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -59,6 +67,26 @@ export type StreamEventSourceStats = {
   discarded: number;
   handlerErrors: number;
   shards: number;
+};
+
+/**
+ * What Lambda sends to a DynamoDB stream event source's on-failure destination when a batch exhausts its retries:
+ * where the batch was in the stream, not its records (those stay in the stream for its 24-hour retention).
+ */
+export type StreamBatchFailure = {
+  requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted'; approximateInvokeCount: number };
+  responseContext: { statusCode: number; executedVersion: string; functionError?: string };
+  version: '1.0';
+  timestamp: string;
+  DDBStreamBatchInfo: {
+    shardId: string;
+    startSequenceNumber: string;
+    endSequenceNumber: string;
+    approximateArrivalOfFirstRecord?: string;
+    approximateArrivalOfLastRecord?: string;
+    batchSize: number;
+    streamArn: string;
+  };
 };
 
 /** The durable position of the source: the last sequence number processed per shard, and which shards are done. */
@@ -169,8 +197,11 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
     return store.write();
   }
 
-  /** One handler call, with Lambda's outcome rules: returns the index of the first failed record, or -1. */
-  async function invoke(batch: DynamoDBRecord[]): Promise<number> {
+  /**
+   * One handler call, with Lambda's outcome rules: the index of the first failed record (-1 when none), and
+   * `functionError` when the function failed as a whole (threw or timed out) rather than reporting records.
+   */
+  async function invoke(batch: DynamoDBRecord[]): Promise<{ failedAt: number; functionError?: string }> {
     stats.invocations++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
@@ -178,20 +209,78 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
       const result = await Promise.race([options.handler({ Records: batch }), timeout]);
       if (result === 'timeout') {
         log(`invocation timed out after ${timeoutMs} ms`);
-        return 0;
+        return { failedAt: 0, functionError: 'Unhandled' };
       }
       const failures = result?.batchItemFailures ?? [];
-      if (failures.length === 0) return -1;
+      if (failures.length === 0) return { failedAt: -1 };
       const positions = failures.map((f) => batch.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier));
       // Lambda: an identifier that names no record of the batch (empty, null, unknown) fails the whole batch.
-      if (positions.some((p) => p < 0)) return 0;
-      return Math.min(...positions);
+      if (positions.some((p) => p < 0)) return { failedAt: 0 };
+      return { failedAt: Math.min(...positions) };
     } catch (error) {
       stats.handlerErrors++;
       log('invocation failed', error);
-      return 0;
+      return { failedAt: 0, functionError: 'Unhandled' };
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Lambda's record of a discarded batch, for the on-failure destination. */
+  function failureRecord(shardId: string, batch: DynamoDBRecord[], invocations: number, functionError?: string): StreamBatchFailure {
+    // Lambda writes arrival times to the second, without milliseconds.
+    const arrival = (record: DynamoDBRecord | undefined) => {
+      const seconds = record?.dynamodb?.ApproximateCreationDateTime;
+      return seconds === undefined ? undefined : new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    };
+    const first = arrival(batch[0]);
+    const last = arrival(batch.at(-1));
+    return {
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: `arn:aws:lambda:${awsRegion}:000000000000:function:${options.name}`,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: invocations,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(functionError ? { functionError } : {}) },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      DDBStreamBatchInfo: {
+        shardId,
+        startSequenceNumber: batch[0]?.dynamodb?.SequenceNumber ?? '',
+        endSequenceNumber: batch.at(-1)?.dynamodb?.SequenceNumber ?? '',
+        ...(first ? { approximateArrivalOfFirstRecord: first } : {}),
+        ...(last ? { approximateArrivalOfLastRecord: last } : {}),
+        batchSize: batch.length,
+        streamArn: options.streamArn,
+      },
+    };
+  }
+
+  /**
+   * Hands a discarded batch's record to the on-failure destination, trying until it takes it: like Lambda, the
+   * source does not move past a batch whose failure record was not delivered. False when stopped first.
+   */
+  async function sendToDestination(failure: StreamBatchFailure): Promise<boolean> {
+    if (!options.onFailure) return true;
+    for (let attempt = 0; ; attempt++) {
+      inFlight++;
+      try {
+        await options.onFailure(failure);
+        return true;
+      } catch (error) {
+        log(`could not send the record of a discarded batch to the on-failure destination; trying again`, error);
+      } finally {
+        inFlight--;
+      }
+      if (stopping) return false;
+      inFlight++;
+      try {
+        await pause(Math.min(maxDelay, baseDelay * 2 ** attempt));
+      } finally {
+        inFlight--;
+      }
+      if (stopping) return false;
     }
   }
 
@@ -205,8 +294,9 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
     for (let attempt = 0; ; attempt++) {
       inFlight++;
       let failedAt: number;
+      let functionError: string | undefined;
       try {
-        failedAt = await invoke(pending);
+        ({ failedAt, functionError } = await invoke(pending));
       } finally {
         inFlight--;
       }
@@ -220,11 +310,13 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
         pending = pending.slice(failedAt);
       }
       if (attempt >= maxRetries) {
-        stats.discarded += pending.length;
+        const where = options.onFailure ? 'its record goes to the on-failure destination' : 'no on-failure destination is set';
         log(
           `giving up on ${pending.length} records after ${maxRetries} retries (first sequence number ` +
-            `${pending[0]?.dynamodb?.SequenceNumber}); on AWS they would go to the on-failure destination`,
+            `${pending[0]?.dynamodb?.SequenceNumber}); ${where}`,
         );
+        if (!(await sendToDestination(failureRecord(shardId, pending, attempt + 1, functionError)))) return false;
+        stats.discarded += pending.length;
         return true;
       }
       stats.retries++;
