@@ -2,6 +2,9 @@
 // (ids, counts, routing facts; never customer text), and moving it back to the queue it came from. Each command takes
 // an SQS client and an output sink; argv, endpoints and exit codes are dlq-program.ts's business.
 //
+// The stream failures queue is the exception: its records say where a failed batch was in the table stream, not what
+// it held, so its redrive rebuilds the batch's events from the stream (dlq-stream-failures.ts).
+//
 // Redrive uses SQS's own StartMessageMoveTask where the endpoint has it (AWS): SQS moves every message with its body
 // and attributes. Where it does not (the fauxqs emulator of `npm start` answers InvalidAction), or when only some
 // messages should move (--max), messages move one by one: sent to the source queue first, deleted from the DLQ after,
@@ -22,9 +25,12 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import * as z from 'zod';
 import { QUEUES } from '../../shared/aws/resources';
 import { CommandFailure, UsageError, type Output } from './cli-support';
+import { redriveStreamFailures } from './dlq-stream-failures';
 
 /** What a dead-letter queue holds, which decides how its messages are summarised and whether they can go back. */
 export type DeadLetterKind = (typeof QUEUES)[keyof typeof QUEUES]['suffix'] | 'notify-stream-failures';
@@ -39,8 +45,13 @@ export type DlqContext = {
   brand: string;
   /** Where the queues are, for messages: "AWS eu-west-1" or the emulator's endpoint. */
   where: string;
-  /** The queues are the local runner's (`npm start`), which builds no stream failures queue: its stream poller retries in place. */
+  /** The queues are the local runner's (`npm start`). */
   local?: boolean;
+  /**
+   * The table stream and the table, which the redrive of notify-stream-failures reads to rebuild events. Absent when
+   * the command line gave no way to reach them (locally: no --dynamodb-endpoint).
+   */
+  tables?: { streams: DynamoDBStreamsClient; dynamodb: DynamoDBClient };
   /** Waits between polls of a running move task; tests pass a fast one. */
   sleep?: (ms: number) => Promise<void>;
   /** How long `redrive` follows a move task before leaving it to run on its own. Default 5 minutes. */
@@ -86,10 +97,6 @@ function deployedHint(ctx: DlqContext): string {
     : `is brand ${ctx.brand}'s stack deployed in this account and region?`;
 }
 
-function localOnlyGap(ctx: DlqContext, queue: DeadLetterQueue): boolean {
-  return ctx.local === true && queue.label === 'notify-stream-failures';
-}
-
 /** `list`: each dead-letter queue's approximate depth. Resolves false when a queue does not exist. */
 export async function listCommand(ctx: DlqContext): Promise<boolean> {
   type Row = { q: DeadLetterQueue; missing: true } | { q: DeadLetterQueue; missing: false; visible: number; inFlight: number };
@@ -110,16 +117,14 @@ export async function listCommand(ctx: DlqContext): Promise<boolean> {
   ctx.out.line(`Dead-letter queues of brand "${ctx.brand}" (${ctx.where}), approximate counts:`);
   for (const row of rows) {
     const label = row.q.label.padEnd(width);
-    if (row.missing && localOnlyGap(ctx, row.q)) {
-      ctx.out.line(`  ${label}      n/a  (AWS only: the local runner has no stream failures queue)`);
-    } else if (row.missing) {
+    if (row.missing) {
       ctx.out.line(`  ${label}  MISSING  ${row.q.name}`);
     } else {
       const inFlight = row.inFlight > 0 ? `  (+${row.inFlight} being read)` : '';
       ctx.out.line(`  ${label}  ${String(row.visible).padStart(7)}  ${row.q.name}${inFlight}`);
     }
   }
-  const missing = rows.filter((r) => r.missing && !localOnlyGap(ctx, r.q)).length;
+  const missing = rows.filter((r) => r.missing).length;
   if (missing > 0) {
     ctx.out.error(`${missing} queue(s) do not exist at ${ctx.where}: ${deployedHint(ctx)}`);
     return false;
@@ -171,7 +176,7 @@ export async function peekCommand(ctx: DlqContext, queue: string, options: { max
 
 /** What became of a redrive. `failure` says what went wrong and what it left where; absent when all went well. */
 export type RedriveReport = {
-  method: 'move-task' | 'one-by-one';
+  method: 'move-task' | 'one-by-one' | 'rebuild-from-stream';
   /** Messages that reached the source queue (for a move task, as SQS counted them when last asked). */
   moved: number;
   failure?: string;
@@ -181,18 +186,22 @@ export type RedriveReport = {
  * `redrive <queue> [--max N]`: moves the DLQ's messages back to their source queue, bodies and attributes unchanged
  * (a notify-retry message carries its frozen event and webhook-id: the helpdesk sees the same event again). Without
  * `max`, SQS's StartMessageMoveTask moves them all (followed until done, or for `moveTaskWaitMs`); with `max`, or
- * where the endpoint lacks that API, they move one by one (see the header). Throws CommandFailure for the stream
- * failures queue, whose records are not events and have no queue to return to.
+ * where the endpoint lacks that API, they move one by one (see the header). For the stream failures queue, whose
+ * records say where a batch was rather than what it held, the batches' events are rebuilt from the table stream and
+ * queued on notify-retry (dlq-stream-failures.ts); up to `max` records, all by default.
  */
 export async function redriveCommand(ctx: DlqContext, queue: string, options: { max?: number } = {}): Promise<RedriveReport> {
   const dlq = findDeadLetterQueue(ctx.brand, queue);
   if (!dlq.sourceName) {
-    throw new CommandFailure(
-      `${dlq.name} holds Lambda's records of table-stream batches the notify function gave up on (shard and sequence ` +
-        'numbers, not ticket events): there is no queue to send them back to. `npm run dlq -- peek notify-stream-failures` ' +
-        "shows when and which batch; the notify function's logs at that time say why. The affected tickets' next change " +
-        'sends their current state (data.ticket.sequence lets the helpdesk catch up).',
-    );
+    const from = await queueUrl(ctx, dlq.name);
+    const depth = count((await queueAttributes(ctx, from, ['ApproximateNumberOfMessages'])).ApproximateNumberOfMessages);
+    if (depth === 0) {
+      ctx.out.line(`${dlq.name} is empty (${ctx.where}): nothing to redrive.`);
+      return { method: 'rebuild-from-stream', moved: 0 };
+    }
+    const retryName = findDeadLetterQueue(ctx.brand, 'notify-retry').sourceName as string;
+    const retry = { name: retryName, url: await queueUrl(ctx, retryName) };
+    return redriveStreamFailures(ctx, dlq, { from, retry }, { max: options.max, depth });
   }
   const source: ResolvedQueue = { name: dlq.sourceName, url: await queueUrl(ctx, dlq.sourceName) };
   const from: ResolvedQueue = { name: dlq.name, url: await queueUrl(ctx, dlq.name) };
@@ -236,9 +245,18 @@ export function describeMessage(kind: DeadLetterKind, body: string): string[] {
     if (!m.success) return unknown;
     const { ticket } = m.data.body.data;
     const attempts = m.data.attempt === undefined ? '' : `, ${m.data.attempt} attempt(s) before it was queued`;
+    const carried = m.data.body.data.message;
+    // Whether the message itself holds customer text (queued by a version before text was taken out), never the text.
+    const text =
+      m.data.textOf !== undefined
+        ? [`message ${m.data.textOf}: no text queued (read from the table at each attempt)`]
+        : carried?.text
+          ? [`message ${carried.xId ?? '?'}: this queued copy holds its text (queued before text was taken out of queued events)`]
+          : [];
     return [
       `${m.data.body.type}  webhook-id ${m.data.webhookId}  ticket ${ticket.id} (sequence ${ticket.sequence})`,
       `first tried ${m.data.firstAttemptAt ?? '?'}${attempts}`,
+      ...text,
     ];
   }
   if (kind === 'inbound') {
@@ -257,12 +275,16 @@ export function describeMessage(kind: DeadLetterKind, body: string): string[] {
   const b = m.data.DDBStreamBatchInfo;
   const request = m.data.requestContext;
   const functionError = m.data.responseContext?.functionError ? ` (${m.data.responseContext.functionError})` : '';
+  // The stream keeps records 24 hours from when they were written: after that, redrive cannot rebuild the batch.
+  const written = Date.parse(b.approximateArrivalOfFirstRecord ?? '');
+  const until = Number.isFinite(written) ? [`redrive can rebuild its events until about ${new Date(written + STREAM_RETENTION_MS).toISOString()}`] : [];
   return [
     `stream batch of ${b.batchSize ?? '?'} record(s), shard ${b.shardId ?? '?'}, ` +
       `sequence ${b.startSequenceNumber ?? '?'} … ${b.endSequenceNumber ?? '?'}`,
     `arrived ${b.approximateArrivalOfFirstRecord ?? '?'} … ${b.approximateArrivalOfLastRecord ?? '?'}; ` +
       `given up at ${m.data.timestamp ?? '?'}: ${request?.condition ?? '?'} after ` +
       `${request?.approximateInvokeCount ?? '?'} invocation(s)${functionError}`,
+    ...until,
   ];
 }
 
@@ -270,9 +292,16 @@ export function describeMessage(kind: DeadLetterKind, body: string): string[] {
 // `{replyId}`) and Lambda's on-failure record for a DynamoDB stream batch; read only, so only the fields shown.
 const retryMessageSchema = z.object({
   webhookId: z.string(),
-  body: z.object({ type: z.string(), data: z.object({ ticket: z.object({ id: z.string(), sequence: z.number() }) }) }),
+  body: z.object({
+    type: z.string(),
+    data: z.object({
+      ticket: z.object({ id: z.string(), sequence: z.number() }),
+      message: z.object({ xId: z.string().optional(), text: z.string().optional() }).optional(),
+    }),
+  }),
   attempt: z.number().optional(),
   firstAttemptAt: z.string().optional(),
+  textOf: z.string().optional(),
 });
 const userRef = z.object({ xUserId: z.string() });
 const inboundSchema = z.object({
@@ -300,6 +329,8 @@ const streamFailureSchema = z.object({
   }),
 });
 
+// DynamoDB Streams' retention, which no setting changes.
+const STREAM_RETENTION_MS = 24 * 60 * 60 * 1000;
 // Long enough to print what was received; the messages are made visible again right after anyway.
 const PEEK_VISIBILITY_SECONDS = 30;
 // Long enough for one send and one delete; a message left hidden by a crash is back in the DLQ after this.

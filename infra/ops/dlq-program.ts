@@ -1,6 +1,9 @@
 // The DLQ CLI as a function: argv in, exit code out. It checks the command line, picks the brand and where its queues
-// are (AWS in the brand's region, or a local emulator with --endpoint), builds the SQS client and runs one command of
-// dlq-commands.ts. dlq-cli.ts is only its terminal entry point.
+// are (AWS in the brand's region, or a local emulator with --endpoint), builds the SQS client (and, for the stream
+// failures redrive, the DynamoDB and DynamoDB Streams clients) and runs one command of dlq-commands.ts. dlq-cli.ts is
+// only its terminal entry point.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_AWS } from '../local/services';
 import { loadBrandConfig } from '../brand-config';
@@ -28,7 +31,10 @@ Commands:
                              identifies each (X id, ticket event webhook-id/type/ticket, reply id); never message text.
                              They stay in the queue.
   redrive <queue> [--max N]  move messages back to the queue they came from, bodies and attributes unchanged: all of
-                             them with SQS's move task, or N one by one (also where the endpoint lacks the move task)
+                             them with SQS's move task, or N one by one (also where the endpoint lacks the move task).
+                             notify-stream-failures: rebuild the failed batches' events from the table stream (it
+                             keeps records 24 hours) and queue them on notify-retry, with their original webhook-ids;
+                             locally this needs --dynamodb-endpoint URL (the DynamoDB Local endpoint npm start prints)
   help                       this text
 
 Queues: ${deadLetterQueues('<brand>').map((q) => q.label).join(', ')} (or the full names list prints).
@@ -42,6 +48,8 @@ export type DlqProgramDeps = {
   out: Output;
   /** Builds the SQS client; tests may wrap the real one. */
   createSqs?: (options: { endpoint?: string; region?: string }) => SQSClient;
+  /** Builds the table stream and table clients for the stream failures redrive; tests may wrap the real ones. */
+  createTables?: (options: { endpoint?: string; region?: string }) => NonNullable<DlqContext['tables']>;
   /** The brand file's region, or undefined without a file. */
   brandRegion?: (brand: string) => string | undefined;
   sleep?: (ms: number) => Promise<void>;
@@ -58,10 +66,19 @@ export async function runDlqProgram(argv: string[], deps: DlqProgramDeps): Promi
   let plan: Plan | 'help';
   let brand: string;
   try {
-    line = parseCommandLine(argv, { strings: ['brand', 'endpoint', 'region', 'max'] });
+    line = parseCommandLine(argv, { strings: ['brand', 'endpoint', 'region', 'max', 'dynamodb-endpoint'] });
     plan = planCommand(line);
     brand = plan === 'help' ? '' : pickBrand(line, deps.env);
-    if (plan !== 'help' && line.args[0] !== undefined) findDeadLetterQueue(brand, line.args[0]);
+    if (plan !== 'help' && line.args[0] !== undefined) {
+      const dlq = findDeadLetterQueue(brand, line.args[0]);
+      const local = line.values.endpoint !== undefined;
+      if (line.command === 'redrive' && dlq.label === 'notify-stream-failures' && local && !line.values['dynamodb-endpoint']) {
+        throw new UsageError(
+          'redriving notify-stream-failures reads the table stream: locally, also pass --dynamodb-endpoint URL ' +
+            '(the DynamoDB Local endpoint npm start prints)',
+        );
+      }
+    }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     return usageFailure(error, argv, { knownCommands: KNOWN_COMMANDS, usage: DLQ_USAGE, helpHint: 'npm run dlq -- help shows every command' }, out);
@@ -74,12 +91,19 @@ export async function runDlqProgram(argv: string[], deps: DlqProgramDeps): Promi
   const endpoint = line.values.endpoint;
   const region = endpoint ? LOCAL_AWS.region : (line.values.region ?? (deps.brandRegion ?? brandFileRegion)(brand));
   const sqs = (deps.createSqs ?? createSqsClient)({ endpoint, region });
+  // Only the stream failures redrive reads the table and its stream; locally they are at DynamoDB Local's endpoint.
+  const dynamodbEndpoint = line.values['dynamodb-endpoint'];
+  const tables =
+    line.command === 'redrive' && (!endpoint || dynamodbEndpoint)
+      ? (deps.createTables ?? createTableClients)({ endpoint: dynamodbEndpoint, region })
+      : undefined;
   const ctx: DlqContext = {
     sqs,
     out,
     brand,
     where: endpoint ?? `AWS ${region ?? '(region from your AWS config)'}`,
     local: endpoint !== undefined,
+    ...(tables ? { tables } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   };
   try {
@@ -103,12 +127,16 @@ export async function runDlqProgram(argv: string[], deps: DlqProgramDeps): Promi
       out.error(
         'Your AWS identity needs sqs:GetQueueUrl, GetQueueAttributes, ReceiveMessage, ChangeMessageVisibility and ' +
           'DeleteMessage on the DLQ, SendMessage on its source queue, and sqs:StartMessageMoveTask and ' +
-          'ListMessageMoveTasks for a full redrive.',
+          'ListMessageMoveTasks for a full redrive. Redriving notify-stream-failures also needs ' +
+          'dynamodb:GetShardIterator and GetRecords on the table stream, dynamodb:GetItem on the table, and ' +
+          'sqs:SendMessage on notify-retry.',
       );
     }
     return EXIT.failure;
   } finally {
     sqs.destroy();
+    tables?.streams.destroy();
+    tables?.dynamodb.destroy();
   }
 }
 
@@ -136,10 +164,12 @@ function planCommand(line: CommandLine): Plan | 'help' {
       };
     }
     case 'redrive': {
-      const usage = 'npm run dlq -- [--brand B] redrive <queue> [--max N]';
-      expectOnly(line, { options: [...common, 'max'], maxArgs: 1, usage });
+      const usage = 'npm run dlq -- [--brand B] redrive <queue> [--max N] [--dynamodb-endpoint URL]';
+      expectOnly(line, { options: [...common, 'max', 'dynamodb-endpoint'], maxArgs: 1, usage });
       const queue = queueArg(usage);
       const max = intOption(line, 'max', { min: 1, max: 100_000 });
+      const dynamodbEndpoint = line.values['dynamodb-endpoint'];
+      if (dynamodbEndpoint !== undefined) checkedEndpoint(dynamodbEndpoint, '--dynamodb-endpoint');
       return async (ctx) => ((await redriveCommand(ctx, queue, { max })).failure ? EXIT.failure : EXIT.ok);
     }
     case undefined:
@@ -157,7 +187,7 @@ function pickBrand(line: CommandLine, env: Record<string, string | undefined>): 
   return checkedBrand(brand);
 }
 
-function checkedEndpoint(value: string): void {
+function checkedEndpoint(value: string, option = '--endpoint'): void {
   let url: URL | undefined;
   try {
     url = new URL(value);
@@ -165,7 +195,7 @@ function checkedEndpoint(value: string): void {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:9324 (npm start prints it), got "${value}"`);
+    throw new UsageError(`${option} must be an http(s) URL such as http://127.0.0.1:9324 (npm start prints it), got "${value}"`);
   }
 }
 
@@ -176,6 +206,11 @@ function brandFileRegion(brand: string): string | undefined {
     // No (valid) brand file: the AWS SDK's own region (AWS_REGION, the profile) applies, or --region.
     return undefined;
   }
+}
+
+function createTableClients({ endpoint, region }: { endpoint?: string; region?: string }): NonNullable<DlqContext['tables']> {
+  const options = endpoint ? { endpoint, ...LOCAL_AWS } : region ? { region } : {};
+  return { streams: new DynamoDBStreamsClient(options), dynamodb: new DynamoDBClient(options) };
 }
 
 function createSqsClient({ endpoint, region }: { endpoint?: string; region?: string }): SQSClient {

@@ -1,8 +1,11 @@
 // The DLQ CLI (`npm run dlq`) against the SQS emulator the local runner uses (fauxqs, shared by the test run): listing
 // depths, peeking without removing or revealing customer text, and redriving back to the source queue with bodies and
 // attributes unchanged, including when the emulator lacks StartMessageMoveTask and when sends or deletes fail midway.
+// The stream failures queue's redrive rebuilds a failed stream batch's events from DynamoDB Local's stream and the
+// local bridge delivers them to a helpdesk receiver.
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -12,11 +15,18 @@ import {
   type Message,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createNotifyHandler } from '../../functions/notify/handler';
+import { ensureStreamFailuresQueue } from '../../infra/local/bridge';
 import { ensureResources, LOCAL_AWS } from '../../infra/local/services';
 import { memoryOutput } from '../../infra/ops/cli-support';
 import { deadLetterQueues, redriveCommand } from '../../infra/ops/dlq-commands';
 import { runDlqProgram, type DlqProgramDeps } from '../../infra/ops/dlq-program';
+import { messageToItem, ticketToItem, type Item } from '../../shared/aws/items';
+import type { Message as TicketMessage, Ticket } from '../../shared/tickets/model';
+import { createHelpdeskReceiver } from '../support/helpdesk-receiver';
+import { startTestBridge } from '../support/test-bridge';
 
 const CUSTOMER_TEXT = 'my card 4111 was charged twice 😡 — please help';
 let endpoint: string;
@@ -138,22 +148,23 @@ describe('list and peek', () => {
     const missing = await dlq(['--brand', 'opsdlq-no-such-brand', 'list']);
     expect(missing.code).toBe(1);
     expect(missing.stdout).toContain('MISSING');
-    expect(missing.stderr).toContain('3 queue(s) do not exist');
+    expect(missing.stderr).toContain('4 queue(s) do not exist');
   });
 
-  it('lists the queues the local runner builds (which has no stream failures queue)', async () => {
+  it('lists the queues the local runner builds, its stream failures queue included', async () => {
     const brand = `opsdlq-${randomBytes(4).toString('hex')}`;
     const dynamodb = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), ...LOCAL_AWS });
     try {
       // As infra/local/bridge.ts builds them for BRAND=<brand>.
       await ensureResources({ dynamodb, sqs }, { tableName: `support-bridge-${brand}-tickets`, queuePrefix: `support-bridge-${brand}` });
+      await ensureStreamFailuresQueue(sqs, `support-bridge-${brand}`);
     } finally {
       dynamodb.destroy();
     }
     const result = await dlq(['list'], { env: { BRAND: brand } });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`reply\\s+0\\s+support-bridge-${brand}-reply-dlq`));
-    expect(result.stdout).toMatch(/notify-stream-failures\s+n\/a\s+\(AWS only/);
+    expect(result.stdout).toMatch(new RegExp(`notify-stream-failures\\s+0\\s+support-bridge-${brand}-notify-stream-failures`));
   });
 
   it('shows ids, receive counts, sent times and what identifies each message, never the customer text, and keeps them', async () => {
@@ -287,18 +298,146 @@ describe('redrive', () => {
     expect(await depth(queues.inbound!.dlqUrl)).toEqual({ visible: 1, hidden: 1 });
   });
 
-  it('refuses the stream failures queue, saying why, and says when there is nothing to do', async () => {
+  it('leaves a stream batch whose records the stream no longer has, saying so, and says when there is nothing to do', async () => {
     const { brand, queues } = await createBrand();
-    await sqs.send(new SendMessageCommand({ QueueUrl: queues['notify-stream-failures']!.url, MessageBody: '{"DDBStreamBatchInfo":{}}' }));
-    const refused = await dlq(['--brand', brand, 'redrive', 'notify-stream-failures']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('there is no queue to send them back to');
+    const failure = {
+      timestamp: '2026-11-16T11:30:00.000Z',
+      DDBStreamBatchInfo: {
+        shardId: 'shardId-00000001',
+        startSequenceNumber: '100',
+        endSequenceNumber: '180',
+        approximateArrivalOfFirstRecord: '2026-11-15T09:00:00Z',
+        batchSize: 3,
+        streamArn: `arn:aws:dynamodb:us-east-1:000000000000:table/support-bridge-${brand}-tickets/stream/2026-11-15T00:00:00.000`,
+      },
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues['notify-stream-failures']!.url, MessageBody: JSON.stringify(failure) }));
+    // DynamoDB Streams' answer for records past its 24-hour retention.
+    const trimmedStream = () => {
+      const streams = new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), ...LOCAL_AWS });
+      streams.middlewareStack.add(
+        () => async () => {
+          throw new TrimmedDataAccessException({ message: 'the requested sequence number is beyond the trim horizon', $metadata: {} });
+        },
+        { step: 'initialize', name: 'trimmed' },
+      );
+      return { streams, dynamodb: new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), ...LOCAL_AWS }) };
+    };
+    const gone = await dlq(['--brand', brand, '--dynamodb-endpoint', inject('dynamodbEndpoint'), 'redrive', 'notify-stream-failures'], {
+      createTables: trimmedStream,
+    });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('batch shard shardId-00000001 100 … 180: left in');
+    expect(gone.stderr).toContain('its records are no longer in the table stream (DynamoDB Streams keeps them 24 hours, written 2026-11-15T09:00:00Z');
+    expect(gone.stderr).toContain('its events cannot be rebuilt');
+    expect(gone.stdout).toContain('Rebuilt 0 stream batch(es) of 1: 0 event(s) queued');
     expect(await depth(queues['notify-stream-failures']!.url)).toEqual({ visible: 1, hidden: 0 });
+    expect(await depth(queues['notify-retry']!.url)).toEqual({ visible: 0, hidden: 0 });
+
+    // Locally the stream is DynamoDB Local's: without its endpoint the command says what to add.
+    const noTables = await dlq(['--brand', brand, 'redrive', 'notify-stream-failures']);
+    expect(noTables.code).toBe(2);
+    expect(noTables.stderr).toContain('--dynamodb-endpoint');
 
     const empty = await dlq(['--brand', brand, 'redrive', 'inbound']);
     expect(empty.code).toBe(0);
     expect(empty.stdout).toContain('is empty');
   });
+
+  it('rebuilds the events of a stream batch notify gave up on, and the helpdesk receives them with their original webhook-ids', async () => {
+    const brand = `opsdlq-${randomBytes(4).toString('hex')}`;
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const receiver = createHelpdeskReceiver(secret);
+    const { url } = await receiver.start();
+    // The notify function crashes on every stream batch until "fixed": the local stream source gives up after one
+    // retry and records the batch in notify-stream-failures, as Lambda's on-failure destination does.
+    let crashing = true;
+    const bridge = await startTestBridge({
+      prefix: `support-bridge-${brand}`,
+      env: { BRAND: brand, HELPDESK_WEBHOOK_URL: url, HELPDESK_WEBHOOK_SECRET: secret },
+      handlers: {
+        notify: (config, clients) => {
+          const notify = createNotifyHandler(config, clients, { retryDelaySeconds: () => 0 });
+          return async (event) => {
+            if (crashing && event.Records[0]?.eventSource === 'aws:dynamodb') throw new Error('notify crashed');
+            return notify(event);
+          };
+        },
+      },
+      streamRetry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 20 },
+      log: (message, error) => {
+        if (!/is not wired locally|invocation failed|giving up on/.test(message)) console.error(message, error ?? '');
+      },
+    });
+    const dynamodb = new DynamoDBClient({ endpoint: bridge.endpoints.dynamodb, ...LOCAL_AWS });
+    try {
+      const put = (item: Item) =>
+        dynamodb.send(new PutItemCommand({ TableName: bridge.resources.tableName, Item: marshall(item, { removeUndefinedValues: true }) }));
+      const at = new Date().toISOString();
+      const xId = '1996000000000000777';
+      const message: TicketMessage = {
+        id: `msg-${xId}`,
+        ticketId: 'mn-7770001-1',
+        xId,
+        direction: 'inbound',
+        channel: 'mention',
+        text: '@AcmeSupport the export button does nothing',
+        author: { xUserId: '7770001', username: 'exporter' },
+        createdAt: at,
+        redacted: false,
+      };
+      const ticket: Ticket = {
+        id: 'mn-7770001-1',
+        brand,
+        status: 'open',
+        channel: 'mention',
+        customer: { xUserId: '7770001', username: 'exporter', name: 'Ex Porter' },
+        createdAt: at,
+        updatedAt: at,
+        sequence: 1,
+        lastChange: { type: 'ticket.created', at, messageXId: xId },
+      };
+      await put(messageToItem(message));
+      await put(ticketToItem(ticket));
+      await put(ticketToItem({ ...ticket, status: 'pending', sequence: 2, lastChange: { type: 'ticket.status_changed', at, previousStatus: 'open' } }));
+      const failuresUrl = bridge.streamFailuresQueue.url;
+      await bridge.waitForIdle({ timeoutMs: 20_000 });
+      expect(receiver.events).toEqual([]);
+      const recorded = (await depth(failuresUrl)).visible;
+      expect(recorded).toBeGreaterThanOrEqual(1);
+
+      // Peek shows Lambda's record of the batch, as on AWS.
+      const peek = await dlq(['--brand', brand, 'peek', 'notify-stream-failures']);
+      expect(peek.stdout).toMatch(/stream batch of \d record\(s\), shard \S+, sequence \d+ … \d+/);
+      expect(peek.stdout).toContain('RetryAttemptsExhausted after 2 invocation(s) (Unhandled)');
+      expect(peek.stdout).toContain('redrive can rebuild its events until about');
+
+      // Fixed. The redrive reads the batches back from the stream and queues their events on notify-retry.
+      crashing = false;
+      const redrive = await dlq(['--brand', brand, '--dynamodb-endpoint', bridge.endpoints.dynamodb, 'redrive', 'notify-stream-failures']);
+      expect(redrive.stderr).toBe('');
+      expect(redrive.code).toBe(0);
+      expect(redrive.stdout).toContain(`Rebuilt ${recorded} stream batch(es) of ${recorded}: 2 event(s) queued on support-bridge-${brand}-notify-retry.`);
+      expect(await depth(failuresUrl)).toEqual({ visible: 0, hidden: 0 });
+
+      await receiver.waitFor((events) => events.filter((e) => e.status === 204).length >= 2, 20_000);
+      expect(receiver.rejected).toEqual([]);
+      expect(receiver.delivered.map((e) => e.webhookId).sort()).toEqual([`evt_${ticket.id}_1`, `evt_${ticket.id}_2`]);
+      expect(receiver.delivered.find((e) => e.webhookId === `evt_${ticket.id}_1`)!.json).toMatchObject({
+        type: 'ticket.created',
+        timestamp: at,
+        data: { ticket: { id: ticket.id, sequence: 1, status: 'open' }, message: { xId, text: message.text, redacted: false } },
+      });
+      expect(receiver.delivered.find((e) => e.webhookId === `evt_${ticket.id}_2`)!.json).toMatchObject({
+        type: 'ticket.status_changed',
+        data: { ticket: { sequence: 2, status: 'pending' }, previousStatus: 'open' },
+      });
+    } finally {
+      dynamodb.destroy();
+      await bridge.stop();
+      await receiver.stop();
+    }
+  }, 60_000);
 });
 
 describe('command line', () => {

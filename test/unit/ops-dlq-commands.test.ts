@@ -10,12 +10,21 @@ import {
   type ListMessageMoveTasksResultEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
+  type DynamoDBStreamsClient,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { WorkQueues } from '../../infra/constructs/work-queues';
 import { memoryOutput } from '../../infra/ops/cli-support';
 import { deadLetterQueues, describeMessage, queuePrefix, redriveCommand, type DlqContext } from '../../infra/ops/dlq-commands';
+import { readStreamBatch, StreamRangeGone, tableNameOfStream } from '../../infra/ops/dlq-stream-failures';
 
 const ACCOUNT_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012';
 
@@ -130,5 +139,101 @@ describe('queue names and summaries', () => {
     ]);
     expect(describeMessage('notify-retry', body).join()).not.toContain('hunter2');
     expect(describeMessage('inbound', 'not json').join()).toContain('does not know for inbound');
+  });
+});
+
+describe('notify-retry summaries say whether a queued event holds message text, never the text', () => {
+  const event = (extra: object, text: string) =>
+    JSON.stringify({
+      webhookId: 'evt_mn-1-1_2',
+      body: { type: 'ticket.message_added', data: { ticket: { id: 'mn-1-1', sequence: 2 }, message: { xId: '1990', text } } },
+      attempt: 1,
+      firstAttemptAt: '2026-11-16T11:58:01.000Z',
+      ...extra,
+    });
+
+  it('an event queued without its text', () => {
+    const lines = describeMessage('notify-retry', event({ textOf: '1990' }, ''));
+    expect(lines).toContain('message 1990: no text queued (read from the table at each attempt)');
+  });
+
+  it('an event queued with its text, by a version before text was taken out', () => {
+    const lines = describeMessage('notify-retry', event({}, 'my card 4111 was charged twice'));
+    expect(lines.join('\n')).toContain('message 1990: this queued copy holds its text');
+    expect(lines.join('\n')).not.toContain('4111');
+  });
+
+  it('a stream batch: until when redrive can rebuild it', () => {
+    const lines = describeMessage(
+      'notify-stream-failures',
+      JSON.stringify({ DDBStreamBatchInfo: { shardId: 's', startSequenceNumber: '1', endSequenceNumber: '2', approximateArrivalOfFirstRecord: '2026-11-16T11:00:00Z' } }),
+    );
+    expect(lines).toContain('redrive can rebuild its events until about 2026-11-17T11:00:00.000Z');
+  });
+});
+
+describe('reading a failed stream batch back from the table stream', () => {
+  const batch = {
+    streamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/SupportBridge-acme-TicketsTable1234-ABC/stream/2026-11-16T00:00:00.000',
+    shardId: 'shardId-0001',
+    startSequenceNumber: '100',
+    endSequenceNumber: '400',
+  };
+  const record = (sequence: number): StreamRecord => ({ eventName: 'MODIFY', dynamodb: { SequenceNumber: String(sequence) } });
+
+  /** A stream stand-in: GetRecords answers these pages in turn (an Error is thrown instead); iterators are logged. */
+  function scriptedStream(pages: (StreamRecord[] | Error)[], options: { iteratorFails?: Error } = {}) {
+    const iterators: unknown[] = [];
+    let page = 0;
+    const send = async (command: unknown): Promise<unknown> => {
+      if (command instanceof GetShardIteratorCommand) {
+        if (options.iteratorFails) throw options.iteratorFails;
+        iterators.push(command.input);
+        return { ShardIterator: `it-${iterators.length}` };
+      }
+      if (command instanceof GetRecordsCommand) {
+        const next = pages[page++];
+        if (next instanceof Error) throw next;
+        return { Records: next ?? [], NextShardIterator: page < pages.length ? `it-page-${page}` : undefined };
+      }
+      throw new Error('not scripted');
+    };
+    return { streams: { send } as unknown as DynamoDBStreamsClient, iterators };
+  }
+
+  it('reads from the first sequence number to the last, across pages and empty answers, and no further', async () => {
+    const stub = scriptedStream([[record(100), record(200)], [], [record(300), record(400), record(500)], [record(600)]]);
+    const records = await readStreamBatch(stub.streams, batch);
+    expect(records.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['100', '200', '300', '400']);
+    expect(stub.iterators).toEqual([
+      { StreamArn: batch.streamArn, ShardId: 'shardId-0001', ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: '100' },
+    ]);
+  });
+
+  it('says the range is gone when the stream trimmed it (older than 24 hours)', async () => {
+    const trimmed = new TrimmedDataAccessException({ message: 'the requested sequence number is beyond the trim horizon', $metadata: {} });
+    await expect(readStreamBatch(scriptedStream([], { iteratorFails: trimmed }).streams, batch)).rejects.toBeInstanceOf(StreamRangeGone);
+    await expect(readStreamBatch(scriptedStream([trimmed]).streams, batch)).rejects.toThrow(/TrimmedDataAccessException/);
+  });
+
+  it('takes a fresh iterator after the last record read when one lapses', async () => {
+    const expired = new ExpiredIteratorException({ message: 'iterator expired', $metadata: {} });
+    const stub = scriptedStream([[record(100), record(200)], expired, [record(300), record(400)]]);
+    const records = await readStreamBatch(stub.streams, batch);
+    expect(records.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['100', '200', '300', '400']);
+    expect(stub.iterators.at(-1)).toMatchObject({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: '200' });
+  });
+
+  it('refuses a range it could not read to its end', async () => {
+    await expect(readStreamBatch(scriptedStream([[record(100), record(200)]]).streams, batch)).rejects.toThrow(
+      "the stream gave records only up to 200, not to the batch's last (400)",
+    );
+  });
+
+  it('finds the table from the stream ARN', () => {
+    expect(tableNameOfStream(batch.streamArn)).toBe('SupportBridge-acme-TicketsTable1234-ABC');
+    expect(tableNameOfStream('arn:aws:dynamodb:ddblocal:000000000000:table/support-bridge-demo-tickets/stream/2026-11-16T10:00:00.123')).toBe(
+      'support-bridge-demo-tickets',
+    );
   });
 });
