@@ -36,7 +36,6 @@ describe('a burst of mentions', () => {
     const posts = [...deliveries, ...deliveries.filter((_, d) => d % 2 === 1)];
     expect(posts).toHaveLength(45);
 
-    const started = Date.now();
     const answers = await Promise.all(posts.map((body) => b.postWebhook(body)));
     expect(answers.map((a) => a.status)).toEqual(posts.map(() => 200));
     expect(answers.reduce((sum, a) => sum + (a.json as { queued: number }).queued, 0)).toBe(450);
@@ -44,7 +43,6 @@ describe('a burst of mentions', () => {
     const ids = new Set(customers.map((c) => `evt_mn-${c.id}-1_1`));
     await helpdesk.waitFor((events) => new Set(events.filter((e) => ids.has(e.webhookId) && e.status === 204).map((e) => e.webhookId)).size === CUSTOMERS, 90_000);
     await b.waitForIdle({ timeoutMs: 60_000 });
-    const elapsedMs = Date.now() - started;
 
     const { tickets, messages } = tableView(await b.scanTable());
     expect(tickets).toHaveLength(CUSTOMERS);
@@ -55,7 +53,5 @@ describe('a burst of mentions', () => {
     expect(created).toHaveLength(CUSTOMERS);
     expect(new Set(created.map((e) => e.webhookId))).toEqual(ids);
     expect(eventProblems(tickets, helpdesk.events)).toEqual([]);
-    // Not a performance gate: a sanity bound so a pathological slowdown (a retry storm) fails loudly.
-    expect(elapsedMs).toBeLessThan(90_000);
   }, 150_000);
 });
