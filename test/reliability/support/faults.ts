@@ -1,7 +1,10 @@
 // Fault injection for the reliability suite, all through AWS SDK middleware on the clients a test hands the real
-// functions: no module mocking, and the functions cannot tell an injected fault from a real one.
+// functions (and the fetch it hands notify): no module mocking, and the functions cannot tell an injected fault from a
+// real one.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ProvisionedThroughputExceededException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { vi } from 'vitest';
 
 type AnyClient = DynamoDBClient | SQSClient;
 
@@ -44,14 +47,26 @@ export type FaultPlan = {
    * `outside-retries` (the call fails outright and the function's error handling and the queue must cope).
    */
   placement: 'inside-retries' | 'outside-retries';
+  /** At most this many faults, then none (unlimited when absent); `remaining` on the returned state tops it up. */
+  budget?: number;
 };
 
-/** Injects faults into a fraction of a client's calls; returns how many of each were injected, by command. */
-export function injectFaults(client: AnyClient, plan: FaultPlan, name = 'injectedFaults'): { injected: Record<string, number>; enabled: boolean } {
-  const state = { injected: {} as Record<string, number>, enabled: true };
+/**
+ * Injects faults into a fraction of a client's calls; returns how many of each were injected, by command, and the
+ * switches: `enabled`, and `remaining` (faults left to inject, when the plan has a budget).
+ */
+export function injectFaults(
+  client: AnyClient,
+  plan: FaultPlan,
+  name = 'injectedFaults',
+): { injected: Record<string, number>; enabled: boolean; remaining: number } {
+  const state = { injected: {} as Record<string, number>, enabled: true, remaining: plan.budget ?? Infinity };
   const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
       const command = context.commandName ?? 'Unknown';
-      if (!state.enabled || (plan.commands && !plan.commands.has(command)) || plan.random() >= plan.fraction) return next(args);
+      if (!state.enabled || state.remaining <= 0 || (plan.commands && !plan.commands.has(command)) || plan.random() >= plan.fraction) {
+        return next(args);
+      }
+      state.remaining--;
       const kind = plan.kinds[Math.floor(plan.random() * plan.kinds.length)] ?? 'throttle';
       state.injected[`${command}:${kind}`] = (state.injected[`${command}:${kind}`] ?? 0) + 1;
       if (kind === 'throttle') throw throttlingError(command);
@@ -77,17 +92,19 @@ export type KillPoint = { command: string; occurrence: number; when: 'before' | 
 /**
  * A kill switch on a function's client: once armed, the `occurrence`-th call of `command` kills the worker, before
  * the call reaches the service or after the service applied it (the answer never reaches the worker). One kill per
- * arming.
+ * arming; `arm` resolves when it has happened, with what was killed.
  */
 export function killSwitch(client: AnyClient, name = 'killSwitch') {
   let plan: KillPoint | undefined;
   let seen = 0;
+  let announce: ((what: string) => void) | undefined;
   const state = {
     kills: 0,
     log: [] as string[],
-    arm(point: KillPoint) {
+    arm(point: KillPoint): Promise<string> {
       plan = point;
       seen = 0;
+      return new Promise<string>((resolve) => (announce = resolve));
     },
     disarm() {
       plan = undefined;
@@ -99,8 +116,10 @@ export function killSwitch(client: AnyClient, name = 'killSwitch') {
       if (!doomed) return next(args);
       const point = plan!;
       plan = undefined;
+      const what = `${point.when} ${point.command} #${point.occurrence}`;
       state.kills++;
-      state.log.push(`${point.when} ${point.command} #${point.occurrence}`);
+      state.log.push(what);
+      announce?.(what);
       if (point.when === 'before') throw new WorkerKilled(`killed before ${point.command}`);
       await next(args);
       throw new WorkerKilled(`killed after ${point.command}`);
@@ -110,24 +129,144 @@ export function killSwitch(client: AnyClient, name = 'killSwitch') {
   return state;
 }
 
+/** Where a crash falls: the `occurrence`-th call of `at` (an SDK command name, or `fetch`) after arming. */
+export type CrashPoint = { at: string; occurrence: number; when: 'before' | 'after' };
+
+type Invocation = { dead: boolean; kill(error: Error): void };
+
+/**
+ * A worker process that can be killed in the middle of an invocation, for functions that catch their own errors.
+ * killSwitch throws into the function, which is a crash only where nothing catches it; notify catches a failed read or
+ * send and turns it into a partial batch failure, so a thrown error there is a failure it handles, not a crash. Here
+ * the kill ends the invocation the way a dead process does: the event source sees the invocation fail, and the call at
+ * the kill point, and every later one of that invocation, never returns, so nothing after it happens.
+ *
+ * `worker` wraps the handler (each call one invocation), `watch` puts the crash points on an SDK client, `fetch`
+ * on the HTTP client the function is handed. Other invocations running at the same time are not affected.
+ */
+export function crashSwitch() {
+  const invocations = new AsyncLocalStorage<Invocation>();
+  let plan: CrashPoint | undefined;
+  let seen = 0;
+  let announce: ((what: string) => void) | undefined;
+  // What a dead process answers: nothing, ever.
+  const gone = () => new Promise<never>(() => undefined);
+
+  async function boundary<T>(at: string, call: () => Promise<T>): Promise<T> {
+    const invocation = invocations.getStore();
+    if (invocation?.dead) return gone();
+    const doomed = invocation !== undefined && plan !== undefined && plan.at === at && ++seen === plan.occurrence;
+    if (!doomed) return call();
+    const point = plan!;
+    plan = undefined;
+    // "After": the service or the helpdesk got the request and answered; the answer dies with the process.
+    if (point.when === 'after') await call().catch(() => undefined);
+    const what = `${point.when} ${at} #${point.occurrence}`;
+    state.kills++;
+    state.log.push(what);
+    invocation!.kill(new WorkerKilled(`killed ${what}`));
+    announce?.(what);
+    return gone();
+  }
+
+  const state = {
+    kills: 0,
+    log: [] as string[],
+    /** Arms one crash; resolves when it has happened, with where. */
+    arm(point: CrashPoint): Promise<string> {
+      plan = point;
+      seen = 0;
+      return new Promise<string>((resolve) => (announce = resolve));
+    },
+    disarm() {
+      plan = undefined;
+    },
+    worker<E, R>(handler: (event: E) => Promise<R>): (event: E) => Promise<R> {
+      return (event) =>
+        new Promise<R>((resolve, reject) => {
+          const invocation: Invocation = {
+            dead: false,
+            kill(error) {
+              invocation.dead = true;
+              reject(error);
+            },
+          };
+          invocations.run(invocation, () => handler(event)).then(resolve, reject);
+        });
+    },
+    watch(client: AnyClient, name = 'crashSwitch') {
+      (client as DynamoDBClient).middlewareStack.add(
+        (next, context) => (args) => boundary(context.commandName ?? 'Unknown', () => next(args)),
+        { step: 'initialize', name, override: true },
+      );
+    },
+    fetch(impl: typeof globalThis.fetch): typeof globalThis.fetch {
+      return (input, init) => boundary('fetch', () => impl(input, init));
+    },
+  };
+  return state;
+}
+
+/**
+ * Holds one call of a function's client at a step boundary until the test lets it go, so another worker can act in
+ * between: `before` the call reaches the service, or `after` it applied and before the worker hears so. One hold per
+ * arming: `reached` resolves when the call is held, `release` lets it continue.
+ */
+export function holdSwitch(client: AnyClient, name = 'holdSwitch') {
+  let plan: { point: KillPoint; reached: () => void; released: Promise<void> } | undefined;
+  let seen = 0;
+  (client as DynamoDBClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const held = plan !== undefined && context.commandName === plan.point.command && ++seen === plan.point.occurrence;
+      if (!held) return next(args);
+      const { point, reached, released } = plan!;
+      plan = undefined;
+      if (point.when === 'before') {
+        reached();
+        await released;
+        return next(args);
+      }
+      const result = await next(args);
+      reached();
+      await released;
+      return result;
+    },
+    { step: 'initialize', name, override: true },
+  );
+  return {
+    arm(point: KillPoint): { reached: Promise<void>; release: () => void } {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let reached!: () => void;
+      const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+      plan = { point, reached, released };
+      seen = 0;
+      return { reached: reachedPromise, release };
+    },
+  };
+}
+
 /**
  * Moves every message from one queue to another with the SQS API, as an ops redrive does: same body, same attributes.
- * Returns the bodies moved.
+ * Each is sent before it is deleted, and the move goes on until the source queue reports nothing left. Returns the
+ * bodies moved.
  */
-export async function redrive(sqs: SQSClient, fromUrl: string, toUrl: string, timeoutMs = 10_000): Promise<string[]> {
+export async function redrive(sqs: SQSClient, fromUrl: string, toUrl: string): Promise<string[]> {
   const moved: string[] = [];
-  const deadline = Date.now() + timeoutMs;
-  let emptyPolls = 0;
-  while (Date.now() < deadline && emptyPolls < 2) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: fromUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+  for (;;) {
+    // An empty receive is not an empty queue (SQS samples its hosts); its counts are.
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: fromUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
     );
-    if (!Messages?.length) {
-      emptyPolls++;
-      continue;
-    }
-    emptyPolls = 0;
-    for (const message of Messages) {
+    if (Object.values(Attributes ?? {}).every((n) => Number(n) === 0)) return moved;
+    // A long poll: it answers as soon as a message is visible.
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: fromUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    );
+    for (const message of Messages ?? []) {
       await sqs.send(
         new SendMessageCommand({ QueueUrl: toUrl, MessageBody: message.Body, MessageAttributes: message.MessageAttributes }),
       );
@@ -135,16 +274,21 @@ export async function redrive(sqs: SQSClient, fromUrl: string, toUrl: string, ti
       moved.push(message.Body ?? '');
     }
   }
-  return moved;
 }
 
-/** Polls `probe` every 50 ms until it returns something other than undefined; fails after `timeoutMs` with `what`. */
+/**
+ * Resolves with the first value `probe` returns other than undefined, checked by vitest's `vi.waitUntil`; fails after
+ * `timeoutMs` naming `what`. A probe that throws fails it at once.
+ */
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    const found = await vi.waitUntil(async () => {
+      const value = await probe();
+      return value === undefined ? false : { value };
+    }, { timeout: timeoutMs });
+    return found.value;
+  } catch (error) {
+    if (error instanceof Error && error.message === 'Timed out in waitUntil!') throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    throw error;
   }
 }
