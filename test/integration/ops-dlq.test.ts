@@ -120,13 +120,21 @@ async function deadLetter(queue: { url: string }, body: string, attributes?: Rec
   for (let i = 0; i < 2; i++) await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, VisibilityTimeout: 0 }));
 }
 
-/** An SQS client whose n-th SendMessage (or DeleteMessage) fails, as if SQS or the network failed right then. */
-function failingClient(command: 'SendMessageCommand' | 'DeleteMessageCommand', failOn: number): SQSClient {
+/**
+ * An SQS client whose n-th SendMessage (or batch send, or DeleteMessage) fails, as if SQS or the network failed right
+ * then; every one from the n-th on with `andAfter`.
+ */
+function failingClient(
+  command: 'SendMessageCommand' | 'SendMessageBatchCommand' | 'DeleteMessageCommand',
+  failOn: number,
+  options: { andAfter?: boolean } = {},
+): SQSClient {
   const client = new SQSClient({ endpoint, ...LOCAL_AWS });
   let calls = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === command && ++calls === failOn) throw new Error('simulated SQS outage');
+      const n = context.commandName === command ? ++calls : 0;
+      if (n === failOn || (options.andAfter && n > failOn)) throw new Error('simulated SQS outage');
       return next(args);
     },
     { step: 'initialize', name: 'failOneCall' },
@@ -412,8 +420,16 @@ describe('redrive', () => {
       expect(peek.stdout).toContain('RetryAttemptsExhausted after 2 invocation(s) (Unhandled)');
       expect(peek.stdout).toContain('redrive can rebuild its events until about');
 
-      // Fixed. The redrive reads the batches back from the stream and queues their events on notify-retry.
+      // Fixed. A redrive that cannot queue the events leaves every record where it was.
       crashing = false;
+      const refused = await dlq(['--brand', brand, '--dynamodb-endpoint', bridge.endpoints.dynamodb, 'redrive', 'notify-stream-failures'], {
+        createSqs: () => failingClient('SendMessageBatchCommand', 1, { andAfter: true }),
+      });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('could not queue its events (Error: simulated SQS outage)');
+      expect(await depth(failuresUrl)).toEqual({ visible: recorded, hidden: 0 });
+
+      // The redrive reads the batches back from the stream and queues their events on notify-retry.
       const redrive = await dlq(['--brand', brand, '--dynamodb-endpoint', bridge.endpoints.dynamodb, 'redrive', 'notify-stream-failures']);
       expect(redrive.stderr).toBe('');
       expect(redrive.code).toBe(0);

@@ -208,6 +208,12 @@ describe('reading a failed stream batch back from the table stream', () => {
     expect(stub.iterators).toEqual([
       { StreamArn: batch.streamArn, ShardId: 'shardId-0001', ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: '100' },
     ]);
+    // Sequence numbers grow but are not consecutive: a record past the last one ends the range too.
+    const between = await readStreamBatch(scriptedStream([[record(100), record(300)], [record(500), record(600)]]).streams, {
+      ...batch,
+      endSequenceNumber: '450',
+    });
+    expect(between.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['100', '300']);
   });
 
   it('says the range is gone when the stream trimmed it (older than 24 hours)', async () => {
