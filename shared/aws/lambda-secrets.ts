@@ -11,8 +11,10 @@ let client: SecretsManagerClient | undefined;
 
 /**
  * Config whose `needs` come from the secret at SECRET_ARN, the rest from the environment. Without SECRET_ARN (the
- * local runner, tests) the secrets are read from the environment. A secret that is not a JSON object of strings
- * fails with a message naming SECRET_ARN, never its content.
+ * local runner, tests) the secrets are read from the environment. Only the values in `needs` are taken: the brand's
+ * secret holds every function's values and IAM can grant it only whole, so this is where a function is kept to its
+ * own (and where another function's malformed value cannot stop it). A secret that is not a JSON object fails with a
+ * message naming SECRET_ARN, never its content.
  */
 export function configWithSecrets(
   needs: readonly [SecretName, ...SecretName[]],
@@ -21,18 +23,19 @@ export function configWithSecrets(
   let cached: { config: Config; at: number } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < REFRESH_MS) return cached.config;
-    let secrets: Record<string, string | undefined> = env;
+    let source: Record<string, string | undefined> = env;
     if (env.SECRET_ARN) {
       client ??= new SecretsManagerClient({});
       const result = await client.send(new GetSecretValueCommand({ SecretId: env.SECRET_ARN }));
       try {
         const parsed: unknown = JSON.parse(result.SecretString ?? '');
-        if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
-        secrets = parsed as Record<string, string>;
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+        source = parsed as Record<string, string>;
       } catch {
         throw new ConfigError('Invalid configuration: the secret at SECRET_ARN must be a JSON object of strings');
       }
     }
+    const secrets = Object.fromEntries(needs.map((name) => [name, source[name]]));
     const config = parseConfig(env, secrets, needs);
     cached = { config, at: Date.now() };
     return config;
