@@ -50,8 +50,12 @@ describe('a burst of mentions', () => {
     expect(new Set(tickets.map((t) => t.id))).toEqual(new Set(customers.map((c) => `mn-${c.id}-1`)));
     expect(tickets.every((t) => t.sequence === 1)).toBe(true);
     const created = helpdesk.events.filter((e) => e.type === 'ticket.created' && e.status === 204);
-    expect(created).toHaveLength(CUSTOMERS);
+    // One event per ticket. Delivery is at least once: on two busy cores a 204 can arrive after notify's 10 s timeout,
+    // and the retry then repeats the event, which the contract allows only as the same id with the same body.
     expect(new Set(created.map((e) => e.webhookId))).toEqual(ids);
+    const bodies = new Map<string, Set<string>>();
+    for (const e of created) bodies.set(e.webhookId, (bodies.get(e.webhookId) ?? new Set()).add(e.body));
+    expect([...bodies].filter(([, b]) => b.size !== 1).map(([id]) => id)).toEqual([]);
     expect(eventProblems(tickets, helpdesk.events)).toEqual([]);
   }, 150_000);
 });
