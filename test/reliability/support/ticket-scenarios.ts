@@ -1,18 +1,20 @@
 // A model of what X and the helpdesk throw at the bridge, for the property tests: a generated history of customer
 // posts, replies, DMs, deletes, posts and DMs the brand sent by hand, agent replies and their webhook echoes; the
-// ways X can deliver it (copies, both formats, any interleaving); and a harness that plays a delivery schedule
-// through the real normaliser, the real ingest use case and the real reply use cases on the in-memory store.
+// ways X can deliver it (copies, both formats, any interleaving); a harness that plays a delivery schedule through the
+// real normaliser, the real ingest use case and the real reply use cases on a ticket store (the in-memory one or the
+// DynamoDB adapter, see stores-under-test.ts); and the checks, which read only a store-neutral snapshot.
 import * as fc from 'fast-check';
 import { postReply, type ReplyPoster } from '../../../shared/replies/post-reply';
 import { requestReply } from '../../../shared/replies/request-reply';
 import type { StoredReply, TicketStore } from '../../../shared/tickets/ticket-store';
+import type { StoreSnapshot } from './stores-under-test';
 import { ingestItem, prefetchXItems, type IngestDeps } from '../../../shared/tickets/ingest';
-import type { Ticket } from '../../../shared/tickets/model';
+import { parseTicketId } from '../../../shared/tickets/ticket-id';
+import type { Reply, Ticket } from '../../../shared/tickets/model';
 import { RetryableError } from '../../../shared/errors';
 import { changeStatus } from '../../../shared/tickets/ticket-api';
 import { normaliseWebhookBody } from '../../../shared/x/normalise';
 import type { InboundEvent } from '../../../shared/x/inbound-event';
-import { memoryTicketStore, type MemoryTicketStore } from '../../support/memory-ticket-store';
 import {
   aaaDelete,
   aaaDm,
@@ -106,12 +108,22 @@ const recipeStep = (statusChanges: boolean): fc.Arbitrary<RecipeStep> =>
     minutes: fc.nat(HISTORY_MINUTES),
   });
 
+/** How many recipe steps a generated history has, by default. */
+export const HISTORY_STEPS = { min: 8, max: 40 };
+
 /**
- * Histories of up to `maxSteps` recipe steps (each becomes one X item, agent reply or status change). Status changes
- * only when asked: after one, which ticket a later item joins can depend on arrival order (see the properties).
+ * Histories of `minSteps` to `maxSteps` recipe steps (each becomes one X item, agent reply or status change, unless
+ * it has nothing to refer to yet: a brand DM before any customer DM, a delete with nothing left to delete). Status
+ * changes only when asked: after one, which ticket a later item joins can depend on arrival order (see the properties).
+ * The defaults give a median of 17 events (a quarter of the histories 10 or fewer, a tenth 31 or more): threads
+ * several replies deep, several agent replies, solves and reopens in one history. `size: 'max'` spreads the lengths
+ * over the whole range, where fast-check's default size would keep most arrays short.
  */
-export function historyArb(maxSteps = 18, options: { statusChanges?: boolean } = {}): fc.Arbitrary<History> {
-  return fc.array(recipeStep(options.statusChanges ?? false), { minLength: 1, maxLength: maxSteps }).map(buildHistory);
+export function historyArb(options: { minSteps?: number; maxSteps?: number; statusChanges?: boolean } = {}): fc.Arbitrary<History> {
+  const { minSteps = HISTORY_STEPS.min, maxSteps = HISTORY_STEPS.max } = options;
+  return fc
+    .array(recipeStep(options.statusChanges ?? false), { minLength: minSteps, maxLength: maxSteps, size: 'max' })
+    .map(buildHistory);
 }
 
 /** Turns a recipe into a history whose every reference (parent, deleted post, DM conversation) exists before it. */
@@ -411,20 +423,22 @@ export class ModelX implements ReplyPoster {
 }
 
 export type Harness = {
-  store: MemoryTicketStore;
   x: ModelX;
   /** What each step did, for failure messages. */
   trace: string[];
   /** Plays one step; echoes that X delivers while a reply is being posted are played by `onPosted`. */
   play(step: Step): Promise<void>;
   deps: IngestDeps;
+  /** The time in epoch ms; tests move it on to let time pass (a queue's visibility timeout). */
   clock: { now: number };
+  /** Reads the clock, moving it on by a millisecond (see createHarness). */
+  now: () => Date;
 };
 
 export type HarnessOptions = {
   mentionMergeHours?: number;
-  /** The store the use cases see (a crashing or scheduled wrapper of the harness's own store). */
-  wrap?: (store: MemoryTicketStore) => TicketStore;
+  /** The store the use cases see instead of the one given (a crashing or scheduled wrapper of it). */
+  wrap?: (store: TicketStore) => TicketStore;
   /** Echo copies to deliver while the reply worker waits for X's answer, by agent reply key. */
   echoDuringPost?: Map<string, Format>;
 };
@@ -448,12 +462,16 @@ export async function deliverBody(body: Record<string, unknown>, deps: IngestDep
   return events;
 }
 
-/** A harness on a fresh in-memory store with a constant clock at the end of the history. */
-export function createHarness(history: History, options: HarnessOptions = {}): Harness {
-  const store = memoryTicketStore();
+/**
+ * A harness playing steps on `store` (which should be empty), with a clock that starts at the end of the history and
+ * moves on by a millisecond each time it is read: every decision, and so every ticket state written, carries its own
+ * instant, which lets the checks put the writes of different tickets on one timeline (ticketTimelineProblems). Nothing
+ * in the rules decides on a millisecond: the windows are hours.
+ */
+export function createHarness(history: History, store: TicketStore, options: HarnessOptions = {}): Harness {
   const clock = { now: T0 + HISTORY_MINUTES * 60_000 };
   const seen = options.wrap ? options.wrap(store) : store;
-  const now = () => new Date(clock.now);
+  const now = () => new Date(++clock.now);
   const deps: IngestDeps = {
     store: seen,
     brand: 'acme',
@@ -502,7 +520,7 @@ export function createHarness(history: History, options: HarnessOptions = {}): H
     trace.push(`agent ${agent.key} answers ${agent.targetXId}`);
     await runAgentReply(agent, seen, x, now);
   }
-  return { store, x, trace, play, deps, clock };
+  return { x, trace, play, deps, clock, now };
 }
 
 /** The helpdesk asks for the reply (under the target message) and the reply worker posts it. */
@@ -518,9 +536,20 @@ export async function runAgentReply(agent: AgentReply, store: TicketStore, x: Re
   await postReply(reply.id, { store, x, bot: { xUserId: BOT.id, username: BOT.username }, now, inFlightGraceMs: 60_000 });
 }
 
-/** The reply record for an agent reply (its id comes from the Idempotency-Key, which is the agent key). */
-export function replyOf(store: MemoryTicketStore, agent: AgentReply): StoredReply | undefined {
-  return [...store.replies.values()].find((r) => r.reply.text === agent.text);
+/** The reply record for an agent reply, found by its text (each agent reply's text is unique in a history). */
+export function replyOf(snapshot: StoreSnapshot, agent: AgentReply): Reply | undefined {
+  return [...snapshot.replies.values()].find((r) => r.text === agent.text);
+}
+
+/** Each ticket's written states, in the order written. */
+function statesByTicket(snapshot: StoreSnapshot): Map<string, Ticket[]> {
+  const states = new Map<string, Ticket[]>();
+  for (const change of snapshot.changes) {
+    const written = states.get(change.id) ?? [];
+    written.push(change);
+    states.set(change.id, written);
+  }
+  return states;
 }
 
 /**
@@ -528,25 +557,25 @@ export function replyOf(store: MemoryTicketStore, agent: AgentReply): StoredRepl
  * customer, sequence and the count of each change type; messages with their ticket, direction, text, redaction and
  * reply link; replies with status and X id; tombstones.
  */
-export function observable(store: MemoryTicketStore, options: { renameTickets?: boolean } = {}) {
+export function observable(snapshot: StoreSnapshot, options: { renameTickets?: boolean } = {}) {
+  const storedMessages = [...snapshot.xItems.values()].flatMap((i) => (i.kind === 'message' ? [i.message] : []));
   const ticketKey = new Map<string, string>();
-  for (const ticket of store.tickets.values()) {
-    const xIds = [...store.xItems.values()]
-      .flatMap((i) => (i.kind === 'message' && i.message.ticketId === ticket.id ? [i.message.xId] : []))
-      .sort();
+  for (const ticket of snapshot.tickets) {
+    const xIds = storedMessages.flatMap((m) => (m.ticketId === ticket.id ? [m.xId] : [])).sort();
     // With renaming, a ticket is known by its messages: the n in mn-<customer>-<n> depends on arrival order.
     ticketKey.set(ticket.id, options.renameTickets ? `ticket{${xIds.join(',')}}` : ticket.id);
   }
   const name = (id: string) => ticketKey.get(id) ?? `missing:${id}`;
   // A reply's id derives from its ticket's id and its Idempotency-Key: with renamed tickets, name it by its text.
   const replyName = (id: string | undefined) =>
-    id === undefined || !options.renameTickets ? id : `reply{${store.replies.get(id)?.reply.text ?? id}}`;
+    id === undefined || !options.renameTickets ? id : `reply{${snapshot.replies.get(id)?.text ?? id}}`;
+  const states = statesByTicket(snapshot);
   const changeCounts = (ticket: Ticket) => {
     const counts: Record<string, number> = {};
-    for (const change of store.changes) if (change.id === ticket.id) counts[change.lastChange.type] = (counts[change.lastChange.type] ?? 0) + 1;
+    for (const change of states.get(ticket.id) ?? []) counts[change.lastChange.type] = (counts[change.lastChange.type] ?? 0) + 1;
     return counts;
   };
-  const tickets = [...store.tickets.values()]
+  const tickets = snapshot.tickets
     .map((t) => ({
       id: name(t.id),
       status: t.status,
@@ -557,8 +586,7 @@ export function observable(store: MemoryTicketStore, options: { renameTickets?: 
       changes: changeCounts(t),
     }))
     .sort((a, b) => a.id.localeCompare(b.id));
-  const messages = [...store.xItems.values()]
-    .flatMap((i) => (i.kind === 'message' ? [i.message] : []))
+  const messages = storedMessages
     .map((m) => ({
       xId: m.xId,
       ticket: name(m.ticketId),
@@ -571,9 +599,9 @@ export function observable(store: MemoryTicketStore, options: { renameTickets?: 
       inReplyToXId: m.inReplyToXId,
     }))
     .sort((a, b) => a.xId.localeCompare(b.xId));
-  const tombstones = [...store.xItems.values()].flatMap((i) => (i.kind === 'tombstone' ? [i.xId] : [])).sort();
-  const replies = [...store.replies.values()]
-    .map((r) => ({ id: replyName(r.reply.id) ?? '', ticket: name(r.reply.ticketId), status: r.reply.status, xId: r.reply.xId, text: r.reply.text }))
+  const tombstones = [...snapshot.xItems.values()].flatMap((i) => (i.kind === 'tombstone' ? [i.xId] : [])).sort();
+  const replies = [...snapshot.replies.values()]
+    .map((r) => ({ id: replyName(r.id) ?? '', ticket: name(r.ticketId), status: r.status, xId: r.xId, text: r.text }))
     .sort((a, b) => a.id.localeCompare(b.id));
   return { tickets, messages, tombstones, replies };
 }
@@ -582,14 +610,60 @@ export function observable(store: MemoryTicketStore, options: { renameTickets?: 
  * The outbox invariant: every ticket's written states carry sequences 1..n, each exactly once, so the helpdesk gets
  * exactly one event (one webhook-id) per change. Returns the problems found.
  */
-export function outboxProblems(store: MemoryTicketStore): string[] {
+export function outboxProblems(snapshot: StoreSnapshot): string[] {
   const problems: string[] = [];
-  for (const ticket of store.tickets.values()) {
-    const sequences = store.changes.filter((c) => c.id === ticket.id).map((c) => c.sequence);
+  const states = statesByTicket(snapshot);
+  for (const ticket of snapshot.tickets) {
+    const sequences = (states.get(ticket.id) ?? []).map((c) => c.sequence);
     const expected = Array.from({ length: ticket.sequence }, (_, i) => i + 1);
     if (JSON.stringify(sequences) !== JSON.stringify(expected)) {
       problems.push(`${ticket.id}: changes written with sequences [${sequences}] but the ticket is at ${ticket.sequence}`);
     }
+  }
+  for (const id of states.keys()) {
+    if (!snapshot.tickets.some((t) => t.id === id)) problems.push(`${id}: changes written for a ticket that is not stored`);
+  }
+  return problems;
+}
+
+/** How many of a customer's latest tickets on a channel ingest reads to decide (CUSTOMER_TICKETS in ingest.ts). */
+const TICKETS_THE_RULES_SEE = 5;
+
+/**
+ * No doubled ticket, for every history in any order, status changes included. A customer's next ticket on a channel
+ * may open only if every ticket before it that the rules look at was solved: an unsolved one would have taken the
+ * item (rules 2 and 3). Each ticket's states come from the outbox, and each carries the clock reading of the decision
+ * that wrote it (see createHarness), which puts the writes of all tickets on one timeline:
+ * - steps run one at a time: each earlier ticket's state at the new ticket's instant must be solved;
+ * - `racing` workers: the creator read the earlier tickets before it read the clock, so each must have had a solved
+ *   state before that instant (it may have been reopened since, by a worker between the creator's read and write).
+ * And since the whole history lies inside the reopen window, a follow-up to a solved ticket reopens it: no ticket may
+ * be a follow-up (`followUpOf`), and no customer may have a second DM ticket.
+ */
+export function ticketTimelineProblems(snapshot: StoreSnapshot, options: { racing?: boolean } = {}): string[] {
+  const problems: string[] = [];
+  const states = statesByTicket(snapshot);
+  const owners = new Map<string, Ticket[]>();
+  for (const ticket of snapshot.tickets) {
+    const owner = `${ticket.customer.username} ${ticket.channel}`;
+    owners.set(owner, [...(owners.get(owner) ?? []), ticket]);
+  }
+  const generation = (t: Ticket) => parseTicketId(t.id)?.generation ?? 0;
+  for (const [owner, tickets] of owners) {
+    tickets.sort((a, b) => generation(a) - generation(b));
+    tickets.forEach((ticket, n) => {
+      if (ticket.followUpOf) problems.push(`${ticket.id} follows up ${ticket.followUpOf}, which a follow-up in the window reopens`);
+      if (n === 0) return;
+      if (ticket.channel === 'dm') problems.push(`${owner}: a second DM ticket ${ticket.id}, where a DM joins or reopens the first`);
+      for (const earlier of tickets.slice(Math.max(0, n - TICKETS_THE_RULES_SEE), n)) {
+        const before = (states.get(earlier.id) ?? []).filter((state) => state.updatedAt < ticket.createdAt).sort((a, b) => a.sequence - b.sequence);
+        const solved = options.racing ? before.some((state) => state.status === 'solved') : before.at(-1)?.status === 'solved';
+        if (!solved) {
+          const was = before.map((state) => state.status).join(' → ') || 'not yet written';
+          problems.push(`${ticket.id} opened at ${ticket.createdAt}, when ${earlier.id} had been ${was}`);
+        }
+      }
+    });
   }
   return problems;
 }
