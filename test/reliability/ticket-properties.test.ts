@@ -338,6 +338,9 @@ for (const home of HOMES) {
       }, timeLimit(home));
     });
 
+    // On DynamoDB these get more runs than the others: the races there are real, so which interleaving a run hits is
+    // chance, and the one where only the message's own condition stops a duplicate (a batch read gone stale while
+    // another worker stores the same item) came up once in 1 to 8 runs.
     describe('concurrent workers', () => {
       it('batches of deliveries racing on the store (duplicates included) end as one in-order pass', async () => {
         await fc.assert(
@@ -360,7 +363,7 @@ for (const home of HOMES) {
               });
             },
           ),
-          runsOn(home, { memory: 150, dynamodb: 12 }),
+          runsOn(home, { memory: 150, dynamodb: 20 }),
         );
       }, timeLimit(home));
 
@@ -381,7 +384,7 @@ for (const home of HOMES) {
               });
             },
           ),
-          runsOn(home, { memory: 150, dynamodb: 12 }),
+          runsOn(home, { memory: 150, dynamodb: 20 }),
         );
       }, timeLimit(home));
     });
