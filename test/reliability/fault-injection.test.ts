@@ -168,7 +168,8 @@ describe('DynamoDB throttling and timeouts', () => {
       .poll(async () => {
         const views = await Promise.all(answered.map((c) => b.api('GET', `/tickets/mn-${c.id}-1`)));
         return views.filter((v) => (v.json as { replies?: { status: string }[] } | undefined)?.replies?.[0]?.status === 'posted').length;
-      }, { timeout: 40_000 })
+        // A reply worker hit by faults twice waits out the transient backoff (10 s, then 30 s) before its next try.
+      }, { timeout: 150_000 })
       .toBe(answered.length);
     await b.waitForIdle({ timeoutMs: 60_000 });
     const { tickets, messages } = ticketsOf(await b.scanTable());
@@ -201,7 +202,7 @@ describe('DynamoDB throttling and timeouts', () => {
     expect(Object.fromEntries(tickets.map((t) => [t.id, t.sequence])), context).toEqual(
       Object.fromEntries(ticketIds.map((id) => [id, expectedSequence(id)])),
     );
-  }, 120_000);
+  }, 300_000);
 
   it('DynamoDB or SQS unavailable past the SDK retries: 503 with Retry-After (never 200 for an event not queued, never 500), and the retry succeeds', async () => {
     const b = await startTestBridge({ env: env() });
