@@ -274,13 +274,18 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
         inFlight--;
       }
       if (stopping) return false;
-      inFlight++;
-      try {
-        await pause(Math.min(maxDelay, baseDelay * 2 ** attempt));
-      } finally {
-        inFlight--;
-      }
+      await backOff(attempt);
       if (stopping) return false;
+    }
+  }
+
+  /** Waits before retry `attempt`, counted as in flight so waitForIdle() does not call the stream drained meanwhile. */
+  async function backOff(attempt: number): Promise<void> {
+    inFlight++;
+    try {
+      await pause(Math.min(maxDelay, baseDelay * 2 ** attempt));
+    } finally {
+      inFlight--;
     }
   }
 
@@ -320,13 +325,7 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
         return true;
       }
       stats.retries++;
-      // Counted as in flight while backing off, so waitForIdle() does not call the stream drained meanwhile.
-      inFlight++;
-      try {
-        await pause(Math.min(maxDelay, baseDelay * 2 ** attempt));
-      } finally {
-        inFlight--;
-      }
+      await backOff(attempt);
       if (stopping) return false;
     }
   }
