@@ -11,6 +11,7 @@ import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
 import { ingestItem, prefetchXItems, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
+import { completeFromBody } from '../../shared/x/complete-items';
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
@@ -59,7 +60,7 @@ export async function processBatch(records: SQSRecord[], deps: IngestDeps): Prom
     [...lanes.values()].map(async (lane) => {
       for (const { record, item } of lane) {
         try {
-          const result = await ingestItem(item, deps, prefetched(item.xId));
+          const result = await ingestItem(completeFromBody(item), deps, prefetched(item.xId));
           count(OUTCOME_METRIC[result.outcome]);
           logger.info('inbound item applied', { ...result, kind: item.kind, via: item.via, messageId: record.messageId });
         } catch (error) {

@@ -199,6 +199,13 @@ export const ticketEventSchemas = {
     'The author deleted a message on X; its text is gone from the bridge. Remove it from your copy too.',
     { message: helpdeskMessageSchema },
   ),
+  'ticket.message_edited': eventSchema(
+    'ticket.message_edited',
+    'TicketMessageEditedEvent',
+    'The author edited a post on X: `data.message.text` is the newest version and `data.message.editHistory` lists ' +
+      'every version\'s X id, oldest first. `data.message.id` stays the first version\'s: replace your copy\'s text.',
+    { message: helpdeskMessageSchema },
+  ),
 } as const satisfies Record<TicketEventType, z.ZodMiniType>;
 
 /** The body of every ticket event POSTed to the helpdesk, told apart by `type`. */
@@ -211,6 +218,7 @@ export const ticketEventBodySchema = z
     ticketEventSchemas['ticket.reply_posted'],
     ticketEventSchemas['ticket.reply_failed'],
     ticketEventSchemas['ticket.message_redacted'],
+    ticketEventSchemas['ticket.message_edited'],
   ])
   .register(z.globalRegistry, {
     id: 'TicketEvent',
@@ -294,6 +302,7 @@ export function contextNeededFor(change: TicketChange): { messageXId?: string; r
     case 'ticket.message_added':
     case 'ticket.reopened':
     case 'ticket.message_redacted':
+    case 'ticket.message_edited':
       if (!change.messageXId) throw new Error(`${change.type} names no messageXId`);
       return { messageXId: change.messageXId };
     case 'ticket.reply_posted':
@@ -331,6 +340,7 @@ export function toTicketEvent(ticket: Ticket, ctx: TicketEventContext = {}): Tic
   switch (change.type) {
     case 'ticket.created':
     case 'ticket.message_redacted':
+    case 'ticket.message_edited':
       return { webhookId, body: { type: change.type, ...head, data: { ...data, message: message() } } };
     case 'ticket.message_added':
     case 'ticket.reopened': {

@@ -2,7 +2,7 @@
 // Reads first, decides with the pure rules, then conditional writes: one transaction for a change to an existing
 // ticket, or two puts for a new one (the ticket, then its message). A lost race or a stale read only ever costs
 // another round; a redelivered item finds its X id stored, or the ticket it opened, and changes nothing more.
-import type { InboundDelete, InboundDm, InboundEvent, InboundPost } from '../x/inbound-event';
+import type { CompleteDm as InboundDm, CompleteEvent as InboundEvent, CompletePost as InboundPost, InboundDelete } from '../x/inbound-event';
 import { RetryableError } from '../errors';
 import { logger } from '../logger';
 import { messageIdFor, type Channel, type Message, type Ticket } from './model';

@@ -1,5 +1,6 @@
 // The ticket domain's data: what the bridge stores and what the helpdesk sees. Plain types, no I/O.
 import * as z from 'zod/mini';
+import { linkSchema, xProfileSchema } from '../x/inbound-event';
 
 export const ticketStatusSchema = z.enum(['open', 'pending', 'solved']);
 export type TicketStatus = z.infer<typeof ticketStatusSchema>;
@@ -15,13 +16,22 @@ export const ticketEventTypeSchema = z.enum([
   'ticket.reply_posted',
   'ticket.reply_failed',
   'ticket.message_redacted',
+  'ticket.message_edited',
 ]);
 export type TicketEventType = z.infer<typeof ticketEventTypeSchema>;
 
+/**
+ * A person on X as tickets show them: always named. `unresolved`: X's body did not name them and the read budget
+ * allowed no look-up yet, so `name` is a placeholder with their X id (the next look-up completes it); `notFound`: X
+ * says the account does not exist (deleted or suspended), so `name` is a placeholder for good.
+ */
 export const xUserSchema = z.object({
   xUserId: z.string(),
   username: z.string(),
   name: z.string(),
+  ...xProfileSchema.shape,
+  unresolved: z.optional(z.boolean()),
+  notFound: z.optional(z.boolean()),
 });
 export type XUser = z.infer<typeof xUserSchema>;
 
@@ -58,6 +68,35 @@ export const ticketSchema = z.object({
 });
 export type Ticket = z.infer<typeof ticketSchema>;
 
+/**
+ * A photo, video, GIF or file on a message. `url` is where X serves it (public for posts; for DM media X's address,
+ * which only the account's credentials open). `stored` is the bridge's own copy of media X does not serve publicly:
+ * events and the API give a short-lived link to it instead of `url`. `error` says why a copy could not be made.
+ */
+export const attachmentSchema = z.object({
+  /** `att-` + X's media key: stable across redeliveries. */
+  id: z.string(),
+  type: z.enum(['photo', 'video', 'animated_gif', 'file']),
+  url: z.string(),
+  previewUrl: z.optional(z.string()),
+  altText: z.optional(z.string()),
+  width: z.optional(z.number()),
+  height: z.optional(z.number()),
+  durationMs: z.optional(z.number()),
+  contentType: z.optional(z.string()),
+  stored: z.optional(z.object({ key: z.string(), contentType: z.string(), bytes: z.number() })),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+});
+export type Attachment = z.infer<typeof attachmentSchema>;
+
+/** The post a quote quotes: text and author when X included them, the bridge had them, or a look-up found them. */
+export const quotedPostSchema = z.object({
+  xId: z.string(),
+  text: z.optional(z.string()),
+  author: z.optional(z.object({ xUserId: z.string(), username: z.string(), name: z.optional(z.string()) })),
+});
+export type QuotedPost = z.infer<typeof quotedPostSchema>;
+
 export const messageSchema = z.object({
   id: z.string(),
   ticketId: z.string(),
@@ -65,10 +104,21 @@ export const messageSchema = z.object({
   direction: z.enum(['inbound', 'outbound']),
   channel: channelSchema,
   text: z.string(),
-  author: z.object({ xUserId: z.string(), username: z.string() }),
+  author: z.object({
+    xUserId: z.string(),
+    username: z.string(),
+    name: z.optional(z.string()),
+    unresolved: z.optional(z.boolean()),
+  }),
   createdAt: z.string(),
   inReplyToXId: z.optional(z.string()),
   redacted: z.boolean(),
+  /** Absent on messages stored before attachments were kept: read as none. */
+  attachments: z.optional(z.array(attachmentSchema)),
+  links: z.optional(z.array(linkSchema)),
+  quoted: z.optional(quotedPostSchema),
+  /** Every version's X id, oldest first, once the customer edited the post (`xId` stays the first version's). */
+  editHistory: z.optional(z.array(z.string())),
   /**
    * True when the author summoned the bot (mentioned it, replied to it or quoted it): X lets self-serve apps reply
    * only to such posts, so replies target the latest one.

@@ -1,6 +1,6 @@
 // The contract's ticket rules (CONTRACT.md §3) as pure functions over plain data: where an inbound X item goes.
 // Decisions use the item's own time, not the time it is processed, so a redelivery a day later decides the same.
-import type { InboundDm, InboundPost } from '../x/inbound-event';
+import type { CompleteDm as InboundDm, CompletePost as InboundPost } from '../x/inbound-event';
 import type { Channel, Message, Ticket, TicketChange, TicketStatus } from './model';
 import { messageIdFor } from './model';
 

@@ -2,24 +2,89 @@
 // Account Activity API) normalise to this, so the ingest worker never sees X's wire formats.
 import * as z from 'zod/mini';
 
-const author = z.object({
-  xUserId: z.string().check(z.regex(/^\d{1,20}$/)),
-  username: z.string(),
-  name: z.string(),
+const xId = z.string().check(z.regex(/^\d{1,20}$/));
+
+/** What X's user objects say about a person beyond their name: the ticket's `customer` carries it. */
+export const xProfileSchema = z.object({
+  profileImageUrl: z.optional(z.string()),
+  /** X's `verified_type`: "blue", "business", "government" or "none". */
+  verifiedType: z.optional(z.string()),
+  followersCount: z.optional(z.number()),
+  protected: z.optional(z.boolean()),
 });
+export type XProfile = z.infer<typeof xProfileSchema>;
+
+/**
+ * An author or sender as the body described them. `username` and `name` are absent when X sent no user object for
+ * them (XAA's `includes: {}` on replies and quotes, a DM `users` map without the sender): ingest looks them up.
+ */
+export const inboundUserSchema = z.object({
+  xUserId: xId,
+  username: z.optional(z.string()),
+  name: z.optional(z.string()),
+  profile: z.optional(xProfileSchema),
+});
+export type InboundUser = z.infer<typeof inboundUserSchema>;
+
+/**
+ * A photo, video or GIF as X listed it (v2 `includes.media` by `attachments.media_keys`, v1.1 `extended_entities.media`,
+ * a DM's `message_data.attachment.media`). `url` is the file (for video, the best mp4 variant), `previewUrl` its still.
+ * `requiresAuth`: DM media, which X serves only with the account's OAuth credentials, so the bridge keeps a copy.
+ */
+export const inboundMediaSchema = z.object({
+  /** X's media key (v2) or `id_str` (v1.1): stable across redeliveries, so the attachment's id derives from it. */
+  mediaKey: z.string(),
+  type: z.enum(['photo', 'video', 'animated_gif']),
+  url: z.optional(z.string()),
+  previewUrl: z.optional(z.string()),
+  altText: z.optional(z.string()),
+  width: z.optional(z.number()),
+  height: z.optional(z.number()),
+  durationMs: z.optional(z.number()),
+  contentType: z.optional(z.string()),
+  requiresAuth: z.boolean(),
+  /** Set by ingest, never by the webhook: the bridge's own copy of media that `requiresAuth`, or why none was made. */
+  stored: z.optional(z.object({ key: z.string(), contentType: z.string(), bytes: z.number() })),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+});
+export type InboundMedia = z.infer<typeof inboundMediaSchema>;
+
+/** A link as the customer typed it: `url` is X's t.co wrapper, `expandedUrl` what it points at. */
+export const linkSchema = z.object({ url: z.string(), expandedUrl: z.string(), displayUrl: z.string() });
+export type Link = z.infer<typeof linkSchema>;
+
+/** The post a quote quotes: its id always; its text and author when X included them in the body. */
+export const inboundQuotedSchema = z.object({
+  xId,
+  text: z.optional(z.string()),
+  author: z.optional(inboundUserSchema),
+});
+export type InboundQuoted = z.infer<typeof inboundQuotedSchema>;
+
+const author = inboundUserSchema;
 
 export const inboundPostSchema = z.object({
   kind: z.literal('post'),
   format: z.enum(['xaa', 'aaa']),
   xId: z.string().check(z.regex(/^\d{1,20}$/)),
   author,
-  /** As the customer wrote it: full text when truncated, HTML entities unescaped. */
+  /**
+   * As the customer wrote it: full text when truncated, HTML entities unescaped, t.co links replaced by the URL typed
+   * (`links`), and the t.co link X appends for media removed (`media`).
+   */
   text: z.string(),
+  links: z.array(linkSchema),
+  media: z.array(inboundMediaSchema),
   createdAt: z.string(),
   inReplyToXId: z.optional(z.string()),
   inReplyToUserId: z.optional(z.string()),
   conversationId: z.optional(z.string()),
-  quotedXId: z.optional(z.string()),
+  quoted: z.optional(inboundQuotedSchema),
+  /**
+   * X's `edit_history_tweet_ids` (oldest first, this post's own id last; v1.1: `edit_history.initial_tweet_id` then
+   * this id) when the post is an edit of an earlier one, that is when it lists more than this post's own id.
+   */
+  editHistory: z.optional(z.array(xId)),
   /** The bot's @handle appears in the text the author typed (not only X's auto-added reply prefix). */
   mentionsBot: z.boolean(),
   /** Where this arrived from (for example `post.mention.create` or `tweet_create_events`): logs and metrics only. */
@@ -36,6 +101,8 @@ export const inboundDmSchema = z.object({
   /** The other side: the bot for a customer's DM, the customer for a DM the bot sent. */
   recipientXUserId: z.string().check(z.regex(/^\d{1,20}$/)),
   text: z.string(),
+  links: z.array(linkSchema),
+  media: z.array(inboundMediaSchema),
   createdAt: z.string(),
   via: z.string(),
   receivedAt: z.string(),
@@ -55,6 +122,27 @@ export type InboundDelete = z.infer<typeof inboundDeleteSchema>;
 
 export const inboundEventSchema = z.discriminatedUnion('kind', [inboundPostSchema, inboundDmSchema, inboundDeleteSchema]);
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
+
+/**
+ * A person as ingest hands them to the ticket rules: always named. See `xUserSchema` in shared/tickets/model.ts for
+ * `unresolved` and `notFound`.
+ */
+export type NamedUser = {
+  xUserId: string;
+  username: string;
+  name: string;
+  profile?: XProfile;
+  unresolved?: boolean;
+  notFound?: boolean;
+};
+
+/**
+ * An inbound item once ingest completed it (shared/x/complete-items.ts): every author named, DM media copied. This is
+ * what the ticket rules take.
+ */
+export type CompletePost = Omit<InboundPost, 'author'> & { author: NamedUser };
+export type CompleteDm = Omit<InboundDm, 'sender'> & { sender: NamedUser };
+export type CompleteEvent = CompletePost | CompleteDm | InboundDelete;
 
 /** Why an item in a webhook body was acknowledged but not queued. Each reason is a metric. */
 export type IgnoreReason =

@@ -178,13 +178,14 @@ function xaaPost(payload: unknown, includes: JsonObject, via: string, env: Env):
     mentionsBot: mentionsBot(rawText, typedStart, isReply, mentions, env.bot),
     via,
     receivedAt: env.receivedAt,
+    links: [],
+    media: [],
   };
   return withOptional(post, {
     inReplyToXId,
     inReplyToUserId: numericId(payload.in_reply_to_user_id),
     conversationId: numericId(payload.conversation_id),
-    quotedXId: referencedId('quoted'),
-  });
+  }, quotedOf(referencedId('quoted')));
 }
 
 function v2Mentions(value: unknown): MentionRef[] {
@@ -294,13 +295,14 @@ function aaaTweet(item: unknown, env: Env): ItemOutcome {
     ),
     via: 'tweet_create_events',
     receivedAt: env.receivedAt,
+    links: [],
+    media: [],
   };
   const quoted = isObject(item.quoted_status) ? item.quoted_status : undefined;
   return withOptional(post, {
     inReplyToXId,
     inReplyToUserId,
-    quotedXId: numericId(item.quoted_status_id_str) ?? numericId(quoted?.id_str),
-  });
+  }, quotedOf(numericId(item.quoted_status_id_str) ?? numericId(quoted?.id_str)));
 }
 
 function v1Mentions(value: unknown): MentionRef[] {
@@ -359,6 +361,8 @@ function directMessage(item: unknown, userMaps: unknown[], format: Format, via: 
     sender: profileOf(senderId, userMaps, env.bot),
     recipientXUserId: recipientId,
     text: storedText(text),
+    links: [],
+    media: [],
     createdAt: isoFromMillis(item.created_timestamp) ?? env.receivedAt,
     via,
     receivedAt: env.receivedAt,
@@ -505,8 +509,12 @@ function count(env: Env, reason: IgnoreReason, items = 1): void {
   if (items > 0) env.ignored[reason] = (env.ignored[reason] ?? 0) + items;
 }
 
-function withOptional<T extends object>(base: T, optional: Record<string, string | undefined>): T {
-  const result = { ...base } as Record<string, unknown>;
+function withOptional<T extends object>(base: T, optional: Record<string, string | undefined>, extra: object = {}): T {
+  const result = { ...base, ...extra } as Record<string, unknown>;
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) result[key] = value;
   return result as T;
+}
+
+function quotedOf(xId: string | undefined): { quoted?: { xId: string } } {
+  return xId === undefined ? {} : { quoted: { xId } };
 }

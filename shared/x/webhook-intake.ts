@@ -78,8 +78,8 @@ function withinLimits(event: InboundEvent): InboundEvent {
   const person = event.kind === 'post' ? event.author : event.sender;
   const bounded = {
     ...person,
-    username: cut(person.username, MAX_NAME_CODE_POINTS),
-    name: cut(person.name, MAX_NAME_CODE_POINTS),
+    ...(person.username === undefined ? {} : { username: cut(person.username, MAX_NAME_CODE_POINTS) }),
+    ...(person.name === undefined ? {} : { name: cut(person.name, MAX_NAME_CODE_POINTS) }),
   };
   const text = cut(event.text, MAX_TEXT_CODE_POINTS);
   return event.kind === 'post' ? { ...event, author: bounded, text } : { ...event, sender: bounded, text };

@@ -8,7 +8,7 @@ import { keys } from '../../shared/aws/items';
 import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
 import { messageFromItem, newTicket, ticketWithStatus } from '../../shared/tickets/rules';
 import type { TicketStore } from '../../shared/tickets/ticket-store';
-import type { InboundDelete, InboundPost } from '../../shared/x/inbound-event';
+import type { InboundDelete, CompletePost as InboundPost } from '../../shared/x/inbound-event';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
 
 const BOT = { xUserId: '1602999888777666555', username: 'AcmeSupport' };
@@ -52,6 +52,8 @@ function mention(): InboundPost {
     mentionsBot: true,
     via: 'post.mention.create',
     receivedAt: at,
+    links: [],
+    media: [],
   };
 }
 function deleteOf(post: InboundPost): InboundDelete {

@@ -6,7 +6,7 @@ import { ConflictError, PermanentError, RetryableError, ValidationError } from '
 import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
 import { requestReply, type RequestReplyDeps } from '../../shared/replies/request-reply';
 import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
-import type { InboundDm, InboundPost } from '../../shared/x/inbound-event';
+import type { CompleteDm as InboundDm, CompletePost as InboundPost } from '../../shared/x/inbound-event';
 import { memoryTicketStore, type MemoryTicketStore } from '../support/memory-ticket-store';
 
 const BOT = { xUserId: '1602999888777666555', username: 'AcmeSupport', name: 'Acme Support' };
@@ -59,6 +59,8 @@ const mention: InboundPost = {
   mentionsBot: true,
   via: 'post.mention.create',
   receivedAt: new Date(T0).toISOString(),
+  links: [],
+  media: [],
 };
 
 beforeEach(async () => {
@@ -198,6 +200,7 @@ describe('posting a reply', () => {
     const dm: InboundDm = {
       kind: 'dm', format: 'xaa', xId: '1990000000000000100', sender: JANE, recipientXUserId: BOT.xUserId,
       text: 'Order #A-1234', createdAt: new Date(T0).toISOString(), via: 'dm.received', receivedAt: new Date(T0).toISOString(),
+      links: [], media: [],
     };
     await ingestItem(dm, ingestDeps);
     const reply = await requestReply('dm-1357924680-1', { text: 'Thanks, found it' }, 'k', requestDeps);

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
 import type { TicketStore } from '../../shared/tickets/ticket-store';
-import type { InboundDelete, InboundDm, InboundPost } from '../../shared/x/inbound-event';
+import type { InboundDelete, CompleteDm as InboundDm, CompletePost as InboundPost } from '../../shared/x/inbound-event';
 import { memoryTicketStore, type MemoryTicketStore } from '../support/memory-ticket-store';
 
 const BOT = { xUserId: '1602999888777666555', username: 'AcmeSupport', name: 'Acme Support' };
@@ -27,6 +27,8 @@ function post(overrides: Partial<InboundPost> = {}): InboundPost {
     mentionsBot: true,
     via: 'post.mention.create',
     receivedAt: at(0),
+    links: [],
+    media: [],
     ...overrides,
   };
 }
@@ -41,6 +43,8 @@ function dm(overrides: Partial<InboundDm> = {}): InboundDm {
     createdAt: at(0),
     via: 'dm.received',
     receivedAt: at(0),
+    links: [],
+    media: [],
     ...overrides,
   };
 }

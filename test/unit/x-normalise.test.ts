@@ -175,7 +175,7 @@ describe('Account Activity API: tweet_create_events', () => {
 
   it('keeps a quote tweet as a post and names the quoted post', () => {
     const post = onlyPost('aaa-quote-tweet.json');
-    expect(post.quotedXId).toBe('1989999999999999001');
+    expect(post.quoted?.xId).toBe('1989999999999999001');
     expect(post.mentionsBot).toBe(false);
     expect(post.text).toBe('this "sale" excluded everything I wanted >:( https://t.co/Quote0001');
   });
@@ -323,7 +323,7 @@ describe('X Activity API', () => {
 
   it('turns post.quote.create into a post naming the quoted post (includes.users as {data})', () => {
     const post = onlyPost('xaa-post-quote-create.json');
-    expect(post.quotedXId).toBe('1989999999999999001');
+    expect(post.quoted?.xId).toBe('1989999999999999001');
     expect(post.author.username).toBe('jane_doe_dev');
     expect(post.mentionsBot).toBe(false);
     expect(post.via).toBe('post.quote.create');

@@ -14,6 +14,7 @@ import type { Reply, Ticket } from '../../../shared/tickets/model';
 import { RetryableError } from '../../../shared/errors';
 import { changeStatus } from '../../../shared/tickets/ticket-api';
 import { normaliseWebhookBody } from '../../../shared/x/normalise';
+import { completeFromBody } from '../../../shared/x/complete-items';
 import type { InboundEvent } from '../../../shared/x/inbound-event';
 import {
   aaaDelete,
@@ -452,7 +453,7 @@ export async function deliverBody(body: Record<string, unknown>, deps: IngestDep
     // A RetryableError goes back to SQS, which delivers it again: do the same, a bounded number of times.
     for (let attempt = 1; ; attempt++) {
       try {
-        await ingestItem(event, deps, attempt === 1 ? prefetched(event.xId) : undefined);
+        await ingestItem(completeFromBody(event), deps, attempt === 1 ? prefetched(event.xId) : undefined);
         break;
       } catch (error) {
         if (!(error instanceof RetryableError) || attempt >= 20) throw error;
