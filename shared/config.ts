@@ -14,6 +14,8 @@ z.config(en());
 const numericId = z.string().check(z.regex(/^\d{1,20}$/, 'must be a numeric X user id'));
 const hours = z.coerce.number().check(z.int(), z.minimum(0), z.maximum(24 * 365));
 const httpUrl = z.url({ protocol: /^https?$/ });
+// X caps pay-per-use reads at 3 million a month (pricing.mdx): a day's budget above that cannot be spent.
+const readsPerDay = z.coerce.number().check(z.int('must be a whole number of reads'), z.minimum(0), z.maximum(3_000_000));
 
 /** The values that are secrets: on AWS they come from the brand's Secrets Manager secret, never from the environment. */
 export const secretValuesSchema = z.object({
@@ -47,6 +49,7 @@ const envSchema = z.object({
   HELPDESK_WEBHOOK_URL: z.optional(httpUrl),
   MENTION_MERGE_WINDOW_HOURS: z._default(hours, 24),
   REOPEN_WINDOW_HOURS: z._default(hours, 168),
+  X_READ_BUDGET_PER_DAY: z._default(readsPerDay, 2000),
   // Where the stack (or the local runner) put things.
   TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
   INBOUND_QUEUE_URL: z.optional(httpUrl),
@@ -67,6 +70,8 @@ export type Config = {
     botUserId: string;
     botUsername: string;
     apiBaseUrl: string;
+    /** The most X reads (users and posts, as X bills them) per UTC day; 0 = none (shared/x/x-reads.ts). */
+    readBudgetPerDay: number;
   };
   helpdesk: { webhookUrl?: string; webhookSecret: string; apiToken: string };
   windows: { mentionMergeHours: number; reopenHours: number };
@@ -116,6 +121,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       botUserId: e.X_BOT_USER_ID,
       botUsername: e.X_BOT_USERNAME.replace(/^@/, ''),
       apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
+      readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
     },
     helpdesk: {
       webhookUrl: e.HELPDESK_WEBHOOK_URL,

@@ -24,6 +24,8 @@ export const METRIC_NAMES = {
   MessagesAdded: 'MessagesAdded',
   /** ingest: a redelivered or replayed X item that was already stored. */
   DuplicatesDropped: 'DuplicatesDropped',
+  /** ingest: a stored message replaced by a newer version of the customer's edited post. */
+  MessagesEdited: 'MessagesEdited',
   /** ingest: a solved ticket reopened by a follow-up. */
   TicketsReopened: 'TicketsReopened',
   /** reply: a reply posted on X. */
@@ -54,6 +56,16 @@ export const METRIC_NAMES = {
   NotifyRecordsFailed: 'NotifyRecordsFailed',
   /** notify: a notify-retry message that is not a queued ticket event (a bug, or a hand-edited redrive). */
   NotifyRetryMalformed: 'NotifyRetryMalformed',
+  /** x-reads: users or posts X returned to a read (what X bills), by `kind` (user | post). */
+  XReads: 'XReads',
+  /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent, by `kind`. Alarmed. */
+  XReadsRefused: 'XReadsRefused',
+  /** x-reads: the estimated X bill of the reads made, in US dollars at X's published prices (unit None). */
+  XReadCostUsd: 'XReadCostUsd',
+  /** ingest: an author X says does not exist (deleted or suspended): shown with a placeholder name. */
+  XUsersNotFound: 'XUsersNotFound',
+  /** ingest: items given back to the queue because X failed or refused the look-up of their author. */
+  XLookupsFailed: 'XLookupsFailed',
 } as const;
 
 /** The name of one custom metric. */

@@ -1,7 +1,8 @@
 // Secondary adapter: the bridge's X client. It posts helpdesk replies as the brand's bot account (public replies and
 // DMs) through twitter-api-v2 with OAuth 1.0a user context, and turns everything X can answer into the bridge's error
 // vocabulary: RetryableError (with X's rate-limit reset) or PermanentError (with X's own reason and a stable code).
-// Ops helpers for webhook registration and X Activity subscriptions share the same client and error mapping.
+// Ops helpers for webhook registration and X Activity subscriptions share the same client and error mapping, and so
+// do the users and posts look-ups that ingest makes through shared/x/x-reads.ts (the only module that may call them).
 import http from 'node:http';
 import {
   ApiPartialResponseError,
@@ -13,7 +14,8 @@ import {
 import * as z from 'zod/mini';
 import { ConfigError, PermanentError, RetryableError } from '../errors';
 import { logger } from '../logger';
-import { unescapeXText } from './text';
+import { storedText, unescapeXText } from './text';
+import type { XLookups, XPostRecord, XUserRecord } from './x-reads';
 
 /** The port the reply use case depends on. Both calls throw RetryableError or PermanentError, nothing else from X. */
 export type XPoster = {
@@ -105,7 +107,7 @@ const dmEventsSchema = z.object({
 // A reply's reconciliation looks back minutes, not days; a few pages of 100 cover it with room to spare.
 const MAX_LOOKUP_PAGES = 5;
 
-type Endpoint = 'post' | 'dm' | 'lookup' | 'ops';
+type Endpoint = 'post' | 'dm' | 'lookup' | 'ops' | 'read';
 
 /**
  * Builds the XPoster that talks to X (or to `apiBaseUrl`, for fakes) as the bot account. Throws ConfigError when
@@ -220,6 +222,121 @@ function comparableText(text: string): string {
     .replace(/https?:\/\/\S+/g, '<url>')
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/**
+ * The user fields a ticket's customer shows (X's OpenAPI `user.fields`): the handle and name, and for agents the
+ * profile image, verification, follower count and whether the account is protected.
+ */
+export const X_LOOKUP_USER_FIELDS = 'username,name,profile_image_url,verified_type,public_metrics,protected';
+
+const lookedUpUserSchema = z.object({
+  id: xId,
+  username: z.string(),
+  name: z.string(),
+  profile_image_url: z.optional(z.string()),
+  verified_type: z.optional(z.string()),
+  public_metrics: z.optional(z.object({ followers_count: z.optional(z.number()) })),
+  protected: z.optional(z.boolean()),
+});
+const usersAnswerSchema = z.object({ data: z._default(z.array(lookedUpUserSchema), []) });
+const postsAnswerSchema = z.object({
+  data: z._default(
+    z.array(
+      z.object({
+        id: xId,
+        text: z.string(),
+        author_id: z.optional(xId),
+        // A post over 280 characters: `text` is cut and the whole text is here (tweet.fields=note_tweet).
+        note_tweet: z.optional(z.object({ text: z.string() })),
+      }),
+    ),
+    [],
+  ),
+  includes: z.optional(z.object({ users: z._default(z.array(lookedUpUserSchema), []) })),
+});
+
+function toUserRecord(user: z.infer<typeof lookedUpUserSchema>): XUserRecord {
+  const followersCount = user.public_metrics?.followers_count;
+  return {
+    xUserId: user.id,
+    username: user.username,
+    name: user.name,
+    profile: {
+      ...(user.profile_image_url ? { profileImageUrl: user.profile_image_url } : {}),
+      ...(user.verified_type ? { verifiedType: user.verified_type } : {}),
+      ...(followersCount !== undefined ? { followersCount } : {}),
+      ...(user.protected !== undefined ? { protected: user.protected } : {}),
+    },
+  };
+}
+
+/**
+ * The users and posts look-ups (`GET /2/users?ids=`, `GET /2/tweets?ids=` with `expansions=author_id`), at most 100
+ * ids each, signed as the bot account: X's OpenAPI document accepts OAuth 1.0a user context (UserToken) or an
+ * app-only Bearer token on both, and the brand's secret holds the account's token; per user X allows 900 users
+ * look-ups in 15 minutes, three times the app-only allowance (`x-api/fundamentals/rate-limits.mdx`).
+ * X answers a 200 even when some ids do not exist, listing them in `errors`; every id asked for and not returned is
+ * reported in `notFound`. Call these only through shared/x/x-reads.ts, which budgets and prices them. Throws
+ * RetryableError or PermanentError like the other calls, and PermanentError `rejected` for a non-numeric id.
+ */
+export function createXLookups(options: XClientOptions): XLookups {
+  const { v2, send } = createClient(options);
+  const checkedIds = (ids: string[], name: string) => {
+    if (ids.length === 0 || ids.length > 100) {
+      throw new PermanentError(`${name} must hold 1 to 100 ids, got ${ids.length}`, 'rejected');
+    }
+    return ids.map((id) => checkedId(id, name));
+  };
+  return {
+    async users(ids) {
+      const query = { ids: checkedIds(ids, 'ids').join(','), 'user.fields': X_LOOKUP_USER_FIELDS };
+      const body = await send('read', () => v2.get('users', query));
+      const users = parseAnswer(usersAnswerSchema, body, 'users look-up').data.map(toUserRecord);
+      const returned = new Set(users.map((u) => u.xUserId));
+      return { users, notFound: ids.filter((id) => !returned.has(id)) };
+    },
+    async posts(ids) {
+      const query = {
+        ids: checkedIds(ids, 'ids').join(','),
+        'tweet.fields': 'author_id,note_tweet',
+        expansions: 'author_id',
+        'user.fields': X_LOOKUP_USER_FIELDS,
+      };
+      const body = await send('read', () => v2.get('tweets', query));
+      const answer = parseAnswer(postsAnswerSchema, body, 'posts look-up');
+      const posts: XPostRecord[] = answer.data.map((post) => ({
+        xId: post.id,
+        text: storedText(post.note_tweet?.text ?? post.text),
+        ...(post.author_id ? { authorId: post.author_id } : {}),
+      }));
+      const returned = new Set(posts.map((p) => p.xId));
+      return {
+        posts,
+        users: (answer.includes?.users ?? []).map(toUserRecord),
+        notFound: ids.filter((id) => !returned.has(id)),
+      };
+    },
+  };
+}
+
+/**
+ * The look-ups for the bridge's X configuration, or undefined when the bot's access token is not configured (local
+ * mode without X): then nothing is read and unnamed authors stay `unresolved`.
+ */
+export function createXLookupsFor(
+  x: { apiKey: string; apiSecret: string; accessToken?: string; accessTokenSecret?: string; apiBaseUrl?: string },
+  options: { timeoutMs?: number } = {},
+): XLookups | undefined {
+  if (!x.accessToken || !x.accessTokenSecret) return undefined;
+  return createXLookups({
+    apiKey: x.apiKey,
+    apiSecret: x.apiSecret,
+    accessToken: x.accessToken,
+    accessTokenSecret: x.accessTokenSecret,
+    ...(x.apiBaseUrl ? { apiBaseUrl: x.apiBaseUrl } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
 }
 
 /** A registered webhook, as X describes it. */
