@@ -81,3 +81,26 @@ export function sliceCodePoints(text: string, start: number, end?: number): stri
 export function storedText(rawXText: string): string {
   return toWellFormed(unescapeXText(rawXText));
 }
+
+/**
+ * Many code point offsets into `text` converted to UTF-16 indices in one pass over the text (entity offsets come
+ * in dozens; converting each from the start would be quadratic in a long post). The result is keyed by offset;
+ * offsets past the end map to `text.length`.
+ */
+export function codePointIndices(text: string, codePointOffsets: readonly number[]): Map<number, number> {
+  const wanted = [...new Set(codePointOffsets)].filter((n) => Number.isSafeInteger(n) && n >= 0).sort((a, b) => a - b);
+  const result = new Map<number, number>();
+  let index = 0;
+  let seen = 0;
+  for (const target of wanted) {
+    while (index < text.length && seen < target) {
+      const unit = text.charCodeAt(index);
+      const isPair =
+        unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00;
+      index += isPair ? 2 : 1;
+      seen += 1;
+    }
+    result.set(target, index);
+  }
+  return result;
+}

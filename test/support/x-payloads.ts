@@ -98,7 +98,7 @@ export function aaaDm(options: DmOptions = {}): Record<string, unknown> {
   return {
     for_user_id: options.forUserId ?? BOT.id,
     direct_message_events: [dmEvent(dm)],
-    users: Object.fromEntries([dm.sender, dm.recipient].map((user) => [user.id, { id: user.id, name: user.name, screen_name: user.username }])),
+    users: Object.fromEntries([dm.sender, dm.recipient].map((user) => [user.id, v1User(user)])),
   };
 }
 
@@ -224,7 +224,7 @@ function aaaTweet(post: BuiltPost): Record<string, unknown> {
     in_reply_to_user_id: post.inReplyTo ? Number(post.inReplyTo.user.id) : null,
     in_reply_to_user_id_str: post.inReplyTo?.user.id ?? null,
     in_reply_to_screen_name: post.inReplyTo?.user.username ?? null,
-    user: { id: Number(post.author.id), id_str: post.author.id, name: post.author.name, screen_name: post.author.username },
+    user: v1User(post.author),
     is_quote_status: post.quotedId !== undefined,
     ...(post.quotedId ? { quoted_status_id: Number(post.quotedId), quoted_status_id_str: post.quotedId } : {}),
     entities: {
@@ -310,8 +310,39 @@ function dmEvent(dm: BuiltDm): Record<string, unknown> {
   };
 }
 
+// The same person in both vintages, so both formats give the same profile (x-api/fundamentals/data-dictionary.mdx,
+// user object; v1.1: followers_count and profile_image_url_https at the top level).
+const FOLLOWERS = 312;
+
+function profileImage(user: XUserRef): string {
+  return `https://pbs.twimg.com/profile_images/${user.id}/avatar_normal.jpg`;
+}
+
 function v2User(user: XUserRef): Record<string, unknown> {
-  return { id: user.id, name: user.name, username: user.username, protected: false, verified: false };
+  return {
+    id: user.id,
+    name: user.name,
+    username: user.username,
+    protected: false,
+    verified: false,
+    verified_type: 'none',
+    profile_image_url: profileImage(user),
+    public_metrics: { followers_count: FOLLOWERS, following_count: 10, tweet_count: 100, listed_count: 0 },
+  };
+}
+
+function v1User(user: XUserRef): Record<string, unknown> {
+  return {
+    id: Number(user.id),
+    id_str: user.id,
+    name: user.name,
+    screen_name: user.username,
+    protected: false,
+    verified: false,
+    verified_type: 'none',
+    followers_count: FOLLOWERS,
+    profile_image_url_https: profileImage(user),
+  };
 }
 
 function toDate(value: Date | string): Date {

@@ -92,7 +92,7 @@ describe('Account Activity API: tweet_create_events', () => {
 
   it('unescapes the HTML entities X puts in v1.1 text (trap)', () => {
     expect(onlyPost('aaa-tweet-create-mention.json').text).toBe(
-      "Hi 👋 @AcmeSupport my order #A-1234 hasn't arrived & the tracking link is dead https://t.co/Xy7AbCdE12",
+      "Hi 👋 @AcmeSupport my order #A-1234 hasn't arrived & the tracking link is dead https://tracking.example.com/A-1234",
     );
   });
 
@@ -177,7 +177,8 @@ describe('Account Activity API: tweet_create_events', () => {
     const post = onlyPost('aaa-quote-tweet.json');
     expect(post.quoted?.xId).toBe('1989999999999999001');
     expect(post.mentionsBot).toBe(false);
-    expect(post.text).toBe('this "sale" excluded everything I wanted >:( https://t.co/Quote0001');
+    // The permalink X appends to a quote is a link like any other: expanded, and the quoted post is in `quoted`.
+    expect(post.text).toBe('this "sale" excluded everything I wanted >:( https://twitter.com/AcmeSupport/status/1989999999999999001');
   });
 
   it.each([
@@ -200,7 +201,7 @@ describe('Account Activity API: tweet_create_events', () => {
 
   it("still normalises the bot's own posts (the ingest worker matches them to its replies)", () => {
     const post = onlyPost('aaa-bot-own-tweet.json');
-    expect(post.author).toEqual({ xUserId: BOT.id, username: 'AcmeSupport', name: 'Acme Support' });
+    expect(post.author).toMatchObject({ xUserId: BOT.id, username: 'AcmeSupport', name: 'Acme Support' });
     expect(post.inReplyToXId).toBe('1990000000000000001');
   });
 
@@ -252,9 +253,21 @@ describe('Account Activity API: DMs, deletes and the events that are never ticke
       kind: 'dm',
       format: 'aaa',
       xId: '1990000000000000200',
-      sender: { xUserId: CUSTOMER.id, username: 'jane_doe_dev', name: 'Jane Doe 🚀' },
+      sender: {
+        xUserId: CUSTOMER.id,
+        username: 'jane_doe_dev',
+        name: 'Jane Doe 🚀',
+        // v1.1 user objects: profile_image_url_https, followers_count, protected.
+        profile: {
+          profileImageUrl: 'https://pbs.twimg.com/profile_images/1500000000000000000/abcdEFGH_normal.jpg',
+          followersCount: 312,
+          protected: false,
+        },
+      },
       recipientXUserId: BOT.id,
       text: 'Order #A-1234 & my email is jane@example.com. Thanks!',
+      links: [],
+      media: [],
       createdAt: '2026-11-16T14:30:02.555Z',
       via: 'direct_message_events',
       receivedAt: RECEIVED_AT,
@@ -263,7 +276,7 @@ describe('Account Activity API: DMs, deletes and the events that are never ticke
 
   it("still normalises the bot's own DMs, with the customer as recipient", () => {
     const dm = onlyDm('aaa-dm-sent-by-bot.json');
-    expect(dm.sender).toEqual({ xUserId: BOT.id, username: 'AcmeSupport', name: 'Acme Support' });
+    expect(dm.sender).toMatchObject({ xUserId: BOT.id, username: 'AcmeSupport', name: 'Acme Support' });
     expect(dm.recipientXUserId).toBe(CUSTOMER.id);
   });
 
@@ -298,8 +311,12 @@ describe('X Activity API', () => {
       kind: 'post',
       format: 'xaa',
       xId: '1990000000000000001',
-      author: { xUserId: CUSTOMER.id, username: 'jane_doe_dev', name: 'Jane Doe 🚀' },
-      text: "Hi 👋 @AcmeSupport my order #A-1234 hasn't arrived and the tracking link is dead https://t.co/Xy7AbCdE12",
+      author: { xUserId: CUSTOMER.id, username: 'jane_doe_dev', name: 'Jane Doe 🚀', profile: { verifiedType: 'none', protected: false } },
+      text: "Hi 👋 @AcmeSupport my order #A-1234 hasn't arrived and the tracking link is dead https://tracking.example.com/A-1234",
+      links: [
+        { url: 'https://t.co/Xy7AbCdE12', expandedUrl: 'https://tracking.example.com/A-1234', displayUrl: 'tracking.example.com/A-1234' },
+      ],
+      media: [],
       createdAt: '2026-11-16T14:05:09.000Z',
       conversationId: '1990000000000000001',
       mentionsBot: true,
@@ -350,9 +367,11 @@ describe('X Activity API', () => {
       kind: 'dm',
       format: 'xaa',
       xId: '1990000000000000100',
-      sender: { xUserId: CUSTOMER.id, username: 'jane_doe_dev', name: 'Jane Doe 🚀' },
+      sender: { xUserId: CUSTOMER.id, username: 'jane_doe_dev', name: 'Jane Doe 🚀', profile: { protected: false } },
       recipientXUserId: BOT.id,
       text: 'Order #A-1234, email jane@example.com. Thanks!',
+      links: [],
+      media: [],
       createdAt: '2026-11-16T14:30:02.555Z',
       via: 'dm.received',
       receivedAt: RECEIVED_AT,
@@ -403,12 +422,12 @@ describe('X Activity API', () => {
     expect((normalise(body).events[0] as InboundPost).text).toBe('@AcmeSupport A & B <3');
   });
 
-  it('keeps a post whose author X did not expand, with an empty username rather than losing it', () => {
+  it('keeps a post whose author X did not expand, unnamed (ingest looks them up) rather than losing it', () => {
     const body = variant<XaaBody>('xaa-post-mention-create.json', (b) => {
       delete b.data.includes;
     });
     const post = inboundEventSchema.parse(normalise(body).events[0]) as InboundPost;
-    expect(post.author).toEqual({ xUserId: CUSTOMER.id, username: '', name: '' });
+    expect(post.author).toEqual({ xUserId: CUSTOMER.id });
   });
 
   it('accepts `data` as an array of envelopes, and a top-level array of bodies, in order', () => {
