@@ -12,6 +12,7 @@ import { FUNCTION_SECRETS, QUEUES, TICKET_STREAM, type QueueSpec } from '../shar
 import { SECRET_KEYS } from '../shared/config';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../shared/metric-names';
 import type { BrandConfig } from './brand-config';
+import { AttachmentsBucket } from './constructs/attachments-bucket';
 import { BridgeFunction, FUNCTION_NAMES, type FunctionName } from './constructs/bridge-function';
 import { BridgeHttpApi } from './constructs/bridge-http-api';
 import { BridgeMonitoring } from './constructs/bridge-monitoring';
@@ -82,6 +83,8 @@ export class SupportBridgeStack extends Stack {
   readonly functions: Record<FunctionName, BridgeFunction>;
   /** The HTTP API. */
   readonly httpApi: BridgeHttpApi;
+  /** The bridge's copies of DM media. */
+  readonly attachments: AttachmentsBucket;
   /** Alarm topic, alarms and dashboard. */
   readonly monitoring: BridgeMonitoring;
 
@@ -97,6 +100,7 @@ export class SupportBridgeStack extends Stack {
 
     this.tickets = new TicketTable(this, 'Tickets');
     this.queues = new WorkQueues(this, 'Queues', { namePrefix });
+    this.attachments = new AttachmentsBucket(this, 'Attachments');
     const { inbound, notifyRetry, reply } = this.queues.queues;
 
     // The secret is created holding placeholders only: the template never carries a secret value. Ops fill it
@@ -132,19 +136,22 @@ export class SupportBridgeStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
     };
     const tableName = this.tickets.table.tableName;
+    const attachmentsBucket = this.attachments.bucket.bucketName;
     const environment: Record<FunctionName, Record<string, string>> = {
       'x-webhook': { INBOUND_QUEUE_URL: inbound.queue.queueUrl },
       ingest: {
         TABLE_NAME: tableName,
+        ATTACHMENTS_BUCKET: attachmentsBucket,
         MENTION_MERGE_WINDOW_HOURS: String(brand.mentionMergeWindowHours),
         REOPEN_WINDOW_HOURS: String(brand.reopenWindowHours),
       },
       notify: {
         TABLE_NAME: tableName,
+        ATTACHMENTS_BUCKET: attachmentsBucket,
         HELPDESK_WEBHOOK_URL: brand.helpdeskWebhookUrl,
         NOTIFY_RETRY_QUEUE_URL: notifyRetry.queue.queueUrl,
       },
-      'helpdesk-api': { TABLE_NAME: tableName, REPLY_QUEUE_URL: reply.queue.queueUrl },
+      'helpdesk-api': { TABLE_NAME: tableName, ATTACHMENTS_BUCKET: attachmentsBucket, REPLY_QUEUE_URL: reply.queue.queueUrl },
       // The reply queue's URL lets reply push a message's visibility out to X's rate-limit reset.
       reply: { TABLE_NAME: tableName, REPLY_QUEUE_URL: reply.queue.queueUrl },
     };
@@ -189,6 +196,10 @@ export class SupportBridgeStack extends Stack {
     this.tickets.grantReadWrite(fn('helpdesk-api'));
     reply.queue.grantSendMessages(fn('helpdesk-api'));
     this.tickets.grantReadWrite(fn('reply'));
+    // DM media copies: ingest writes them and deletes them on redaction; notify and the API sign links to them.
+    this.attachments.grantPutDelete(fn('ingest'));
+    this.attachments.grantRead(fn('notify'));
+    this.attachments.grantRead(fn('helpdesk-api'));
 
     fn('ingest').addEventSource(sqsSource(inbound.queue, inbound.spec, fn('ingest')));
     fn('reply').addEventSource(
@@ -260,6 +271,7 @@ export class SupportBridgeStack extends Stack {
       description: `Fill this secret (JSON keys: ${SECRET_KEYS.join(', ')})`,
     });
     new CfnOutput(this, 'TableName', { value: tableName });
+    new CfnOutput(this, 'AttachmentsBucketName', { value: attachmentsBucket, description: 'DM media copies (expire after 90 days)' });
     for (const [label, queue] of Object.entries(this.queues.deadLetterQueues())) {
       new CfnOutput(this, `DeadLetterQueue${pascal(label)}`, {
         value: queue.queueName,

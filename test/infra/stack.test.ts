@@ -232,9 +232,9 @@ describe('SupportBridge-example stack', () => {
       const expected: Record<string, string[]> = {
         XWebhook: ['SECRET_ARN', 'INBOUND_QUEUE_URL'],
         // Ingest needs no secret, so it gets neither the pointer nor read access.
-        Ingest: ['TABLE_NAME', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS'],
-        Notify: ['SECRET_ARN', 'TABLE_NAME', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
-        HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL'],
+        Ingest: ['TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS'],
+        Notify: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
+        HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL'],
         Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL'],
       };
       for (const [id, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
@@ -267,6 +267,69 @@ describe('SupportBridge-example stack', () => {
       ) as Record<string, string>;
       expect(Object.values(placeholder).every((value) => value === '')).toBe(true);
       expect(secret.Properties?.SecretString).toBeUndefined();
+    });
+  });
+
+  describe('attachments bucket', () => {
+    const bucketArn = () => ({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::S3::Bucket', 'AttachmentsBucket'), 'Arn'] });
+    const dmMedia = () => ({ 'Fn::Join': ['', [bucketArn(), '/dm-media/*']] });
+
+    it('is encrypted, private, TLS-only, unversioned and expires DM media after 90 days', () => {
+      const buckets = resourcesOf(template, 'AWS::S3::Bucket');
+      expect(buckets).toHaveLength(1);
+      const [, bucket] = buckets[0]!;
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      expect(bucket.Properties).toMatchObject({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [
+            expect.objectContaining({ Id: 'expire-dm-media', Prefix: 'dm-media/', ExpirationInDays: 90, Status: 'Enabled' }),
+          ],
+        },
+      });
+      expect(bucket.Properties?.VersioningConfiguration).toBeUndefined();
+    });
+
+    it('has a bucket policy that only denies: non-TLS requests, and grants nothing to anyone', () => {
+      const policies = resourcesOf(template, 'AWS::S3::BucketPolicy');
+      expect(policies).toHaveLength(1);
+      const statements = (policies[0]![1].Properties?.PolicyDocument as { Statement: (Statement & Json)[] }).Statement;
+      expect(statements).toEqual([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      ]);
+    });
+
+    it('grants ingest put and delete, notify and helpdesk-api get, on dm-media/* only, and nothing to the others', () => {
+      const s3Statements = (name: string) =>
+        policyStatementsOfFunction(template, name)
+          .filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')))
+          .map((s) => ({ Effect: s.Effect, Action: asList(s.Action).sort(), Resource: s.Resource }));
+      expect(s3Statements('ingest')).toEqual([{ Effect: 'Allow', Action: ['s3:DeleteObject', 's3:PutObject'], Resource: dmMedia() }]);
+      expect(s3Statements('notify')).toEqual([{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: dmMedia() }]);
+      expect(s3Statements('helpdesk-api')).toEqual([{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: dmMedia() }]);
+      expect(s3Statements('x-webhook')).toEqual([]);
+      expect(s3Statements('reply')).toEqual([]);
+    });
+
+    it('names the bucket to the functions that use it', () => {
+      const bucketRef = { Ref: logicalIdOf(template, 'AWS::S3::Bucket', 'AttachmentsBucket') };
+      for (const name of ['Ingest', 'Notify', 'HelpdeskApi']) {
+        const [, fn] = resourcesOf(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith(name))!;
+        expect((fn.Properties?.Environment as { Variables: Json }).Variables.ATTACHMENTS_BUCKET, name).toEqual(bucketRef);
+      }
+      template.hasOutput('AttachmentsBucketName', { Value: bucketRef });
     });
   });
 
@@ -500,6 +563,7 @@ describe('SupportBridge-example stack', () => {
           'DeadLetterQueueNotifyRetry',
           'DeadLetterQueueReply',
           'DeadLetterQueueNotifyStreamFailures',
+          'AttachmentsBucketName',
         ]),
       );
       template.hasOutput('SecretName', { Value: 'support-bridge/example' });
@@ -528,8 +592,19 @@ describe('SupportBridge-example stack', () => {
         for (const child of construct.node.children) visit(child);
       };
       visit(app);
+      const bucketPrefix = `AwsSolutions-IAM5[Resource::<${logicalIdOf(template, 'AWS::S3::Bucket', 'AttachmentsBucket')}.Arn>/dm-media/*]`;
       expect(acknowledged.map((a) => a.id.replace(/^annotation::/i, '')).sort()).toEqual(
-        ['AwsSolutions-APIG4', 'AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-SMG4', 'AwsSolutions-SQS3'].sort(),
+        [
+          'AwsSolutions-APIG4',
+          'AwsSolutions-IAM5[Resource::*]',
+          'AwsSolutions-SMG4',
+          'AwsSolutions-SQS3',
+          'AwsSolutions-S1',
+          // One per role granted object actions on the dm-media/ prefix: ingest, notify, helpdesk-api.
+          bucketPrefix,
+          bucketPrefix,
+          bucketPrefix,
+        ].sort(),
       );
       for (const { id, reason } of acknowledged) expect(reason.length, id).toBeGreaterThan(80);
     });
