@@ -7,6 +7,14 @@
 // exception, for cost (see ingest.ts, isFirstContact): two single-item puts (half a transaction's capacity), the
 // ticket first, carrying a copy of its opening message for its event and the opening X id, by which a redelivery
 // after a crash between the two puts stores just the message.
+// Edited posts (rule 9): the message lives under the chain's first X id, which every version names, so racing
+// versions compete for one key and rule 1's condition keeps them to one message. Each later version's X id holds an
+// alias naming that key, written in the same transaction as the message state that first lists the version, so the
+// message and its aliases never disagree; an alias may be rewritten by a retry but never lands on a tombstone (a
+// delete that came first makes the write fail, and the next round redacts). An edit's write is conditional on the
+// version the message showed when read (`contentXId`) and on its not being redacted: a retry of the same version, or
+// a race with another version or a delete, finds that changed and reads again; an older version never overwrites a
+// newer one's text, whichever worker writes last.
 import type { AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetItemCommand,
@@ -21,6 +29,7 @@ import {
 import { marshall, unmarshall } from './sdk/util-dynamodb';
 import { TABLE } from './resources';
 import {
+  aliasToItem,
   itemToMessage,
   itemToReply,
   itemToTicket,
@@ -33,6 +42,7 @@ import {
 } from './items';
 import type { Channel, Message, Reply, Ticket, TicketStatus } from '../tickets/model';
 import { ticketStatusSchema } from '../tickets/model';
+import { redactedMessage } from '../tickets/rules';
 import { parseTicketId } from '../tickets/ticket-id';
 import type { StoredReply, StoredXItem, TicketStore } from '../tickets/ticket-store';
 import { ValidationError } from '../errors';
@@ -64,6 +74,30 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   });
+  /** A message's next state, if it still shows the version `contentXId` and is not redacted. */
+  const messageReplace = (message: Message, contentXId: string): TransactWriteItem => ({
+    Put: {
+      TableName: tableName,
+      Item: toAttributes(messageToItem(message)),
+      // Items written before edits were kept have no contentXId: theirs is their own X id.
+      ConditionExpression:
+        '#type = :message AND redacted = :false AND (contentXId = :content OR (attribute_not_exists(contentXId) AND xId = :content))',
+      ExpressionAttributeNames: { '#type': 'type' },
+      ExpressionAttributeValues: marshall({ ':message': 'message', ':false': false, ':content': contentXId }),
+    },
+  });
+  /** An alias of `message` under a later version's X id: over nothing, or over itself (a retry), never a tombstone. */
+  const aliasPut = (versionXId: string, message: Message): TransactWriteItem => ({
+    Put: {
+      TableName: tableName,
+      Item: toAttributes(aliasToItem(versionXId, message)),
+      ConditionExpression: 'attribute_not_exists(pk) OR #type = :alias',
+      ExpressionAttributeNames: { '#type': 'type' },
+      ExpressionAttributeValues: marshall({ ':alias': 'alias' }),
+    },
+  });
+  const withAliases = (message: Message, aliases: string[] = []) => [messagePut(message), ...aliases.map((id) => aliasPut(id, message))];
+  const messageExists = (aliases: string[] = []) => ['message_exists' as const, ...aliases.map(() => 'message_exists' as const)];
 
   /**
    * Runs a transaction and names the first item whose condition failed: index 0 is always the ticket.
@@ -202,12 +236,25 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
 
     async getXItem(xId): Promise<StoredXItem | undefined> {
       const item = await getItem(keys.message(xId));
-      return item ? toXItem(item) : undefined;
+      // A later version of an edited post: its message is under the key the alias names (written with it).
+      const found = item?.type === 'alias' ? await getItem(keys.message(String(item.messageXId))) : item;
+      return found ? toXItem(found) : undefined;
     },
 
     async getXItems(xIds) {
-      const items = await batchGet([...new Set(xIds)].map((xId) => keys.message(xId)), true);
-      return new Map(items.map((item) => [String(item.pk).slice('X#'.length), toXItem(item)]));
+      const asked = [...new Set(xIds)];
+      const items = new Map((await batchGet(asked.map((xId) => keys.message(xId)), true)).map((item) => [String(item.xId), item]));
+      const targets = [...new Set([...items.values()].flatMap((i) => (i.type === 'alias' ? [String(i.messageXId)] : [])))];
+      const missing = targets.filter((xId) => !items.has(xId));
+      const messages = new Map(items);
+      for (const item of missing.length ? await batchGet(missing.map((xId) => keys.message(xId)), true) : []) messages.set(String(item.xId), item);
+      const found = new Map<string, StoredXItem>();
+      for (const xId of asked) {
+        const item = items.get(xId);
+        const target = item?.type === 'alias' ? messages.get(String(item.messageXId)) : item;
+        if (target) found.set(xId, toXItem(target));
+      }
+      return found;
     },
 
     async customerTickets(customerXUserId: string, channel: Channel, limit: number) {
@@ -226,8 +273,8 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       return (result.Items ?? []).map((raw) => itemToTicket(unmarshall(raw)));
     },
 
-    createTicket(ticket, message) {
-      return transact([ticketPut(ticket), messagePut(message)], ['ticket_exists', 'message_exists']);
+    createTicket(ticket, message, aliases) {
+      return transact([ticketPut(ticket), ...withAliases(message, aliases)], ['ticket_exists', ...messageExists(aliases)]);
     },
 
     openTicket(ticket, opening) {
@@ -241,12 +288,21 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       return conditionalPut(messagePut(message), 'message_exists');
     },
 
-    addMessage(ticket, expectedSequence, message) {
-      return transact([ticketPut(ticket, expectedSequence), messagePut(message)], ['ticket_changed', 'message_exists']);
+    addMessage(ticket, expectedSequence, message, aliases) {
+      return transact([ticketPut(ticket, expectedSequence), ...withAliases(message, aliases)], ['ticket_changed', ...messageExists(aliases)]);
+    },
+
+    editMessage({ message, expectedContentXId, aliases, ticket, expectedSequence }) {
+      const write = expectedContentXId === undefined ? messagePut(message) : messageReplace(message, expectedContentXId);
+      const items = [write, ...aliases.map((id) => aliasPut(id, message))];
+      // Index 0 is the ticket when there is one (see transact): an edit no one needs to hear of writes none.
+      if (ticket) return transact([ticketPut(ticket, expectedSequence), ...items], ['ticket_changed', ...messageExists(aliases)]);
+      if (items.length === 1) return conditionalPut(write, 'message_exists');
+      return transact(items, messageExists(aliases));
     },
 
     redactMessage(ticket, expectedSequence, xId, at, unstored) {
-      const redacted = (m: Message): Item => ({ ...messageToItem({ ...m, text: '', redacted: true }), redactedAt: at });
+      const redacted = (m: Message): Item => ({ ...messageToItem(redactedMessage(m)), redactedAt: at });
       const message: TransactWriteItem = unstored
         ? {
             Put: {
@@ -262,11 +318,12 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
             Update: {
               TableName: tableName,
               Key: marshall(keys.message(xId)),
-              // Compliance: the text goes; ids and timestamps stay so the thread still makes sense.
-              UpdateExpression: 'SET #text = :empty, redacted = :true, redactedAt = :at',
-              ConditionExpression: 'attribute_exists(pk) AND redacted = :false',
-              ExpressionAttributeNames: { '#text': 'text' },
-              ExpressionAttributeValues: marshall({ ':empty': '', ':true': true, ':false': false, ':at': at }),
+              // Compliance: what the author wrote goes (see rules.ts redactedMessage); ids and timestamps stay so the
+              // thread still makes sense.
+              UpdateExpression: 'SET #text = :empty, redacted = :true, redactedAt = :at REMOVE links, attachments, quoted',
+              ConditionExpression: '#type = :message AND redacted = :false',
+              ExpressionAttributeNames: { '#text': 'text', '#type': 'type' },
+              ExpressionAttributeValues: marshall({ ':empty': '', ':true': true, ':false': false, ':at': at, ':message': 'message' }),
             },
           };
       return transact([ticketPut(ticket, expectedSequence), message], ['ticket_changed', 'message_exists']);

@@ -1,7 +1,7 @@
 // How the ticket domain's values are laid out as DynamoDB items. One codec, used by the store, by the notify
 // function reading the table's stream, and by tests that look at the table directly.
 import type { Channel, Message, Reply, Ticket } from '../tickets/model';
-import { messageSchema, replySchema, ticketSchema } from '../tickets/model';
+import { contentXIdOf, messageSchema, replySchema, ticketSchema } from '../tickets/model';
 import { formatTicketId, parseTicketId, type TicketKey } from '../tickets/ticket-id';
 
 export type Item = Record<string, unknown>;
@@ -56,14 +56,28 @@ export function openingMessageOf(item: Item): Message | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/**
+ * A message's item, under its own X id (an edited post's first version's). `contentXId` names the version whose
+ * content it holds, so an edit's write can be conditional on the version it read (items written before edits were
+ * kept have none: their content is their own X id's).
+ */
 export function messageToItem(message: Message): Item {
   return {
     ...keys.message(message.xId),
     type: 'message',
     gsi2pk: `TICKET#${message.ticketId}`,
     gsi2sk: `MSG#${message.createdAt}#${message.xId}`,
+    contentXId: contentXIdOf(message),
     ...message,
   };
+}
+
+/**
+ * The item under a later version's X id of an edited post: it names the X id its message is stored under, so a
+ * redelivery, a reply to or a delete of that version finds the message. No GSI keys: it is no message of the ticket's.
+ */
+export function aliasToItem(versionXId: string, message: Message): Item {
+  return { ...keys.message(versionXId), type: 'alias', xId: versionXId, messageXId: message.xId, ticketId: message.ticketId };
 }
 
 export function itemToMessage(item: Item): Message {

@@ -2,7 +2,7 @@
 // published JSON Schema files (zod 4 `z.toJSONSchema`), and the pure mapping from a changed ticket to its event.
 // No I/O here: the notify use case fetches the message or reply an event names and hands it in.
 import * as z from 'zod/mini';
-import type { Message, Reply, Ticket, TicketChange, TicketEventType } from '../tickets/model';
+import type { Attachment, Message, Reply, Ticket, TicketChange, TicketEventType } from '../tickets/model';
 import { channelSchema, replyStatusSchema, ticketStatusSchema } from '../tickets/model';
 
 // Timestamps are ISO 8601 strings as the bridge stores them. Documented as `format: date-time` rather than checked
@@ -35,9 +35,32 @@ export const helpdeskTicketSchema = z
       .looseObject({
         xUserId: z.string().register(z.globalRegistry, { description: 'The customer\'s numeric X user id, as a string.' }),
         username: z.string().register(z.globalRegistry, { description: 'The customer\'s X handle, without @.' }),
-        name: z.string().register(z.globalRegistry, { description: 'The customer\'s display name on X.' }),
+        name: z.string().register(z.globalRegistry, {
+          description:
+            'The customer\'s display name on X. A placeholder naming their X id when `unresolved` or `notFound`.',
+        }),
+        profileImageUrl: z.optional(z.string()).register(z.globalRegistry, {
+          description: 'The customer\'s profile picture on X (an https URL), when X gave it.',
+        }),
+        verifiedType: z.optional(z.string()).register(z.globalRegistry, {
+          description: 'X\'s `verified_type`: "blue", "business", "government" or "none", when X gave it.',
+        }),
+        followersCount: z.optional(z.number()).register(z.globalRegistry, {
+          description: 'How many accounts follow the customer, as X counted when the bridge last looked them up.',
+        }),
+        protected: z.optional(z.boolean()).register(z.globalRegistry, {
+          description: 'True when the customer\'s posts are protected (visible to their followers only).',
+        }),
+        unresolved: z.optional(z.boolean()).register(z.globalRegistry, {
+          description:
+            'True while the bridge could not look the customer up yet (X\'s body did not name them and the read budget ' +
+            'was spent): `username` may be empty and `name` names their X id. A later event of this ticket completes them.',
+        }),
+        notFound: z.optional(z.boolean()).register(z.globalRegistry, {
+          description: 'True when X says the account does not exist (deleted or suspended): `name` is a placeholder for good.',
+        }),
       })
-      .register(z.globalRegistry, { description: 'The X account the ticket is with.' }),
+      .register(z.globalRegistry, { description: 'The X account the ticket is with, with what X says of their profile.' }),
     createdAt: timestamp('When the ticket was opened.'),
     updatedAt: timestamp('When the ticket last changed.'),
     sequence: z.number().check(z.int(), z.positive()).register(z.globalRegistry, {
@@ -53,6 +76,83 @@ export const helpdeskTicketSchema = z
   .register(z.globalRegistry, { id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' });
 export type HelpdeskTicket = z.infer<typeof helpdeskTicketSchema>;
 
+/** A photo, video, GIF or file on a message, as the helpdesk sees it. */
+export const helpdeskAttachmentSchema = z
+  .looseObject({
+    id: z.string().register(z.globalRegistry, {
+      description: 'Stable attachment id (`att-<X media key>`), the same in every event and API answer.',
+    }),
+    type: z.enum(['photo', 'video', 'animated_gif', 'file']).register(z.globalRegistry, {
+      description: 'photo, video, animated_gif (X plays GIFs as short videos) or file.',
+    }),
+    url: z.string().register(z.globalRegistry, {
+      description:
+        'Where to get the file. For a post\'s media, X\'s public address (for a video, its best mp4). For media the ' +
+        'bridge keeps a copy of (a DM\'s, which X serves only to the brand account): a short-lived link when `expiresAt` ' +
+        'is set, else the path `/tickets/{ticketId}/attachments/{attachmentId}` of this API, which answers (with the ' +
+        'bearer token) with the file or a fresh link. Empty when X gave no address.',
+    }),
+    previewUrl: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'A still image of a video or GIF, when X gave one.',
+    }),
+    altText: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The description the author wrote for the media, for people who cannot see it.',
+    }),
+    width: z.optional(z.number()).register(z.globalRegistry, { description: 'Width in pixels, when X gave it.' }),
+    height: z.optional(z.number()).register(z.globalRegistry, { description: 'Height in pixels, when X gave it.' }),
+    durationMs: z.optional(z.number()).register(z.globalRegistry, {
+      description: 'Length of a video in milliseconds, when X gave it.',
+    }),
+    contentType: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The file\'s media type (for example `image/jpeg` or `video/mp4`), when known.',
+    }),
+    expiresAt: z.optional(timestamp('When the short-lived link in `url` stops working; ask the API for a fresh one.')),
+    error: z
+      .optional(
+        z.looseObject({
+          code: z.string().register(z.globalRegistry, {
+            description: 'A stable machine-readable reason, for example `too_large` or `fetch_failed`.',
+          }),
+          message: z.string().register(z.globalRegistry, { description: 'What went wrong, in plain words.' }),
+        }),
+      )
+      .register(z.globalRegistry, {
+        description: 'Set when the bridge could not keep a copy of media X serves only to the brand account.',
+      }),
+  })
+  .register(z.globalRegistry, { id: 'Attachment', title: 'Attachment', description: 'A photo, video, GIF or file on a message.' });
+export type HelpdeskAttachment = z.infer<typeof helpdeskAttachmentSchema>;
+
+/** A link in a message's text, as the customer typed it. */
+export const helpdeskLinkSchema = z
+  .looseObject({
+    url: z.string().register(z.globalRegistry, { description: 'X\'s t.co wrapper of the link.' }),
+    expandedUrl: z.string().register(z.globalRegistry, {
+      description: 'The URL the customer typed; it is what `text` shows in the link\'s place.',
+    }),
+    displayUrl: z.string().register(z.globalRegistry, { description: 'The shortened form X displays.' }),
+  })
+  .register(z.globalRegistry, { id: 'Link', title: 'Link', description: 'A link in a message, as the customer typed it.' });
+
+/** The post a quote quotes. */
+export const helpdeskQuotedSchema = z
+  .looseObject({
+    xId: z.string().register(z.globalRegistry, { description: 'The quoted post\'s id on X.' }),
+    text: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The quoted post\'s text, when X included it or the bridge had it. Absent once the quote is redacted.',
+    }),
+    author: z
+      .optional(
+        z.looseObject({
+          xUserId: z.string().register(z.globalRegistry, { description: 'The quoted author\'s numeric X user id.' }),
+          username: z.string().register(z.globalRegistry, { description: 'The quoted author\'s X handle, without @.' }),
+          name: z.optional(z.string()).register(z.globalRegistry, { description: 'The quoted author\'s display name.' }),
+        }),
+      )
+      .register(z.globalRegistry, { description: 'Who wrote the quoted post, when known.' }),
+  })
+  .register(z.globalRegistry, { id: 'QuotedPost', title: 'Quoted post', description: 'The post a quote post quotes.' });
+
 /** A message (an X post or DM) as the helpdesk sees it. */
 export const helpdeskMessageSchema = z
   .looseObject({
@@ -66,14 +166,39 @@ export const helpdeskMessageSchema = z
     }),
     channel: described(channelSchema, 'mention: a public post; dm: a direct message.'),
     text: z.string().register(z.globalRegistry, {
-      description: 'The text as the author wrote it; empty once the author deleted it (see `redacted`).',
+      description:
+        'The text as the author wrote it, links as they typed them (see `links`) and without the link X adds for ' +
+        'media (see `attachments`); for an edited post, the newest version\'s. Empty once the author deleted it ' +
+        '(see `redacted`).',
     }),
     author: z
       .looseObject({
         xUserId: z.string().register(z.globalRegistry, { description: 'The author\'s numeric X user id, as a string.' }),
         username: z.string().register(z.globalRegistry, { description: 'The author\'s X handle, without @.' }),
+        name: z.optional(z.string()).register(z.globalRegistry, {
+          description:
+            'The author\'s display name on X (absent on messages stored before names were kept). A placeholder naming ' +
+            'their X id while `unresolved`.',
+        }),
+        unresolved: z.optional(z.boolean()).register(z.globalRegistry, {
+          description: 'True when the bridge could not look the author up yet: see the ticket customer\'s `unresolved`.',
+        }),
       })
       .register(z.globalRegistry, { description: 'Who wrote the message.' }),
+    attachments: z.array(helpdeskAttachmentSchema).register(z.globalRegistry, {
+      description: 'The photos, videos and GIFs on the message, in the order the author added them; empty when none or redacted.',
+    }),
+    links: z.array(helpdeskLinkSchema).register(z.globalRegistry, {
+      description: 'The links in the text, in order; empty when none or redacted.',
+    }),
+    quoted: z.optional(helpdeskQuotedSchema).register(z.globalRegistry, {
+      description: 'For a quote post: the post it quotes (only its `xId` once the message is redacted).',
+    }),
+    editHistory: z.optional(z.array(z.string())).register(z.globalRegistry, {
+      description:
+        'For a post the author edited on X: every version\'s X id, oldest first (`xId` is the first). `text`, ' +
+        '`links` and `attachments` are the newest version\'s.',
+    }),
     createdAt: timestamp('When the message was written on X.'),
     inReplyToXId: z.optional(z.string()).register(z.globalRegistry, {
       description: 'The X post this post replies to, when it is a reply.',
@@ -232,8 +357,17 @@ export type TicketEventBody = z.infer<typeof ticketEventBodySchema>;
 /** An event ready to send: the body plus the id that names it on every attempt. */
 export type TicketEvent = { webhookId: string; body: TicketEventBody };
 
-/** What an event carries besides the ticket: the message or reply named by the ticket's last change. */
-export type TicketEventContext = { message?: Message; reply?: Reply };
+/**
+ * Short-lived links to the bridge's copies of media, by attachment id: `url` replaces the attachment's address and
+ * `expiresAt` says until when it works.
+ */
+export type StoredLinks = ReadonlyMap<string, { url: string; expiresAt: string }>;
+
+/**
+ * What an event carries besides the ticket: the message or reply named by the ticket's last change, and links to the
+ * message's stored media (see toHelpdeskMessage).
+ */
+export type TicketEventContext = { message?: Message; reply?: Reply; storedLinks?: StoredLinks };
 
 /**
  * The webhook id of the change that brought a ticket to `sequence`. Derived from the data, never random, so a retry,
@@ -250,7 +384,19 @@ export function toHelpdeskTicket(ticket: Ticket): HelpdeskTicket {
     brand: ticket.brand,
     status: ticket.status,
     channel: ticket.channel,
-    customer: { xUserId: ticket.customer.xUserId, username: ticket.customer.username, name: ticket.customer.name },
+    customer: {
+      xUserId: ticket.customer.xUserId,
+      username: ticket.customer.username,
+      name: ticket.customer.name,
+      ...defined({
+        profileImageUrl: ticket.customer.profileImageUrl,
+        verifiedType: ticket.customer.verifiedType,
+        followersCount: ticket.customer.followersCount,
+        protected: ticket.customer.protected,
+        unresolved: ticket.customer.unresolved,
+        notFound: ticket.customer.notFound,
+      }),
+    },
     createdAt: ticket.createdAt,
     updatedAt: ticket.updatedAt,
     sequence: ticket.sequence,
@@ -259,8 +405,20 @@ export function toHelpdeskTicket(ticket: Ticket): HelpdeskTicket {
   };
 }
 
-/** The stored message as the helpdesk sees it (without the bridge's reply-targeting flags). */
-export function toHelpdeskMessage(message: Message): HelpdeskMessage {
+/** The fields of `values` that are set: the published shapes leave an unknown optional field out, never null. */
+function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The stored message as the helpdesk sees it (without the bridge's reply-targeting flags). `attachments` and `links`
+ * are always arrays (empty for messages stored before they were kept). An attachment the bridge keeps a copy of
+ * (`stored`) gets its link from `storedLinks` (with `expiresAt`), or else the API path that hands out a fresh one; the
+ * copy's storage key is never shown. A redacted message shows no text, links, attachments or quoted text.
+ */
+export function toHelpdeskMessage(message: Message, storedLinks?: StoredLinks): HelpdeskMessage {
+  const redacted = message.redacted;
+  const author = message.author;
   return {
     id: message.id,
     ticketId: message.ticketId,
@@ -268,12 +426,63 @@ export function toHelpdeskMessage(message: Message): HelpdeskMessage {
     direction: message.direction,
     channel: message.channel,
     // A redacted message never shows text, even if a stale copy still had some.
-    text: message.redacted ? '' : message.text,
-    author: { xUserId: message.author.xUserId, username: message.author.username },
+    text: redacted ? '' : message.text,
+    author: {
+      xUserId: author.xUserId,
+      username: author.username,
+      ...defined({ name: author.name, unresolved: author.unresolved }),
+    },
     createdAt: message.createdAt,
     ...(message.inReplyToXId === undefined ? {} : { inReplyToXId: message.inReplyToXId }),
-    redacted: message.redacted,
+    redacted,
     ...(message.replyId === undefined ? {} : { replyId: message.replyId }),
+    attachments: redacted ? [] : (message.attachments ?? []).map((a) => toHelpdeskAttachment(message.ticketId, a, storedLinks)),
+    links: redacted ? [] : (message.links ?? []).map((l) => ({ url: l.url, expandedUrl: l.expandedUrl, displayUrl: l.displayUrl })),
+    ...(message.quoted === undefined
+      ? {}
+      : {
+          quoted: redacted
+            ? { xId: message.quoted.xId }
+            : {
+                xId: message.quoted.xId,
+                ...defined({ text: message.quoted.text }),
+                ...(message.quoted.author
+                  ? {
+                      author: {
+                        xUserId: message.quoted.author.xUserId,
+                        username: message.quoted.author.username,
+                        ...defined({ name: message.quoted.author.name }),
+                      },
+                    }
+                  : {}),
+              },
+        }),
+    ...(message.editHistory === undefined ? {} : { editHistory: [...message.editHistory] }),
+  };
+}
+
+/** The API path that answers with a stored attachment (or a fresh link to it). */
+export function attachmentPath(ticketId: string, attachmentId: string): string {
+  return `/tickets/${encodeURIComponent(ticketId)}/attachments/${encodeURIComponent(attachmentId)}`;
+}
+
+function toHelpdeskAttachment(ticketId: string, attachment: Attachment, storedLinks?: StoredLinks): HelpdeskAttachment {
+  const link = attachment.stored ? storedLinks?.get(attachment.id) : undefined;
+  const url = attachment.stored ? (link?.url ?? attachmentPath(ticketId, attachment.id)) : attachment.url;
+  return {
+    id: attachment.id,
+    type: attachment.type,
+    url,
+    ...defined({
+      previewUrl: attachment.previewUrl,
+      altText: attachment.altText,
+      width: attachment.width,
+      height: attachment.height,
+      durationMs: attachment.durationMs,
+      contentType: attachment.contentType,
+      expiresAt: link?.expiresAt,
+    }),
+    ...(attachment.error ? { error: { code: attachment.error.code, message: attachment.error.message } } : {}),
   };
 }
 
@@ -331,7 +540,7 @@ export function toTicketEvent(ticket: Ticket, ctx: TicketEventContext = {}): Tic
   const data = { ticket: toHelpdeskTicket(ticket) };
   const message = (): HelpdeskMessage => {
     if (!ctx.message) throw new Error(`${change.type} for ${ticket.id}#${ticket.sequence} needs its message`);
-    return toHelpdeskMessage(ctx.message);
+    return toHelpdeskMessage(ctx.message, ctx.storedLinks);
   };
   const reply = (): HelpdeskReply => {
     if (!ctx.reply) throw new Error(`${change.type} for ${ticket.id}#${ticket.sequence} needs its reply`);

@@ -2,16 +2,25 @@
 // Reads first, decides with the pure rules, then conditional writes: one transaction for a change to an existing
 // ticket, or two puts for a new one (the ticket, then its message). A lost race or a stale read only ever costs
 // another round; a redelivered item finds its X id stored, or the ticket it opened, and changes nothing more.
+// Edits (rule 9): every version of an edited post is one message, stored under the chain's first X id (which every
+// version names first in its edit history) with an alias under each later version's id, written in the same write, so
+// any version's id finds the message. A version newer than the stored content replaces it (one `ticket.message_edited`
+// per version that changed what the helpdesk shows); an older or repeated one changes nothing it shows.
 import type { CompleteDm as InboundDm, CompleteEvent as InboundEvent, CompletePost as InboundPost, InboundDelete } from '../x/inbound-event';
 import { RetryableError } from '../errors';
 import { logger } from '../logger';
-import { messageIdFor, type Channel, type Message, type Ticket } from './model';
+import { contentXIdOf, messageIdFor, type Channel, type Message, type Ticket } from './model';
 import {
+  compareXIds,
+  customerFrom,
+  editVersions,
+  mergeVersions,
   messageFromItem,
   newTicket,
   placeInboundDm,
   placeInboundPost,
   placeOwnItem,
+  ticketWithEdit,
   ticketWithMessage,
   ticketWithRedaction,
   type Placement,
@@ -30,12 +39,21 @@ export type IngestDeps = {
   botUsername: string;
   windows: Windows;
   now: () => Date;
+  /** The bridge's own copies of media (DM files); a redaction removes the message's before it writes. */
+  media?: StoredMedia;
+};
+
+/** Where the bridge keeps its copies of media X serves only with the account's credentials. */
+export type StoredMedia = {
+  /** Removes the files under `keys`; removing a file that is already gone is not an error. */
+  remove(keys: string[]): Promise<void>;
 };
 
 export type IngestOutcome =
   | { outcome: 'created' | 'added' | 'reopened' | 'outbound'; xId: string; ticketId: string; sequence: number }
   | { outcome: 'reply_matched'; xId: string; ticketId: string; replyId: string }
   | { outcome: 'redacted'; xId: string; ticketId: string; sequence: number }
+  | { outcome: 'edited'; xId: string; ticketId: string; sequence: number }
   | { outcome: 'duplicate'; xId: string; ticketId?: string }
   | { outcome: 'tombstoned'; xId: string }
   | { outcome: 'ignored'; xId: string; reason: 'self' | 'deleted' };
@@ -116,9 +134,23 @@ function place(item: InboundPost | InboundDm, around: Surroundings, deps: Ingest
 }
 
 async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, known?: Prefetched): Promise<Round> {
-  // The cheap path for redeliveries: one consistent read, no write.
-  const stored = known ? known.stored : await deps.store.getXItem(item.xId);
-  if (stored?.kind === 'message') return { outcome: 'duplicate', xId: item.xId, ticketId: stored.message.ticketId };
+  const versions = item.kind === 'post' ? editVersions(item) : [item.xId];
+  const edit = versions.length > 1;
+  // An edit is stored under its chain's first id: a read of every version's id finds the message (directly or by an
+  // alias) and any version's delete that came first (its tombstone).
+  const root = versions[0]!;
+  let stored: StoredXItem | undefined;
+  if (edit) {
+    const found = await deps.store.getXItems(versions);
+    if (versions.some((id) => found.get(id)?.kind === 'tombstone')) return deletedChain(item, root, found, deps);
+    stored = [...found.values()].find((s) => s.kind === 'message');
+  } else {
+    // The cheap path for redeliveries: one consistent read, no write.
+    stored = known ? known.stored : await deps.store.getXItem(item.xId);
+  }
+  if (stored?.kind === 'message') {
+    return edit ? applyEdit(item, stored.message, versions, deps) : { outcome: 'duplicate', xId: item.xId, ticketId: stored.message.ticketId };
+  }
   if (stored?.kind === 'tombstone') {
     // Deleted before it was stored. Unless its delete crossed the opening of its ticket (see redactOpened), that is all.
     const customer = customerOf(item, deps.botUserId);
@@ -127,9 +159,11 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
   }
 
   const around = await surroundings(item, deps);
-  // This item opened a ticket and its worker died before storing it: store the message, nothing else changes.
-  const opened = around.customerTickets.find((t) => t.openingXId === item.xId);
+  // This item (or its chain's first version) opened a ticket and its worker died before storing it.
+  const opened = around.customerTickets.find((t) => t.openingXId === root);
+  if (opened && edit) return storeEditOfOpening(item, opened, versions, deps);
   if (opened) {
+    // Store the message, nothing else changes.
     const written = await deps.store.putMessage(messageFromItem(item, opened.id, deps.botUserId));
     // Taken meanwhile: by a concurrent delivery (the next round sees a duplicate) or by a delete's tombstone.
     return written === 'ok' ? { outcome: 'duplicate', xId: item.xId, ticketId: opened.id } : 'again';
@@ -171,9 +205,16 @@ async function join(
   now: string,
 ): Promise<Round> {
   const message = messageFromItem(item, ticket.id, deps.botUserId);
-  const next = ticketWithMessage(ticket, message, reopen, now);
-  const written = await deps.store.addMessage(next, ticket.sequence, message);
+  const next = ticketWithMessage(ticket, message, reopen, now, item.kind === 'post' ? item.author : item.sender);
+  const written = await deps.store.addMessage(next, ticket.sequence, message, aliasesOf(message));
+  // For an edit, the message's key is its chain's: another version may have taken it. Decide again from what is there.
+  if (written === 'message_exists' && message.editHistory) return 'again';
   return settle(written, item.xId, next, outcome);
+}
+
+/** The X ids under which an alias of `message` points at it: every version but the first, which is its own key. */
+function aliasesOf(message: Message): string[] {
+  return (message.editHistory ?? []).filter((id) => id !== message.xId);
 }
 
 /**
@@ -212,14 +253,14 @@ async function create(
     id: ticketId,
     brand: deps.brand,
     channel,
-    customer: { xUserId: author.xUserId, username: author.username, name: author.name },
+    customer: customerFrom(author),
     message,
     now,
     ...(followUpOf ? { followUpOf } : {}),
   });
   if (!isFirstContact(item, customerTickets)) {
-    const written = await deps.store.createTicket(ticket, message);
-    if (written === 'ticket_exists') return 'again';
+    const written = await deps.store.createTicket(ticket, message, aliasesOf(message));
+    if (written === 'ticket_exists' || (written === 'message_exists' && message.editHistory)) return 'again';
     return settle(written, item.xId, ticket, 'created');
   }
   const opened = await deps.store.openTicket(ticket, message);
@@ -246,6 +287,9 @@ async function create(
  * stops the second from opening an empty ticket.
  */
 function isFirstContact(item: InboundPost | InboundDm, customerTickets: Ticket[]): boolean {
+  // An edit's versions are deliveries of one message that need not decide alike (each carries its own text), and
+  // its aliases must be written with it: always the transaction.
+  if (item.kind === 'post' && editVersions(item).length > 1) return false;
   return customerTickets.length === 0 && !(item.kind === 'post' && item.inReplyToXId !== undefined);
 }
 
@@ -267,6 +311,7 @@ function settle(
 }
 
 async function applyDelete(item: InboundDelete, deps: IngestDeps, known?: Prefetched): Promise<Round> {
+  // Any version's id finds an edited post's message (its own, or an alias): deleting any version deletes the chain.
   const stored = known ? known.stored : await deps.store.getXItem(item.xId);
   const now = deps.now().toISOString();
   if (!stored) {
@@ -277,13 +322,106 @@ async function applyDelete(item: InboundDelete, deps: IngestDeps, known?: Prefet
     return written === 'ok' ? { outcome: 'tombstoned', xId: item.xId } : 'again';
   }
   if (stored.kind === 'tombstone' || stored.message.redacted) return { outcome: 'duplicate', xId: item.xId };
-  const ticket = await deps.store.getTicket(stored.message.ticketId);
-  if (!ticket) throw new RetryableError(`ticket ${stored.message.ticketId} of message ${item.xId} not found`);
-  const next = ticketWithRedaction(ticket, item.xId, now);
-  const written = await deps.store.redactMessage(next, ticket.sequence, item.xId, now);
-  if (written === 'ok') return { outcome: 'redacted', xId: item.xId, ticketId: ticket.id, sequence: next.sequence };
-  if (written === 'message_exists') return { outcome: 'duplicate', xId: item.xId };
+  return redact(stored.message, item.xId, deps);
+}
+
+/**
+ * Redacts a stored message (rule 7) and announces it. The bridge's copies of its files go first: a crash after they
+ * are removed and before the write leaves the message unredacted, and the redelivery removes (again) and writes.
+ */
+async function redact(message: Message, xId: string, deps: IngestDeps): Promise<Round> {
+  const ticket = await deps.store.getTicket(message.ticketId);
+  if (!ticket) throw new RetryableError(`ticket ${message.ticketId} of message ${message.xId} not found`);
+  const files = (message.attachments ?? []).flatMap((a) => (a.stored ? [a.stored.key] : []));
+  if (files.length > 0 && deps.media) await deps.media.remove(files);
+  const now = deps.now().toISOString();
+  // The change names the message's own X id (an edit's first version): that is where the event's reader finds it.
+  const next = ticketWithRedaction(ticket, message.xId, now);
+  const written = await deps.store.redactMessage(next, ticket.sequence, message.xId, now);
+  if (written === 'ok') return { outcome: 'redacted', xId, ticketId: ticket.id, sequence: next.sequence };
+  if (written === 'message_exists') return { outcome: 'duplicate', xId };
   return 'again';
+}
+
+/**
+ * A version of an edited post whose chain X says was deleted (a tombstone under one of its versions' ids): the
+ * message is redacted if it is stored, or if its first version opened a ticket without it (see redactOpened).
+ */
+async function deletedChain(item: InboundPost | InboundDm, root: string, found: Map<string, StoredXItem>, deps: IngestDeps): Promise<Round> {
+  const stored = [...found.values()].find((s) => s.kind === 'message');
+  if (stored?.kind === 'message') {
+    return stored.message.redacted ? { outcome: 'ignored', xId: item.xId, reason: 'deleted' } : redact(stored.message, item.xId, deps);
+  }
+  const customer = customerOf(item, deps.botUserId);
+  const opened = await ticketOpenedBy(root, customer.xUserId, customer.channel, deps);
+  return opened ? redactOpened(root, opened, deps) : { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+}
+
+/**
+ * A version of an edited post whose message is stored. Newer than the version the message shows (X ids grow with
+ * time): its content replaces the stored one, and the ticket announces it when what the helpdesk shows changed.
+ * Older: only the history learns its id (an older version's text never overwrites a newer one's). Seen already:
+ * nothing. Every write is conditional on the version the message showed when read and on its not being redacted; the
+ * aliases of the ids it adds go in the same write. A refused write reads again.
+ */
+async function applyEdit(item: InboundPost | InboundDm, message: Message, versions: string[], deps: IngestDeps): Promise<Round> {
+  // Deleted on X (any version's delete): an edit's late delivery brings nothing back.
+  if (message.redacted) return { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+  const known = message.editHistory ?? [message.xId];
+  const history = mergeVersions(known, versions);
+  const shown = contentXIdOf(message);
+  const newer = compareXIds(item.xId, shown) > 0;
+  const aliases = history.filter((id) => id !== message.xId && !known.includes(id));
+  if (!newer && aliases.length === 0) return { outcome: 'duplicate', xId: item.xId, ticketId: message.ticketId };
+
+  const version = messageFromItem(item, message.ticketId, deps.botUserId);
+  const next: Message = { ...message, editHistory: history };
+  if (newer) {
+    next.text = version.text;
+    next.links = version.links ?? [];
+    next.attachments = version.attachments ?? [];
+    if (version.quoted) next.quoted = version.quoted;
+    if (message.author.unresolved && !version.author.unresolved) next.author = version.author;
+  }
+  const changed =
+    newer &&
+    (message.text !== next.text ||
+      JSON.stringify(message.links ?? []) !== JSON.stringify(next.links) ||
+      JSON.stringify(message.attachments ?? []) !== JSON.stringify(next.attachments));
+  if (!changed) {
+    const written = await deps.store.editMessage({ message: next, expectedContentXId: shown, aliases });
+    return written === 'ok' ? { outcome: 'duplicate', xId: item.xId, ticketId: message.ticketId } : 'again';
+  }
+  const ticket = await deps.store.getTicket(message.ticketId);
+  if (!ticket) throw new RetryableError(`ticket ${message.ticketId} of message ${message.xId} not found`);
+  const author = item.kind === 'post' ? item.author : item.sender;
+  const nextTicket = ticketWithEdit(ticket, message.xId, deps.now().toISOString(), author);
+  const written = await deps.store.editMessage({
+    message: next,
+    expectedContentXId: shown,
+    aliases,
+    ticket: nextTicket,
+    expectedSequence: ticket.sequence,
+  });
+  return written === 'ok' ? { outcome: 'edited', xId: item.xId, ticketId: ticket.id, sequence: nextTicket.sequence } : 'again';
+}
+
+/**
+ * A later version of a post whose first version opened `ticket` (two puts) and was never stored: its worker died
+ * between the puts. The helpdesk holds the first version's text from `ticket.created`, so the message is stored with
+ * this version's content and the ticket announces the edit, in one write conditional on the message's key being free.
+ */
+async function storeEditOfOpening(item: InboundPost | InboundDm, ticket: Ticket, versions: string[], deps: IngestDeps): Promise<Round> {
+  const message = messageFromItem(item, ticket.id, deps.botUserId);
+  const author = item.kind === 'post' ? item.author : item.sender;
+  const next = ticketWithEdit(ticket, message.xId, deps.now().toISOString(), author);
+  const written = await deps.store.editMessage({
+    message,
+    aliases: versions.filter((id) => id !== message.xId),
+    ticket: next,
+    expectedSequence: ticket.sequence,
+  });
+  return written === 'ok' ? { outcome: 'edited', xId: item.xId, ticketId: ticket.id, sequence: next.sequence } : 'again';
 }
 
 /** The customer's ticket that the item `xId` opened with two puts (see isFirstContact), if any. */
@@ -307,7 +445,7 @@ async function redactOpened(xId: string, ticket: Ticket, deps: IngestDeps): Prom
     direction: 'inbound',
     channel: ticket.channel,
     text: '',
-    author: { xUserId: ticket.customer.xUserId, username: ticket.customer.username },
+    author: { xUserId: ticket.customer.xUserId, username: ticket.customer.username, name: ticket.customer.name },
     createdAt: ticket.createdAt,
     redacted: true,
   };

@@ -117,7 +117,11 @@ export const messageSchema = z.object({
   attachments: z.optional(z.array(attachmentSchema)),
   links: z.optional(z.array(linkSchema)),
   quoted: z.optional(quotedPostSchema),
-  /** Every version's X id, oldest first, once the customer edited the post (`xId` stays the first version's). */
+  /**
+   * Every version's X id, oldest first, once the customer edited the post. `xId` and `id` stay the first version's
+   * (the oldest in X's `edit_history_tweet_ids`, whichever version arrived first); `text`, `links` and `attachments`
+   * are the newest version's.
+   */
   editHistory: z.optional(z.array(z.string())),
   /**
    * True when the author summoned the bot (mentioned it, replied to it or quoted it): X lets self-serve apps reply
@@ -144,6 +148,14 @@ export const replySchema = z.object({
   updatedAt: z.string(),
 });
 export type Reply = z.infer<typeof replySchema>;
+
+/**
+ * The X id of the version whose content (text, links, attachments) a message holds: the newest version it has seen,
+ * which is the last of `editHistory` (see ingest.ts: X ids grow with time, so the history is kept in id order).
+ */
+export function contentXIdOf(message: Pick<Message, 'xId' | 'editHistory'>): string {
+  return message.editHistory?.at(-1) ?? message.xId;
+}
 
 /** The message id the helpdesk sees for an X item: stable, derived from the X id. */
 export function messageIdFor(xId: string): string {

@@ -1,7 +1,7 @@
 // The contract's ticket rules (CONTRACT.md §3) as pure functions over plain data: where an inbound X item goes.
 // Decisions use the item's own time, not the time it is processed, so a redelivery a day later decides the same.
-import type { CompleteDm as InboundDm, CompletePost as InboundPost } from '../x/inbound-event';
-import type { Channel, Message, Ticket, TicketChange, TicketStatus } from './model';
+import type { CompleteDm as InboundDm, CompletePost as InboundPost, InboundMedia, NamedUser } from '../x/inbound-event';
+import type { Attachment, Channel, Message, Ticket, TicketChange, TicketStatus, XUser } from './model';
 import { messageIdFor } from './model';
 
 export type Windows = { mentionMergeHours: number; reopenHours: number };
@@ -87,8 +87,12 @@ function statusAfter(ticket: Ticket, direction: Message['direction'], reopen: bo
   return ticket.status;
 }
 
-/** The ticket after `message` joins it: the next sequence, the change that names the event. */
-export function ticketWithMessage(ticket: Ticket, message: Message, reopen: boolean, now: string): Ticket {
+/**
+ * The ticket after `message` joins it: the next sequence, the change that names the event. When the ticket's customer
+ * is still `unresolved` (no look-up was allowed when it opened) and `author` is that customer, named, the same write
+ * completes the customer.
+ */
+export function ticketWithMessage(ticket: Ticket, message: Message, reopen: boolean, now: string, author?: NamedUser): Ticket {
   const change: TicketChange = {
     type: reopen ? 'ticket.reopened' : 'ticket.message_added',
     at: now,
@@ -103,9 +107,42 @@ export function ticketWithMessage(ticket: Ticket, message: Message, reopen: bool
     updatedAt: now,
     sequence: ticket.sequence + 1,
     lastChange: change,
+    customer: completedCustomer(ticket.customer, author),
   };
   if (next.status !== 'solved') delete next.solvedAt;
   return next;
+}
+
+/** The customer as a ticket shows them: name and the profile fields X gave, or the placeholder flags. */
+export function customerFrom(user: NamedUser): XUser {
+  return {
+    xUserId: user.xUserId,
+    username: user.username,
+    name: user.name,
+    ...user.profile,
+    ...(user.unresolved ? { unresolved: true } : {}),
+    ...(user.notFound ? { notFound: true } : {}),
+  };
+}
+
+/** `customer`, completed from `author` when it is an `unresolved` placeholder and `author` is them, named. */
+function completedCustomer(customer: XUser, author: NamedUser | undefined): XUser {
+  if (!customer.unresolved || !author || author.xUserId !== customer.xUserId || author.unresolved) return customer;
+  return customerFrom(author);
+}
+
+/**
+ * The ticket after an edit replaced one of its messages' content (rule 9): `messageXId` is the message's own X id
+ * (its first version's), which is where the event's reader finds it.
+ */
+export function ticketWithEdit(ticket: Ticket, messageXId: string, now: string, author?: NamedUser): Ticket {
+  return {
+    ...ticket,
+    updatedAt: now,
+    sequence: ticket.sequence + 1,
+    lastChange: { type: 'ticket.message_edited', at: now, messageXId },
+    customer: completedCustomer(ticket.customer, author),
+  };
 }
 
 /** A new ticket opened by `message`. */
@@ -158,6 +195,15 @@ export function ticketWithRedaction(ticket: Ticket, messageXId: string, now: str
   };
 }
 
+/**
+ * A message as it is kept once its author deleted it on X (rule 7): ids, times, direction and the edit history's ids
+ * stay so the thread still makes sense; what the author wrote (text, links, attachments, the quote) goes.
+ */
+export function redactedMessage(message: Message): Message {
+  const { links: _links, attachments: _attachments, quoted: _quoted, ...kept } = message;
+  return { ...kept, text: '', redacted: true };
+}
+
 /** The stored message for an inbound post or DM, or for the bot's own item recorded as outbound. */
 export function messageFromItem(
   item: InboundPost | InboundDm,
@@ -166,18 +212,46 @@ export function messageFromItem(
 ): Message {
   const author = item.kind === 'post' ? item.author : item.sender;
   const direction = author.xUserId === botUserId ? 'outbound' : 'inbound';
+  const versions = item.kind === 'post' ? editVersions(item) : [item.xId];
+  // An edit is stored under its chain's first version, whichever version arrives first (see ingest.ts).
+  const xId = versions[0]!;
   const message: Message = {
-    id: messageIdFor(item.xId),
+    id: messageIdFor(xId),
     ticketId,
-    xId: item.xId,
+    xId,
     direction,
     channel: item.kind === 'post' ? 'mention' : 'dm',
     text: item.text,
-    author: { xUserId: author.xUserId, username: author.username },
+    author: {
+      xUserId: author.xUserId,
+      username: author.username,
+      name: author.name,
+      ...(author.unresolved ? { unresolved: true } : {}),
+    },
     createdAt: item.createdAt,
     redacted: false,
+    attachments: item.media.map(attachmentFrom),
+    links: item.links.map((l) => ({ url: l.url, expandedUrl: l.expandedUrl, displayUrl: l.displayUrl })),
   };
+  if (versions.length > 1) message.editHistory = versions;
   if (item.kind === 'post') {
+    if (item.quoted) {
+      const quotedAuthor = item.quoted.author;
+      message.quoted = {
+        xId: item.quoted.xId,
+        ...(item.quoted.text === undefined ? {} : { text: item.quoted.text }),
+        // Only a named author: a bare X id says nothing an agent can use.
+        ...(quotedAuthor?.username
+          ? {
+              author: {
+                xUserId: quotedAuthor.xUserId,
+                username: quotedAuthor.username,
+                ...(quotedAuthor.name ? { name: quotedAuthor.name } : {}),
+              },
+            }
+          : {}),
+      };
+    }
     if (item.inReplyToXId) message.inReplyToXId = item.inReplyToXId;
     if (direction === 'inbound') {
       // X's post.quote.create fires when someone quotes the bot's post: that engages the bot too.
@@ -186,4 +260,44 @@ export function messageFromItem(
     }
   }
   return message;
+}
+
+/**
+ * The X ids of an edit chain as far as `post` knows it, oldest first, the post's own id included: X's
+ * `edit_history_tweet_ids` (v1.1 names only the first version), in id order. X ids are snowflakes that grow with the
+ * time they were made, and every edit is a new post, so id order is X's oldest-first order; keeping histories in that
+ * order lets partial ones (v1.1's) merge by union. `[post.xId]` for a post that was never edited.
+ */
+export function editVersions(post: Pick<InboundPost, 'xId' | 'editHistory'>): string[] {
+  return mergeVersions(post.editHistory ?? [], [post.xId]);
+}
+
+/** The union of version lists, oldest first (see editVersions). */
+export function mergeVersions(...lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())].sort(compareXIds);
+}
+
+/** Orders X ids by age: numerically, since they are snowflakes (as strings they compare wrongly across lengths). */
+export function compareXIds(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** An X media item as a message attachment. */
+export function attachmentFrom(media: InboundMedia): Attachment {
+  return {
+    id: `att-${media.mediaKey}`,
+    type: media.type,
+    // A video's still is better than nothing when X gave no file address (it always should).
+    url: media.url ?? media.previewUrl ?? '',
+    ...(media.previewUrl === undefined ? {} : { previewUrl: media.previewUrl }),
+    ...(media.altText === undefined ? {} : { altText: media.altText }),
+    ...(media.width === undefined ? {} : { width: media.width }),
+    ...(media.height === undefined ? {} : { height: media.height }),
+    ...(media.durationMs === undefined ? {} : { durationMs: media.durationMs }),
+    ...(media.contentType === undefined ? {} : { contentType: media.contentType }),
+    ...(media.stored === undefined ? {} : { stored: media.stored }),
+    ...(media.error === undefined ? {} : { error: media.error }),
+  };
 }

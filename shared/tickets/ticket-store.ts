@@ -2,7 +2,10 @@
 // (shared/aws/dynamo-ticket-store.ts); every write states how a retry or a race is recognised.
 import type { Channel, Message, Reply, Ticket, TicketStatus } from './model';
 
-/** What the store holds under an X id: a message, or the tombstone of a post deleted before it was ingested. */
+/**
+ * What the store holds under an X id: a message, or the tombstone of a post deleted before it was ingested. An edited
+ * post's message is stored under its first version's id; every later version's id reads as that message too.
+ */
 export type StoredXItem = { kind: 'message'; message: Message } | { kind: 'tombstone'; xId: string };
 
 /**
@@ -34,11 +37,12 @@ export type TicketStore = {
   /** A customer's tickets on one channel, newest first (strongly consistent). */
   customerTickets(customerXUserId: string, channel: Channel, limit: number): Promise<Ticket[]>;
   /**
-   * Writes a new ticket and its first message atomically. `ticket_exists`: another item opened this customer's ticket
+   * Writes a new ticket and its first message atomically, with `aliases` (an edited post's later versions' X ids,
+   * none of which may hold a tombstone) pointing at it. `ticket_exists`: another item opened this customer's ticket
    * with the same number first. `message_exists`: the message is already stored (a redelivery). `ticket_changed`:
    * another transaction was writing the same items; decide again.
    */
-  createTicket(ticket: Ticket, message: Message): Promise<WriteOutcome | 'ticket_exists'>;
+  createTicket(ticket: Ticket, message: Message, aliases?: string[]): Promise<WriteOutcome | 'ticket_exists'>;
   /**
    * For a customer's first ticket (see ingest.ts, isFirstContact), half the capacity of `createTicket`:
    * writes a new ticket, with a copy of its opening message for the `ticket.created` event, if its key is free.
@@ -50,10 +54,27 @@ export type TicketStore = {
   openTicket(ticket: Ticket, opening: Message): Promise<'ok' | 'ticket_exists' | 'already_open'>;
   /** Stores a message under its X id if none is there yet; `message_exists` otherwise. */
   putMessage(message: Message): Promise<'ok' | 'message_exists'>;
-  /** Adds a message and writes the ticket's next state atomically, if the ticket is still at `expectedSequence`. */
-  addMessage(ticket: Ticket, expectedSequence: number, message: Message): Promise<WriteOutcome>;
   /**
-   * Redacts a stored message's text and writes the ticket's next state atomically. With `unstored`, the message was
+   * Adds a message (and its `aliases`, as createTicket) and writes the ticket's next state atomically, if the ticket
+   * is still at `expectedSequence`.
+   */
+  addMessage(ticket: Ticket, expectedSequence: number, message: Message, aliases?: string[]): Promise<WriteOutcome>;
+  /**
+   * Writes an edited post's message in its next state, with aliases for the versions it adds and, when the edit is
+   * news to the helpdesk, the ticket's next state (if still at `expectedSequence`), all atomically. With
+   * `expectedContentXId`, the message must be stored, unredacted, showing that version; without, its key must be
+   * free. `message_exists`: the message or an alias's id was not as expected (another version or a delete came
+   * first); `ticket_changed`: read and decide again.
+   */
+  editMessage(write: {
+    message: Message;
+    expectedContentXId?: string;
+    aliases: string[];
+    ticket?: Ticket;
+    expectedSequence?: number;
+  }): Promise<WriteOutcome>;
+  /**
+   * Redacts a stored message (its text, links, attachments and quote go; see rules.ts redactedMessage) and writes the ticket's next state atomically. With `unstored`, the message was
    * never stored (its ticket was opened, then its delete came first): it is stored already redacted, if its X id holds
    * nothing or a tombstone; `message_exists` otherwise.
    */

@@ -1,6 +1,7 @@
 // An in-memory TicketStore with the same conditional-write semantics as the DynamoDB adapter, for unit and property
 // tests of the use cases. Integration tests run the real adapter against DynamoDB Local.
-import type { Message, Ticket } from '../../shared/tickets/model';
+import { contentXIdOf, type Message, type Ticket } from '../../shared/tickets/model';
+import { redactedMessage } from '../../shared/tickets/rules';
 import { parseTicketId } from '../../shared/tickets/ticket-id';
 import type { StoredReply, StoredXItem, TicketStore } from '../../shared/tickets/ticket-store';
 
@@ -9,6 +10,8 @@ const clone = <T>(value: T): T => structuredClone(value);
 export type MemoryTicketStore = TicketStore & {
   tickets: Map<string, Ticket>;
   xItems: Map<string, StoredXItem>;
+  /** An edited post's later versions' X ids, each to the X id its message is stored under. */
+  aliases: Map<string, string>;
   replies: Map<string, StoredReply>;
   /** Every ticket state ever written, in order: what the table stream would carry. */
   changes: Ticket[];
@@ -18,6 +21,7 @@ export type MemoryTicketStore = TicketStore & {
 export function memoryTicketStore(): MemoryTicketStore {
   const tickets = new Map<string, Ticket>();
   const xItems = new Map<string, StoredXItem>();
+  const aliases = new Map<string, string>();
   const replies = new Map<string, StoredReply>();
   const changes: Ticket[] = [];
   const writeTicket = (t: Ticket) => {
@@ -25,17 +29,27 @@ export function memoryTicketStore(): MemoryTicketStore {
     changes.push(clone(t));
   };
   const ticketAt = (id: string, seq: number) => tickets.get(id)?.sequence === seq;
+  // One key space, as in the table: an X id holds a message, a tombstone or an alias, never two of them.
+  const taken = (xId: string) => xItems.has(xId) || aliases.has(xId);
+  const read = (xId: string) => xItems.get(aliases.get(xId) ?? xId);
+  // An alias may be written over itself (a retry) but never over a message or a tombstone.
+  const aliasesFree = (ids: string[] = []) => ids.every((id) => !xItems.has(id));
+  const writeMessage = (message: Message, ids: string[] = []) => {
+    xItems.set(message.xId, { kind: 'message', message: clone(message) });
+    for (const id of ids) aliases.set(id, message.xId);
+  };
 
   return {
     tickets,
     xItems,
+    aliases,
     replies,
     changes,
     async getXItem(xId) {
-      return clone(xItems.get(xId));
+      return clone(read(xId));
     },
     async getXItems(ids) {
-      return new Map(ids.flatMap((id) => (xItems.has(id) ? [[id, clone(xItems.get(id)!)] as const] : [])));
+      return new Map(ids.flatMap((id) => (read(id) ? [[id, clone(read(id)!)] as const] : [])));
     },
     async getTicket(id) {
       return clone(tickets.get(id));
@@ -47,11 +61,11 @@ export function memoryTicketStore(): MemoryTicketStore {
         .slice(0, limit)
         .map(clone);
     },
-    async createTicket(ticket, message) {
-      if (xItems.has(message.xId)) return 'message_exists';
+    async createTicket(ticket, message, ids) {
+      if (taken(message.xId) || !aliasesFree(ids)) return 'message_exists';
       if (tickets.has(ticket.id)) return 'ticket_exists';
       writeTicket(ticket);
-      xItems.set(message.xId, { kind: 'message', message: clone(message) });
+      writeMessage(message, ids);
       return 'ok';
     },
     async openTicket(ticket, opening) {
@@ -61,29 +75,41 @@ export function memoryTicketStore(): MemoryTicketStore {
       return 'ok';
     },
     async putMessage(message) {
-      if (xItems.has(message.xId)) return 'message_exists';
-      xItems.set(message.xId, { kind: 'message', message: clone(message) });
+      if (taken(message.xId)) return 'message_exists';
+      writeMessage(message);
       return 'ok';
     },
-    async addMessage(ticket, expected, message) {
-      if (xItems.has(message.xId)) return 'message_exists';
+    async addMessage(ticket, expected, message, ids) {
+      if (taken(message.xId) || !aliasesFree(ids)) return 'message_exists';
       if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
       writeTicket(ticket);
-      xItems.set(message.xId, { kind: 'message', message: clone(message) });
+      writeMessage(message, ids);
+      return 'ok';
+    },
+    async editMessage({ message, expectedContentXId, aliases: ids, ticket, expectedSequence }) {
+      const current = xItems.get(message.xId);
+      const asExpected =
+        expectedContentXId === undefined
+          ? !taken(message.xId)
+          : current?.kind === 'message' && !current.message.redacted && contentXIdOf(current.message) === expectedContentXId;
+      if (!asExpected || !aliasesFree(ids)) return 'message_exists';
+      if (ticket && !ticketAt(ticket.id, expectedSequence ?? -1)) return 'ticket_changed';
+      if (ticket) writeTicket(ticket);
+      writeMessage(message, ids);
       return 'ok';
     },
     async redactMessage(ticket, expected, xId, _at, unstored) {
       // Unstored: its X id must hold nothing or a tombstone. Stored: it must be there and not yet redacted.
-      const free = xItems.get(xId)?.kind !== 'message';
+      const free = xItems.get(xId)?.kind !== 'message' && !aliases.has(xId);
       const item = unstored ? (free ? { kind: 'message' as const, message: unstored } : undefined) : xItems.get(xId);
       if (item?.kind !== 'message' || (!unstored && item.message.redacted)) return 'message_exists';
       if (!ticketAt(ticket.id, expected)) return 'ticket_changed';
       writeTicket(ticket);
-      xItems.set(xId, { kind: 'message', message: { ...item.message, text: '', redacted: true } });
+      xItems.set(xId, { kind: 'message', message: redactedMessage(item.message) });
       return 'ok';
     },
     async putTombstone(xId) {
-      if (xItems.has(xId)) return 'message_exists';
+      if (taken(xId)) return 'message_exists';
       xItems.set(xId, { kind: 'tombstone', xId });
       return 'ok';
     },
@@ -125,7 +151,7 @@ export function memoryTicketStore(): MemoryTicketStore {
       const current = replies.get(stored.reply.id);
       // DynamoDB reports every failed condition of the transaction and the adapter names the last item's first:
       // the outbound message, then the reply, then the ticket. Same priority here.
-      if (outbound && xItems.has(outbound.xId)) return 'message_exists';
+      if (outbound && taken(outbound.xId)) return 'message_exists';
       if (current?.reply.status !== expected.status || current.attempts !== expected.attempts) return 'reply_changed';
       if (!ticketAt(ticket.id, expectedSequence)) return 'ticket_changed';
       writeTicket(ticket);

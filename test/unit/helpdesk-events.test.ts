@@ -4,6 +4,7 @@ import * as z from 'zod';
 import type { Message, Reply, Ticket, TicketChange } from '../../shared/tickets/model';
 import {
   contextNeededFor,
+  toHelpdeskMessage,
   ticketEventBodySchema,
   ticketEventSchemas,
   toTicketEvent,
@@ -83,6 +84,8 @@ describe('toTicketEvent', () => {
           createdAt: '2025-03-14T09:26:50.000Z',
           inReplyToXId: '1899999999999999999',
           redacted: false,
+          attachments: [],
+          links: [],
         },
       },
     });
@@ -217,5 +220,145 @@ describe('status moved by a message', () => {
     expect(ticketEventBodySchema.safeParse(reopened.body).success).toBe(true);
     const added = toTicketEvent(ticket({ type: 'ticket.message_added', messageXId: message.xId }), { message });
     expect(added.body.data).not.toHaveProperty('previousStatus');
+  });
+});
+
+describe('complete messages (contract §4: attachments, links, quotes, edits, names)', () => {
+  const photo = {
+    id: 'att-3_1900000000000000101',
+    type: 'photo' as const,
+    url: 'https://pbs.twimg.com/media/FxPhoto.jpg',
+    altText: 'A screenshot of the order page',
+    width: 1280,
+    height: 720,
+  };
+  const dmFile = {
+    id: 'att-1900000000000000102',
+    type: 'photo' as const,
+    url: 'https://ton.twitter.com/1.1/ton/data/dm/1/2/receipt.jpg',
+    contentType: 'image/jpeg',
+    stored: { key: 'acme/dm-1357924680-1/att-1900000000000000102', contentType: 'image/jpeg', bytes: 48213 },
+  };
+  const complete: Message = {
+    ...message,
+    text: '@AcmeSupport see https://acme.example/orders/A-1234',
+    author: { xUserId: '1357924680', username: 'jane_doe', name: 'Jane Doe' },
+    attachments: [photo],
+    links: [{ url: 'https://t.co/abc', expandedUrl: 'https://acme.example/orders/A-1234', displayUrl: 'acme.example/orders/A…' }],
+    quoted: {
+      xId: '1899999999999999000',
+      text: 'Big sale today!',
+      author: { xUserId: '1602999888777666555', username: 'AcmeSupport', name: 'Acme Support' },
+    },
+    editHistory: ['1900000000000000001', '1900000000000000005'],
+  };
+
+  it('ticket.message_edited carries the newest text, the versions oldest first, and the first version\'s ids', () => {
+    const { body } = toTicketEvent(ticket({ type: 'ticket.message_edited', messageXId: complete.xId }), { message: complete });
+    expect(body).toMatchObject({
+      type: 'ticket.message_edited',
+      data: {
+        message: {
+          id: 'msg-1900000000000000001',
+          xId: '1900000000000000001',
+          text: complete.text,
+          editHistory: ['1900000000000000001', '1900000000000000005'],
+          author: { xUserId: '1357924680', username: 'jane_doe', name: 'Jane Doe' },
+          attachments: [{ id: photo.id, type: 'photo', url: photo.url, altText: photo.altText, width: 1280, height: 720 }],
+          links: complete.links,
+          quoted: complete.quoted,
+        },
+      },
+    });
+    expect(ticketEventSchemas['ticket.message_edited'].safeParse(body).success).toBe(true);
+    expect(ticketEventBodySchema.parse(body)).toEqual(body);
+  });
+
+  it('a message stored before attachments and links were kept shows both as empty lists', () => {
+    const { body } = toTicketEvent(ticket({ type: 'ticket.message_added', messageXId: message.xId }), { message });
+    expect(body.data).toMatchObject({ message: { attachments: [], links: [] } });
+    expect(body.data).not.toHaveProperty('message.quoted');
+    expect(body.data).not.toHaveProperty('message.editHistory');
+  });
+
+  it('a stored DM file gets the short-lived link handed in, with its expiry, and never shows its storage key', () => {
+    const withFile: Message = { ...complete, channel: 'dm', attachments: [dmFile] };
+    const links = new Map([[dmFile.id, { url: 'https://files.example/presigned?sig=1', expiresAt: '2025-03-14T10:26:53.000Z' }]]);
+    const { body } = toTicketEvent(ticket({ type: 'ticket.message_added', messageXId: withFile.xId }), { message: withFile, storedLinks: links });
+    expect(body.data).toMatchObject({
+      message: { attachments: [{ id: dmFile.id, url: 'https://files.example/presigned?sig=1', expiresAt: '2025-03-14T10:26:53.000Z', contentType: 'image/jpeg' }] },
+    });
+    expect(JSON.stringify(body)).not.toContain(dmFile.stored.key);
+    expect(JSON.stringify(body)).not.toContain('ton.twitter.com');
+    expect(ticketEventBodySchema.safeParse(body).success).toBe(true);
+  });
+
+  it('a stored DM file without a link points at the API route that hands out a fresh one', () => {
+    const withFile: Message = { ...complete, channel: 'dm', attachments: [dmFile, photo] };
+    const shown = toHelpdeskMessage(withFile);
+    expect(shown.attachments).toEqual([
+      { id: dmFile.id, type: 'photo', url: `/tickets/mn-1357924680-2/attachments/${dmFile.id}`, contentType: 'image/jpeg' },
+      { id: photo.id, type: 'photo', url: photo.url, altText: photo.altText, width: 1280, height: 720 },
+    ]);
+    expect(shown.attachments[0]).not.toHaveProperty('expiresAt');
+  });
+
+  it('a copy the bridge could not make says why', () => {
+    const failed = { ...dmFile, stored: undefined, error: { code: 'too_large', message: 'The file is over 5 MB.' } };
+    const shown = toHelpdeskMessage({ ...complete, attachments: [failed] });
+    expect(shown.attachments[0]).toMatchObject({ url: dmFile.url, error: failed.error });
+  });
+
+  it('a redacted message shows no text, links, attachments or quoted text, keeping ids and the versions', () => {
+    const links = new Map([[dmFile.id, { url: 'https://files.example/presigned?sig=1', expiresAt: AT }]]);
+    const stale: Message = { ...complete, attachments: [photo, dmFile], redacted: true };
+    const { body } = toTicketEvent(ticket({ type: 'ticket.message_redacted', messageXId: stale.xId }), { message: stale, storedLinks: links });
+    expect(body.data.message).toMatchObject({
+      text: '',
+      redacted: true,
+      attachments: [],
+      links: [],
+      quoted: { xId: complete.quoted!.xId },
+      editHistory: complete.editHistory,
+    });
+    const text = JSON.stringify(body);
+    for (const gone of ['Big sale', 'acme.example', 'pbs.twimg.com', 'presigned', 't.co']) expect(text).not.toContain(gone);
+  });
+
+  it('the ticket\'s customer carries their X profile and the placeholder flags', () => {
+    const customer = {
+      xUserId: '1357924680',
+      username: 'jane_doe',
+      name: 'Jane Doe',
+      profileImageUrl: 'https://pbs.twimg.com/profile_images/1/jane_normal.jpg',
+      verifiedType: 'blue',
+      followersCount: 312,
+      protected: false,
+    };
+    const { body } = toTicketEvent(ticket({ type: 'ticket.message_added', messageXId: message.xId }, { customer }), { message });
+    expect(body.data.ticket.customer).toEqual(customer);
+    const placeholder = { xUserId: '1357924680', username: '', name: 'X user 1357924680', unresolved: true };
+    const pending = toTicketEvent(ticket({ type: 'ticket.message_added', messageXId: message.xId }, { customer: placeholder }), { message });
+    expect(pending.body.data.ticket.customer).toEqual(placeholder);
+    expect(ticketEventBodySchema.safeParse(pending.body).success).toBe(true);
+  });
+
+  it('documents every field of the message, its attachments, links and quote, and the customer', () => {
+    const schema = z.toJSONSchema(ticketEventBodySchema) as { $defs: Record<string, { properties?: Record<string, unknown> }> };
+    const undocumented: string[] = [];
+    const walk = (path: string, node: unknown) => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as { properties?: Record<string, { description?: string; $ref?: string }>; items?: unknown; anyOf?: unknown[] };
+      for (const [key, child] of Object.entries(n.properties ?? {})) {
+        if (!child.description && !child.$ref) undocumented.push(`${path}.${key}`);
+        walk(`${path}.${key}`, child);
+      }
+      if (n.items) walk(`${path}[]`, n.items);
+      for (const option of n.anyOf ?? []) walk(path, option);
+    };
+    for (const name of ['Message', 'Attachment', 'Link', 'QuotedPost', 'Ticket']) walk(name, schema.$defs[name]);
+    expect(undocumented).toEqual([]);
+    const messageProps = schema.$defs.Message!.properties!;
+    expect(Object.keys(messageProps)).toEqual(expect.arrayContaining(['attachments', 'links', 'quoted', 'editHistory']));
   });
 });

@@ -406,3 +406,227 @@ describe('a worker that died after opening a ticket and before storing its messa
     expect(store.changes).toHaveLength(2);
   });
 });
+
+describe('rule 8: a message is complete', () => {
+  it('carries attachments, links, the quoted post and the author\'s name; the customer carries their profile', async () => {
+    const item = post({
+      text: '@AcmeSupport the page https://acme.example/orders/A-1234 says',
+      author: { ...JANE, profile: { profileImageUrl: 'https://pbs.twimg.com/p/jane.jpg', verifiedType: 'blue', followersCount: 312, protected: false } },
+      links: [{ url: 'https://t.co/abc', expandedUrl: 'https://acme.example/orders/A-1234', displayUrl: 'acme.example/orders/A…' }],
+      media: [
+        { mediaKey: '3_1', type: 'photo', url: 'https://pbs.twimg.com/media/a.jpg', altText: 'error page', width: 800, height: 600, requiresAuth: false },
+        { mediaKey: '7_2', type: 'video', previewUrl: 'https://pbs.twimg.com/v/still.jpg', durationMs: 4000, requiresAuth: false },
+      ],
+      quoted: { xId: '1899999999999999000', text: 'Big sale!', author: { xUserId: BOT.xUserId, username: BOT.username, name: BOT.name } },
+      via: 'post.quote.create',
+    });
+    await ingest(item);
+    const stored = store.xItems.get(item.xId);
+    expect(stored).toMatchObject({
+      kind: 'message',
+      message: {
+        author: { xUserId: JANE.xUserId, username: JANE.username, name: JANE.name },
+        links: item.links,
+        attachments: [
+          { id: 'att-3_1', type: 'photo', url: 'https://pbs.twimg.com/media/a.jpg', altText: 'error page', width: 800, height: 600 },
+          // No file address: the still stands in, so an agent sees something.
+          { id: 'att-7_2', type: 'video', url: 'https://pbs.twimg.com/v/still.jpg', previewUrl: 'https://pbs.twimg.com/v/still.jpg', durationMs: 4000 },
+        ],
+        quoted: { xId: '1899999999999999000', text: 'Big sale!', author: { xUserId: BOT.xUserId, username: BOT.username, name: BOT.name } },
+      },
+    });
+    expect(store.tickets.get('mn-1357924680-1')!.customer).toEqual({
+      ...JANE,
+      profileImageUrl: 'https://pbs.twimg.com/p/jane.jpg',
+      verifiedType: 'blue',
+      followersCount: 312,
+      protected: false,
+    });
+  });
+
+  it('an unresolved customer is completed by the write that adds their next named item, with no extra write', async () => {
+    const placeholder = { xUserId: JANE.xUserId, username: '', name: `X user ${JANE.xUserId}`, unresolved: true };
+    await ingest(dm({ sender: placeholder }));
+    expect(store.tickets.get('dm-1357924680-1')!.customer).toMatchObject({ unresolved: true, username: '' });
+    await ingest(dm({ createdAt: at(1), sender: { ...JANE, profile: { followersCount: 3 } } }));
+    expect(store.changes).toHaveLength(2);
+    expect(store.tickets.get('dm-1357924680-1')!.customer).toEqual({ ...JANE, followersCount: 3 });
+    expect(store.changes.at(-1)!.lastChange.type).toBe('ticket.message_added');
+  });
+});
+
+describe('rule 9: an edit updates its message', () => {
+  /** A post and `n` edits of it: each version a new post whose history lists every version so far, oldest first. */
+  function chain(n: number, overrides: Partial<InboundPost> = {}): InboundPost[] {
+    const first = post({ text: '@AcmeSupport my order is lat', ...overrides });
+    const versions = [first];
+    for (let k = 1; k <= n; k++) {
+      const xId = xid();
+      const editHistory = [...versions.map((v) => v.xId), xId];
+      versions.push({ ...first, xId, editHistory, text: `@AcmeSupport my order is late (edit ${k})`, createdAt: at(k * 0.1) });
+    }
+    return versions;
+  }
+  const messages = () => [...store.xItems.values()].flatMap((i) => (i.kind === 'message' ? [i.message] : []));
+  const changeTypes = () => store.changes.map((t) => t.lastChange.type);
+
+  it('in order: one message with the newest text, every version\'s id oldest first, one event per edit', async () => {
+    const [v0, v1, v2] = chain(2);
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'created' });
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'edited', ticketId: 'mn-1357924680-1', sequence: 2 });
+    expect(await ingest(v2!)).toMatchObject({ outcome: 'edited', sequence: 3 });
+    expect(messages()).toEqual([
+      expect.objectContaining({ id: `msg-${v0!.xId}`, xId: v0!.xId, text: v2!.text, editHistory: [v0!.xId, v1!.xId, v2!.xId], createdAt: v0!.createdAt }),
+    ]);
+    expect(changeTypes()).toEqual(['ticket.created', 'ticket.message_edited', 'ticket.message_edited']);
+    expect(store.changes.at(-1)!.lastChange.messageXId).toBe(v0!.xId);
+  });
+
+  it('reversed: the newest first, then older versions, which change nothing and announce nothing', async () => {
+    const [v0, v1, v2] = chain(2);
+    expect(await ingest(v2!)).toMatchObject({ outcome: 'created' });
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'duplicate' });
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'duplicate' });
+    expect(messages()).toEqual([expect.objectContaining({ xId: v0!.xId, text: v2!.text, editHistory: [v0!.xId, v1!.xId, v2!.xId] })]);
+    expect(changeTypes()).toEqual(['ticket.created']);
+  });
+
+  it('duplicated in both formats: every version\'s redelivery changes nothing more', async () => {
+    const [v0, v1, v2] = chain(2);
+    for (const item of [v0, v1, v1, v0, v2, { ...v1!, format: 'aaa' as const }, v2, v0]) await ingest(item!);
+    expect(messages()).toHaveLength(1);
+    expect(messages()[0]).toMatchObject({ text: v2!.text, editHistory: [v0!.xId, v1!.xId, v2!.xId] });
+    expect(changeTypes()).toEqual(['ticket.created', 'ticket.message_edited', 'ticket.message_edited']);
+    // Every version's id finds the one message.
+    for (const v of [v0, v1, v2]) expect(await store.getXItem(v!.xId)).toMatchObject({ kind: 'message', message: { xId: v0!.xId } });
+  });
+
+  it('concurrent: all versions at once, several copies each, end in one message with the newest text', async () => {
+    const versions = chain(3);
+    const copies = [...versions, ...versions.reverse(), ...versions];
+    clock = Date.parse(at(1));
+    await Promise.all(copies.map((v) => ingestItem(v, deps)));
+    const newest = versions.reduce((a, b) => (BigInt(a.xId) > BigInt(b.xId) ? a : b));
+    expect(messages()).toEqual([expect.objectContaining({ text: newest.text, editHistory: newest.editHistory })]);
+    const edits = changeTypes().filter((t) => t === 'ticket.message_edited').length;
+    expect(edits).toBeLessThanOrEqual(3);
+    expect(changeTypes().filter((t) => t !== 'ticket.message_edited')).toEqual(['ticket.created']);
+  });
+
+  it('an older version arriving late never overwrites newer text, even with a history that lacks the newer id', async () => {
+    const [v0, v1, v2] = chain(2);
+    await ingest(v0!);
+    // v1.1 objects name only the first version: v2 as the Account Activity API would carry it.
+    await ingest({ ...v2!, format: 'aaa', editHistory: [v0!.xId, v2!.xId] });
+    expect(messages()[0]).toMatchObject({ text: v2!.text, editHistory: [v0!.xId, v2!.xId] });
+    expect(await ingest({ ...v1!, format: 'aaa', editHistory: [v0!.xId, v1!.xId] })).toMatchObject({ outcome: 'duplicate' });
+    expect(messages()[0]).toMatchObject({ text: v2!.text, editHistory: [v0!.xId, v1!.xId, v2!.xId] });
+    expect(changeTypes()).toEqual(['ticket.created', 'ticket.message_edited']);
+    // The late version's id was learnt too: its delete finds the message.
+    expect(await ingest(del(v1!.xId))).toMatchObject({ outcome: 'redacted' });
+  });
+
+  it('an edit that changes nothing the helpdesk shows is recorded in the history without an event', async () => {
+    const [v0, v1] = chain(1);
+    await ingest(v0!);
+    await ingest({ ...v1!, text: v0!.text });
+    expect(messages()[0]).toMatchObject({ text: v0!.text, editHistory: [v0!.xId, v1!.xId] });
+    expect(changeTypes()).toEqual(['ticket.created']);
+  });
+
+  it('an edit whose original never arrived is stored recording its history; the original arriving later adds nothing', async () => {
+    const [v0, v1] = chain(1);
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'created', ticketId: 'mn-1357924680-1' });
+    expect(messages()).toEqual([expect.objectContaining({ id: `msg-${v0!.xId}`, xId: v0!.xId, text: v1!.text, editHistory: [v0!.xId, v1!.xId] })]);
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'duplicate' });
+    expect(messages()).toEqual([expect.objectContaining({ text: v1!.text })]);
+    expect(changeTypes()).toEqual(['ticket.created']);
+  });
+
+  it('an edit then a delete of the first version redacts the message; a late version brings nothing back', async () => {
+    const [v0, v1] = chain(1);
+    await ingest(v0!);
+    await ingest(v1!);
+    expect(await ingest(del(v0!.xId))).toMatchObject({ outcome: 'redacted', sequence: 3 });
+    expect(messages()).toEqual([expect.objectContaining({ xId: v0!.xId, text: '', redacted: true })]);
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(await ingest(del(v1!.xId))).toMatchObject({ outcome: 'duplicate' });
+    expect(messages()[0]).toMatchObject({ text: '', redacted: true });
+    expect(changeTypes()).toEqual(['ticket.created', 'ticket.message_edited', 'ticket.message_redacted']);
+  });
+
+  it('a delete of a later version redacts the message, announced under the message\'s own id', async () => {
+    const [v0, v1, v2] = chain(2);
+    for (const v of [v0, v1, v2]) await ingest(v!);
+    expect(await ingest(del(v2!.xId))).toMatchObject({ outcome: 'redacted' });
+    expect(messages()).toEqual([expect.objectContaining({ xId: v0!.xId, text: '', redacted: true })]);
+    expect(store.changes.at(-1)!.lastChange).toMatchObject({ type: 'ticket.message_redacted', messageXId: v0!.xId });
+  });
+
+  it('a delete of any version that came before the message is remembered: that version redacts what is stored', async () => {
+    const [v0, v1, v2] = chain(2);
+    expect(await ingest(del(v1!.xId))).toMatchObject({ outcome: 'tombstoned' });
+    // The first version cannot know of the delete (it names no later version): it is stored.
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'created' });
+    // Any version naming the deleted one redacts the chain.
+    expect(await ingest(v2!)).toMatchObject({ outcome: 'redacted' });
+    expect(messages()).toEqual([expect.objectContaining({ xId: v0!.xId, text: '', redacted: true })]);
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(changeTypes()).toEqual(['ticket.created', 'ticket.message_redacted']);
+  });
+
+  it('an edit whose chain was deleted before anything arrived is never stored', async () => {
+    const [v0, v1] = chain(1);
+    await ingest(del(v0!.xId));
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(store.tickets.size).toBe(0);
+  });
+
+  it('a reply to a later version joins the edited message\'s ticket', async () => {
+    const [v0, v1] = chain(1);
+    await ingest(v0!);
+    await ingest(v1!);
+    const reply = post({ author: BOB, inReplyToXId: v1!.xId, createdAt: at(1), text: '@jane_doe_dev same' });
+    expect(await ingest(reply)).toMatchObject({ outcome: 'added', ticketId: 'mn-1357924680-1' });
+  });
+
+  it('an edit of a post whose first version opened the ticket but was never stored stores it edited, announced', async () => {
+    const [v0, v1] = chain(1);
+    clock = Date.parse(v0!.createdAt);
+    const dying = { ...store, putMessage: () => Promise.reject(new Error('worker died')) };
+    await expect(ingestItem(v0!, { ...deps, store: dying })).rejects.toThrow('worker died');
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'edited', ticketId: 'mn-1357924680-1', sequence: 2 });
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'duplicate' });
+    expect(messages()).toEqual([expect.objectContaining({ xId: v0!.xId, text: v1!.text, editHistory: [v0!.xId, v1!.xId] })]);
+    expect(changeTypes()).toEqual(['ticket.created', 'ticket.message_edited']);
+  });
+});
+
+describe('rule 7: the files the bridge stored go with a redaction', () => {
+  const stored = { key: 'acme/dm-1357924680-1/att-9_1', contentType: 'image/jpeg', bytes: 1000 };
+  const withFile = () => post({ media: [{ mediaKey: '9_1', type: 'photo', url: 'https://ton.twitter.com/x.jpg', requiresAuth: true, stored }] });
+
+  it('removes them before the redaction is written; a failed removal leaves the message for the redelivery', async () => {
+    const item = withFile();
+    await ingest(item);
+    const removed: string[][] = [];
+    let failing = true;
+    deps.media = {
+      remove: async (files) => {
+        removed.push(files);
+        // Nothing is redacted yet when the files go: a crash here is redone by the redelivery.
+        expect(store.xItems.get(item.xId)).toMatchObject({ message: { redacted: false } });
+        if (failing) throw new Error('bucket unavailable');
+      },
+    };
+    await expect(ingest(del(item.xId))).rejects.toThrow('bucket unavailable');
+    expect(store.xItems.get(item.xId)).toMatchObject({ message: { redacted: false } });
+    failing = false;
+    expect(await ingest(del(item.xId))).toMatchObject({ outcome: 'redacted' });
+    expect(removed).toEqual([[stored.key], [stored.key]]);
+    const message = (store.xItems.get(item.xId) as { message: Record<string, unknown> }).message;
+    expect(message).toMatchObject({ text: '', redacted: true });
+    for (const gone of ['attachments', 'links', 'quoted']) expect(message).not.toHaveProperty(gone);
+  });
+});
