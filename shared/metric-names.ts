@@ -58,7 +58,7 @@ export const METRIC_NAMES = {
   NotifyRetryMalformed: 'NotifyRetryMalformed',
   /** x-reads: users or posts X returned to a read (what X bills), by `kind` (user | post). */
   XReads: 'XReads',
-  /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent, by `kind`. Alarmed. */
+  /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent. Alarmed. */
   XReadsRefused: 'XReadsRefused',
   /** x-reads: the estimated X bill of the reads made, in US dollars at X's published prices (unit None). */
   XReadCostUsd: 'XReadCostUsd',

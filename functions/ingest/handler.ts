@@ -1,18 +1,24 @@
-// Primary adapter: SQS batch of normalised X items → the ingest use case → partial batch failures.
+// Primary adapter: SQS batch of normalised X items → complete them (name their authors: shared/x/complete-items.ts)
+// → the ingest use case → partial batch failures. An item whose author X could not name yet goes back to SQS.
 // Items of one customer run in order (their decisions depend on each other); customers run in parallel.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
+import { RetryableError } from '../../shared/errors';
 import type { AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
+import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
 import { dynamoDbClient } from '../../shared/aws/dynamodb-client';
-import { configFromEnvironment, lazyHandler } from '../../shared/aws/lambda-config';
+import { lazyHandler } from '../../shared/aws/lambda-config';
+import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
 import { ingestItem, prefetchXItems, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
-import { completeFromBody } from '../../shared/x/complete-items';
+import { completeBatch, type Completion, type CompleteDeps } from '../../shared/x/complete-items';
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
+import { createXLookupsFor } from '../../shared/x/x-client';
+import { xReads, type XLookups } from '../../shared/x/x-reads';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   created: METRIC_NAMES.TicketsCreated,
@@ -21,27 +27,48 @@ const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   outbound: METRIC_NAMES.OutboundRecorded,
   reply_matched: METRIC_NAMES.ReplyEchoesMatched,
   redacted: METRIC_NAMES.MessagesRedacted,
+  edited: METRIC_NAMES.MessagesEdited,
   duplicate: METRIC_NAMES.DuplicatesDropped,
   tombstoned: METRIC_NAMES.DeletesBeforeIngest,
   ignored: METRIC_NAMES.InboundIgnored,
 };
 
-/** The ingest function for this config (the same one Lambda, the local runner and the tests run). */
-export function createIngestHandler(config: Config, clients: Pick<AwsClients, 'dynamodb'> = { dynamodb: dynamoDbClient(config) }) {
+/**
+ * The ingest function for this config (the same one Lambda, the local runner and the tests run). It reads X (users
+ * and quoted posts) as the bot account at X_API_BASE_URL when the account's token is configured; `options.x`
+ * replaces that client (tests).
+ */
+export function createIngestHandler(
+  config: Config,
+  clients: Pick<AwsClients, 'dynamodb'> = { dynamodb: dynamoDbClient(config) },
+  options: { x?: XLookups } = {},
+) {
+  const tableName = required(config.aws.tableName, 'TABLE_NAME');
+  const now = () => new Date();
   const deps: IngestDeps = {
-    store: dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME')),
+    store: dynamoTicketStore(clients.dynamodb, tableName),
     brand: config.brand,
     botUserId: config.x.botUserId,
     botUsername: config.x.botUsername,
     windows: config.windows,
-    now: () => new Date(),
+    now,
+  };
+  const cache = dynamoXCache(clients.dynamodb, tableName, { brand: config.brand, now });
+  const x = options.x ?? createXLookupsFor(config.x);
+  if (!x) logger.warn('no X access token configured: authors X did not name are ticketed unresolved, nothing is read');
+  const completion: CompleteDeps = {
+    ...(x ? { reads: xReads({ x, counter: cache.reads, budgetPerDay: config.x.readBudgetPerDay, now }) } : {}),
+    cache: cache.users,
+    storedItems: (xIds) => deps.store.getXItems(xIds),
+    bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
+    now,
   };
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
-    instrumented('ingest', config.brand, () => processBatch(event.Records, deps));
+    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion));
 }
 
 /** Processes a batch; the ids of records that failed go back to SQS, the rest are done. */
-export async function processBatch(records: SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
+export async function processBatch(records: SQSRecord[], deps: IngestDeps, completion: CompleteDeps): Promise<SQSBatchResponse> {
   const failures: string[] = [];
   const lanes = new Map<string, { record: SQSRecord; item: InboundEvent }[]>();
   for (const record of records) {
@@ -54,13 +81,25 @@ export async function processBatch(records: SQSRecord[], deps: IngestDeps): Prom
     const lane = laneOf(parsed);
     lanes.set(lane, [...(lanes.get(lane) ?? []), { record, item: parsed }]);
   }
+  const completed = await completeItems([...lanes.values()].flat().map(({ item }) => item), completion);
   // One read for the whole batch's X ids instead of one per item: a redelivery is settled by it, a new item goes on.
   const prefetched = await prefetchXItems(deps.store, [...lanes.values()].flatMap((lane) => lane.map(({ item }) => item.xId)));
   await Promise.all(
     [...lanes.values()].map(async (lane) => {
       for (const { record, item } of lane) {
+        const complete = completed.get(item);
+        if (!complete?.ok) {
+          failures.push(record.messageId);
+          logger.warn('inbound item not complete yet; SQS will redeliver it', {
+            xId: item.xId,
+            kind: item.kind,
+            messageId: record.messageId,
+            error: complete?.error,
+          });
+          continue;
+        }
         try {
-          const result = await ingestItem(completeFromBody(item), deps, prefetched(item.xId));
+          const result = await ingestItem(complete.item, deps, prefetched(item.xId));
           count(OUTCOME_METRIC[result.outcome]);
           logger.info('inbound item applied', { ...result, kind: item.kind, via: item.via, messageId: record.messageId });
         } catch (error) {
@@ -76,6 +115,21 @@ export async function processBatch(records: SQSRecord[], deps: IngestDeps): Prom
     }),
   );
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** Each item's completion; when the read counter cannot be reached, every item goes back to the queue. */
+async function completeItems(items: InboundEvent[], deps: CompleteDeps): Promise<Map<InboundEvent, Completion>> {
+  try {
+    const { completions, stats } = await completeBatch(items, deps);
+    count(METRIC_NAMES.XUsersNotFound, stats.notFound);
+    count(METRIC_NAMES.XLookupsFailed, completions.filter((c) => !c.ok).length);
+    if (items.some((item) => item.kind !== 'delete')) logger.info('batch completed', { ...stats });
+    return new Map(items.map((item, i) => [item, completions[i] as Completion]));
+  } catch (error) {
+    const failed = new RetryableError('the batch could not be completed', undefined, { cause: error });
+    logger.error('batch could not be completed; SQS will redeliver it', { error: error as Error });
+    return new Map(items.map((item) => [item, { ok: false, error: failed }]));
+  }
 }
 
 function parseRecord(record: SQSRecord): InboundEvent | undefined {
@@ -106,4 +160,4 @@ function laneOf(item: InboundEvent): string {
   }
 }
 
-export const handler = lazyHandler(createIngestHandler, configFromEnvironment(FUNCTION_SECRETS.ingest));
+export const handler = lazyHandler((config: Config) => createIngestHandler(config), configWithSecrets(FUNCTION_SECRETS.ingest));

@@ -123,6 +123,12 @@ export class BridgeMonitoring extends Construct {
       metric: custom(METRIC_NAMES.DeliveryFailed),
       ...anyOccurrence,
     });
+    alarm(
+      'XReadBudgetSpent',
+      "The day's X read budget (X_READ_BUDGET_PER_DAY) is spent: authors X did not name are ticketed unresolved " +
+        'and nothing is read on X until midnight UTC. Raise the budget or look for what is reading.',
+      { metric: custom(METRIC_NAMES.XReadsRefused), ...anyOccurrence },
+    );
     // "No event for N hours": one-hour sums that are all below 1 (or missing, as a silent channel emits nothing)
     // for N consecutive hours. Hourly periods keep N up to 168 within CloudWatch's 7-day evaluation range.
     const silence = `No X webhook event for ${props.silentChannelHours} h: check the webhook registration and CRC.`;
@@ -158,6 +164,7 @@ export class BridgeMonitoring extends Construct {
           METRIC_NAMES.MessagesAdded,
           METRIC_NAMES.TicketsReopened,
           METRIC_NAMES.DuplicatesDropped,
+          METRIC_NAMES.MessagesEdited,
         ),
       ),
       graph('Replies', counts(METRIC_NAMES.RepliesPosted, METRIC_NAMES.RepliesFailed, METRIC_NAMES.ReplyRetries)),
@@ -174,6 +181,21 @@ export class BridgeMonitoring extends Construct {
         ),
       ),
       graph('Refused webhook signatures', counts(METRIC_NAMES.WebhookSignatureRejected)),
+      graph('X reads: by kind, refused by the budget, not found, look-ups to retry', [
+        ...(['user', 'post'] as const).map(
+          (kind) =>
+            new cloudwatch.Metric({
+              namespace: METRIC_NAMESPACE,
+              metricName: METRIC_NAMES.XReads,
+              dimensionsMap: { brand, service: METRIC_SERVICE, kind },
+              statistic: cloudwatch.Stats.SUM,
+              period: FIVE_MINUTES,
+              label: `${kind} reads`,
+            }),
+        ),
+        ...counts(METRIC_NAMES.XReadsRefused, METRIC_NAMES.XUsersNotFound, METRIC_NAMES.XLookupsFailed),
+      ]),
+      graph('X reads: estimated cost (USD)', counts(METRIC_NAMES.XReadCostUsd)),
       graph(
         'Notify: records not yet deliverable',
         counts(METRIC_NAMES.NotifyRecordsFailed, METRIC_NAMES.NotifyRetryMalformed),

@@ -71,11 +71,13 @@ export const TICKET_STREAM = {
 
 /**
  * The secrets each function reads from the brand's secret. The stack grants the secret only to functions that need
- * one (ingest needs none), and each function refuses to start without its own.
+ * one, and each function refuses to start without its own.
  */
 export const FUNCTION_SECRETS = {
   'x-webhook': ['X_API_SECRET'],
-  ingest: [],
+  // Ingest looks up the users (and quoted posts) X's bodies leave unnamed, as the bot account: X's users and posts
+  // look-ups take OAuth 1.0a user context or an app-only Bearer token, and the secret holds the account's token.
+  ingest: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
   notify: ['HELPDESK_WEBHOOK_SECRET'],
   'helpdesk-api': ['HELPDESK_API_TOKEN'],
   // On AWS the bot's token is required: a Lambda never falls back to the local dry-run sink.

@@ -7,7 +7,7 @@
 // refused, and a metric (alarmed) says so. Safe to retry: a retried read reserves again; at worst a crash between the
 // reservation and its settlement leaves a few reads counted that X never billed, which errs on the side of the budget.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { countBy, logger, metrics } from '../logger';
+import { count, countBy, logger, metrics } from '../logger';
 import { METRIC_NAMES } from '../metric-names';
 import type { XProfile } from './inbound-event';
 
@@ -102,10 +102,13 @@ export function readDayOf(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 
-/** The read metrics as CloudWatch gets them: reads and refusals by `kind`, and the estimated cost. */
+/**
+ * The read metrics as CloudWatch gets them: reads by `kind`, the estimated cost, and refusals with the brand's
+ * dimensions only (its alarm, infra/constructs/bridge-monitoring.ts, names exactly those).
+ */
 export const cloudWatchReadMetrics: ReadMetrics = {
   made: (kind, n) => countBy(METRIC_NAMES.XReads, 'kind', kind, n),
-  refused: (kind, n) => countBy(METRIC_NAMES.XReadsRefused, 'kind', kind, n),
+  refused: (_kind, n) => count(METRIC_NAMES.XReadsRefused, n),
   costUsd: (usd) => {
     if (usd > 0) metrics.addMetric(METRIC_NAMES.XReadCostUsd, MetricUnit.NoUnit, usd);
   },

@@ -6,8 +6,10 @@
 // Covered: POST /2/tweets, POST /2/dm_conversations/with/:participant_id/messages, the reads a crashed reply is
 // reconciled with (GET /2/users/:id/tweets, GET /2/dm_conversations/with/:participant_id/dm_events), the webhook
 // management endpoints
-// (POST/GET /2/webhooks, PUT/DELETE /2/webhooks/:webhook_id, POST /2/webhooks/replay) and X Activity API
-// subscriptions (POST/GET /2/activity/subscriptions, DELETE /2/activity/subscriptions/:subscription_id).
+// (POST/GET /2/webhooks, PUT/DELETE /2/webhooks/:webhook_id, POST /2/webhooks/replay), X Activity API
+// subscriptions (POST/GET /2/activity/subscriptions, DELETE /2/activity/subscriptions/:subscription_id), and the
+// users and posts look-ups (GET /2/users?ids=, GET /2/tweets?ids= with expansions=author_id) over the accounts and
+// posts a test adds (addUser, addPost), answered as test/fixtures/x/x-lookup-responses.json records them.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,7 +61,7 @@ export type FakeXServerOptions = {
   /** The authenticated user when the access token does not start with `<numeric user id>-` as X's tokens do. */
   botUserId?: string;
   /** Per-user limits. Defaults: posts 100 per 15 min and 2,400 per 24 h; DMs 15 per 15 min and 1,440 per 24 h. */
-  limits?: Partial<Record<'postsPer15Min' | 'postsPer24Hours' | 'dmsPer15Min' | 'dmsPer24Hours', number>>;
+  limits?: Partial<Record<'postsPer15Min' | 'postsPer24Hours' | 'dmsPer15Min' | 'dmsPer24Hours' | 'usersLookupPer15Min', number>>;
   /** X refuses a post whose text the same account already posted (403). Default true. */
   rejectDuplicates?: boolean;
   /** Users whose DMs are closed to the bot: DMs to them get X's 403. */
@@ -82,6 +84,18 @@ export type FakeDm = {
   participantId: string;
   text: string;
   createdAt: string;
+};
+/** An account the look-ups know, as X's v2 user object (the fields a look-up can ask for). */
+export type FakeUser = {
+  id: string;
+  username: string;
+  name: string;
+  profile_image_url?: string;
+  verified_type?: string;
+  public_metrics?: { followers_count: number; following_count: number; tweet_count: number; listed_count: number };
+  protected?: boolean;
+  created_at?: string;
+  description?: string;
 };
 export type FakeWebhook = { id: string; url: string; valid: boolean; created_at: string };
 export type FakeSubscription = {
@@ -199,6 +213,8 @@ export class FakeXServer {
   readonly dms: FakeDm[] = [];
   readonly subscriptions: FakeSubscription[] = [];
   readonly replayJobs: FakeReplayJob[] = [];
+  /** Accounts the users look-up finds, by id (addUser). */
+  readonly users = new Map<string, FakeUser>();
 
   private readonly server: http.Server;
   private readonly options: FakeXServerOptions;
@@ -281,8 +297,21 @@ export class FakeXServer {
     this.subscriptions.length = 0;
     this.replayJobs.length = 0;
     this.webhookMap.clear();
+    this.users.clear();
     this.windows.clear();
     this.holds.clear();
+  }
+
+  /** Adds (or replaces) an account the users look-up finds. */
+  addUser(user: FakeUser): this {
+    this.users.set(user.id, user);
+    return this;
+  }
+
+  /** Adds a post someone else wrote, for the posts look-up (and the author's timeline). */
+  addPost(post: { id: string; text: string; authorId: string; createdAt?: string; inReplyToTweetId?: string }): this {
+    this.posts.push({ ...post, createdAt: post.createdAt ?? new Date(this.now()).toISOString() });
+    return this;
   }
 
   /** Webhooks currently registered. */
@@ -383,7 +412,9 @@ export class FakeXServer {
   // X requires user context (OAuth 1.0a here) to post and DM; the management endpoints also take an app bearer.
   private authenticate(req: http.IncomingMessage, request: RecordedRequest): { ok: true; user: string } | { ok: false } {
     const header = req.headers.authorization ?? '';
-    const userContextOnly = request.path === '/2/tweets' || request.path.startsWith('/2/dm_conversations/');
+    // GET /2/users and GET /2/tweets take either (X's OpenAPI: UserToken, OAuth2UserToken or BearerToken).
+    const userContextOnly =
+      (request.method === 'POST' && request.path === '/2/tweets') || request.path.startsWith('/2/dm_conversations/');
     if (!userContextOnly && /^Bearer \S+$/.test(header)) return { ok: true, user: 'app' };
     const oauth = parseOAuthHeader(header);
     if (!oauth) return { ok: false };
@@ -459,6 +490,8 @@ export class FakeXServer {
   private async route(request: RecordedRequest, user: string): Promise<Answer> {
     const { method, path } = request;
     if (method === 'POST' && path === '/2/tweets') return this.createPost(request, user);
+    if (method === 'GET' && path === '/2/users') return this.lookUpUsers(request);
+    if (method === 'GET' && path === '/2/tweets') return this.lookUpPosts(request);
     const dm = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/.exec(path);
     if (method === 'POST' && dm) return this.sendDm(request, user, decodeURIComponent(dm[1] ?? ''));
     const timeline = /^\/2\/users\/(\d{1,19})\/tweets$/.exec(path);
@@ -533,6 +566,61 @@ export class FakeXServer {
     const createdAt = new Date(this.now()).toISOString();
     this.dms.push({ dmEventId, dmConversationId, senderId: user, participantId, text: body.text, createdAt });
     return { status: 201, body: { data: { dm_conversation_id: dmConversationId, dm_event_id: dmEventId } } };
+  }
+
+  // GET /2/users?ids=: the accounts found, in the order asked, with the fields asked for; the rest in `errors`
+  // (still a 200), as X's users look-up answers (x-api/users/lookup/integrate.mdx, "Suspended or deleted users").
+  private lookUpUsers(request: RecordedRequest): Answer {
+    const ids = lookupIds(request);
+    if (!Array.isArray(ids)) return ids;
+    const fields = requestedFields(request, 'user.fields', USER_FIELDS);
+    if (!Array.isArray(fields)) return fields;
+    const data = ids.flatMap((id) => {
+      const user = this.users.get(id);
+      return user ? [userObject(user, fields)] : [];
+    });
+    const errors = ids.filter((id) => !this.users.has(id)).map((id) => notFoundError(id, 'user', 'ids'));
+    return { status: 200, body: { ...(data.length ? { data } : {}), ...(errors.length ? { errors } : {}) } };
+  }
+
+  // GET /2/tweets?ids=: the posts found, `author_id` when asked for in tweet.fields or expanded, and with
+  // `expansions=author_id` their authors (those the fake knows) in `includes.users`; unknown ids in `errors`.
+  private lookUpPosts(request: RecordedRequest): Answer {
+    const ids = lookupIds(request);
+    if (!Array.isArray(ids)) return ids;
+    const userFields = requestedFields(request, 'user.fields', USER_FIELDS);
+    if (!Array.isArray(userFields)) return userFields;
+    const tweetFields = requestedFields(request, 'tweet.fields', TWEET_FIELDS);
+    if (!Array.isArray(tweetFields)) return tweetFields;
+    const expansions = (request.query.expansions ?? '').split(',').filter(Boolean);
+    const unknownExpansion = expansions.find((e) => !['author_id', 'referenced_tweets.id', 'attachments.media_keys'].includes(e));
+    if (unknownExpansion) return invalidRequest('expansions', `The \`expansions\` query parameter value [${unknownExpansion}] is not one of [author_id, referenced_tweets.id, attachments.media_keys]`);
+    const found = ids.flatMap((id) => {
+      const post = this.posts.find((p) => p.id === id);
+      return post ? [post] : [];
+    });
+    const data = found.map((p) => ({
+      id: p.id,
+      text: asXStoresIt(p.text),
+      edit_history_tweet_ids: [p.id],
+      ...(tweetFields.includes('author_id') || expansions.includes('author_id') ? { author_id: p.authorId } : {}),
+      ...(tweetFields.includes('created_at') ? { created_at: p.createdAt } : {}),
+    }));
+    const authors = expansions.includes('author_id')
+      ? [...new Set(found.map((p) => p.authorId))].flatMap((id) => {
+          const user = this.users.get(id);
+          return user ? [userObject(user, userFields)] : [];
+        })
+      : [];
+    const errors = ids.filter((id) => !found.some((p) => p.id === id)).map((id) => notFoundError(id, 'tweet', 'ids'));
+    return {
+      status: 200,
+      body: {
+        ...(data.length ? { data } : {}),
+        ...(authors.length ? { includes: { users: authors } } : {}),
+        ...(errors.length ? { errors } : {}),
+      },
+    };
   }
 
   // GET /2/users/:id/tweets: newest first, `start_time` inclusive, `max_results` 5 to 100, `pagination_token`.
@@ -728,6 +816,13 @@ function limitGroupFor(request: RecordedRequest, limits: FakeXServerOptions['lim
   if (request.method === 'GET' && request.path.endsWith('/dm_events')) {
     return { key: 'dm_events', short: { perWindow: 300, windowMs: FIFTEEN_MINUTES } };
   }
+  // X's published limits per user (x-api/fundamentals/rate-limits.mdx): users look-up 900, posts look-up 5,000.
+  if (request.method === 'GET' && request.path === '/2/users') {
+    return { key: 'users_lookup', short: { perWindow: limits.usersLookupPer15Min ?? 900, windowMs: FIFTEEN_MINUTES } };
+  }
+  if (request.method === 'GET' && request.path === '/2/tweets') {
+    return { key: 'posts_lookup', short: { perWindow: 5000, windowMs: FIFTEEN_MINUTES } };
+  }
   if (request.path.startsWith('/2/webhooks') || request.path.startsWith('/2/activity/')) {
     return { key: `manage:${request.method}`, short: { perWindow: 50, windowMs: FIFTEEN_MINUTES } };
   }
@@ -748,6 +843,66 @@ function page(request: RecordedRequest, items: unknown[], minResults: number): A
     ...(offset + max < items.length ? { next_token: (offset + max).toString(36) } : {}),
   };
   return { status: 200, body: slice.length ? { data: slice, meta } : { meta } };
+}
+
+// `user.fields` as X's OpenAPI document enumerates it (a value outside is a 400).
+const USER_FIELDS = [
+  'confirmed_email', 'connection_status', 'created_at', 'description', 'entities', 'id', 'is_identity_verified',
+  'location', 'name', 'parody', 'profile_banner_url', 'profile_image_url', 'protected', 'public_metrics',
+  'receives_your_dm', 'subscribes_to_you', 'subscription', 'subscription_type', 'url', 'username', 'verified',
+  'verified_followers_count', 'verified_type', 'withheld',
+];
+// `tweet.fields`: the OpenAPI document of 2026-08 spells some fields the "post" way (note_post,
+// edit_history_post_ids) while the data dictionary and X's payloads keep the "tweet" names; both are taken.
+const TWEET_FIELDS = [
+  'article', 'article_title', 'attachments', 'author_id', 'card_uri', 'community_id', 'context_annotations',
+  'conversation_id', 'created_at', 'display_text_range', 'edit_controls', 'edit_history_tweet_ids',
+  'edit_history_post_ids', 'entities', 'geo', 'id', 'in_reply_to_user_id', 'lang', 'media_metadata',
+  'non_public_metrics', 'note_tweet', 'note_post', 'organic_metrics', 'possibly_sensitive', 'promoted_metrics',
+  'public_metrics', 'referenced_tweets', 'reply_settings', 'scopes', 'source', 'text', 'withheld',
+];
+
+// `ids`: 1 to 100 comma-separated numeric ids (X's OpenAPI: minItems 1, maxItems 100).
+function lookupIds(request: RecordedRequest): string[] | Answer {
+  const raw = request.query.ids;
+  if (raw === undefined || raw === '') return invalidRequest('ids', 'The `ids` query parameter can not be empty');
+  const ids = raw.split(',');
+  if (ids.length > 100) {
+    return invalidRequest('ids', `The number of values in the \`ids\` query parameter list [${ids.length}] is not between 1 and 100`);
+  }
+  const bad = ids.find((id) => !NUMERIC_ID.test(id));
+  if (bad !== undefined) return invalidRequest('ids', `The \`ids\` query parameter value [${bad}] does not match ^[0-9]{1,19}$`);
+  return ids;
+}
+
+function requestedFields(request: RecordedRequest, parameter: string, allowed: string[]): string[] | Answer {
+  const fields = (request.query[parameter] ?? '').split(',').filter(Boolean);
+  const bad = fields.find((f) => !allowed.includes(f));
+  if (bad !== undefined) return invalidRequest(parameter, `The \`${parameter}\` query parameter value [${bad}] is not one of [${allowed.join(',')}]`);
+  return fields;
+}
+
+// A v2 user object: id, name and username always; the other fields only when asked for and known.
+function userObject(user: FakeUser, fields: string[]): Record<string, unknown> {
+  const object: Record<string, unknown> = { id: user.id, name: user.name, username: user.username };
+  for (const field of fields) {
+    const value = (user as Record<string, unknown>)[field];
+    if (value !== undefined) object[field] = value;
+  }
+  return object;
+}
+
+// One entry of the `errors` array X puts in a 200 for an id it has no resource for.
+function notFoundError(id: string, resourceType: 'user' | 'tweet', parameter: string) {
+  return {
+    value: id,
+    detail: `Could not find ${resourceType} with ${parameter}: [${id}].`,
+    title: 'Not Found Error',
+    resource_type: resourceType,
+    parameter,
+    resource_id: id,
+    type: 'https://api.x.com/2/problems/resource-not-found',
+  };
 }
 
 function matches(matcher: RequestMatcher, request: RecordedRequest): boolean {

@@ -1,0 +1,256 @@
+// Named authors end to end on DynamoDB Local, the SQS emulator and a fake X: X's bodies for replies and quotes
+// carry `includes: {}`, so ingest looks the authors up (GET /2/users?ids=, signed as the bot), caches them for a day,
+// and counts every read against X_READ_BUDGET_PER_DAY on the day's counter in the table.
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_AWS } from '../../infra/local/services';
+import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
+import { readDayOf } from '../../shared/x/x-reads';
+import { FakeXServer, xResponses, type FakeUser } from '../support/fake-x-server';
+import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
+import { startTestBridge, type TestBridge } from '../support/test-bridge';
+import { BOT, nextXId, xaaBatch, xaaQuote, xaaReply, type XUserRef } from '../support/x-payloads';
+
+const SECRET = `whsec_${Buffer.from('named-authors-test-secret-32byte').toString('base64')}`;
+const CREDENTIALS = {
+  consumerKey: 'named-consumer-key',
+  consumerSecret: 'named-consumer-secret',
+  accessToken: `${BOT.id}-named-access-token`,
+  accessTokenSecret: 'named-access-token-secret',
+};
+const FIXTURES = JSON.parse(readFileSync(new URL('../fixtures/x/x-lookup-responses.json', import.meta.url), 'utf8')) as Record<
+  string,
+  { request: string; status: number; body: unknown }
+>;
+
+let helpdesk: HelpdeskReceiver;
+let x: FakeXServer;
+const bridges: TestBridge[] = [];
+
+beforeAll(async () => {
+  helpdesk = createHelpdeskReceiver(SECRET);
+  await helpdesk.start();
+  x = new FakeXServer({ credentials: CREDENTIALS });
+  await x.start();
+});
+afterAll(async () => {
+  await helpdesk.stop();
+  await x.stop();
+});
+afterEach(async () => {
+  await Promise.all(bridges.splice(0).map((b) => b.stop()));
+  helpdesk.reset();
+  x.reset();
+});
+
+/**
+ * A bridge on the fake X. `retryAfterSeconds`: the inbound queue's visibility timeout, how soon an item given back
+ * is handed out again; short only where a test waits for a retry, since a slow first attempt (a cold start) would
+ * otherwise be handed out twice and read twice.
+ */
+async function bridge(env: Record<string, string> = {}, retryAfterSeconds = 60): Promise<TestBridge> {
+  const b = await startTestBridge({
+    env: {
+      HELPDESK_WEBHOOK_URL: helpdesk.url,
+      HELPDESK_WEBHOOK_SECRET: SECRET,
+      X_API_BASE_URL: x.url,
+      X_API_KEY: CREDENTIALS.consumerKey,
+      X_API_SECRET: CREDENTIALS.consumerSecret,
+      X_ACCESS_TOKEN: CREDENTIALS.accessToken,
+      X_ACCESS_TOKEN_SECRET: CREDENTIALS.accessTokenSecret,
+      ...env,
+    },
+    queueSpecs: { inbound: { visibilityTimeoutSeconds: retryAfterSeconds } },
+  });
+  bridges.push(b);
+  return b;
+}
+
+let nextUser = 731_000_000;
+function customer(): XUserRef & { fake: FakeUser } {
+  const id = String(nextUser++);
+  const fake: FakeUser = {
+    id,
+    username: `cust_${id}`,
+    name: `Customer ${id}`,
+    profile_image_url: `https://pbs.twimg.com/profile_images/${id}/photo_normal.jpg`,
+    verified_type: 'none',
+    public_metrics: { followers_count: 42, following_count: 7, tweet_count: 300, listed_count: 0 },
+    protected: false,
+  };
+  return { id, username: fake.username, name: fake.name, fake };
+}
+
+/** A reply to the bot as X's post.reply.create sample has it: `includes: {}`, no user object at all. */
+const unnamedReply = (author: XUserRef, id = nextXId()) =>
+  xaaReply({ id, author, inReplyTo: { id: nextXId(), user: BOT }, includes: 'empty' });
+
+type ShownUser = Record<string, unknown> & { name: string };
+const customerIn = (event: { json: { data: { ticket: unknown } } }) => (event.json.data.ticket as { customer: ShownUser }).customer;
+const ticketEvents = (ticketId: string) => helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+const usersLookups = () => x.requestsTo('GET', '/2/users');
+const idsAsked = () => usersLookups().reduce((sum, r) => sum + (r.query.ids ?? '').split(',').length, 0);
+
+async function readDay(b: TestBridge) {
+  const db = new DynamoDBClient({ endpoint: b.endpoints.dynamodb, ...LOCAL_AWS });
+  try {
+    return await dynamoXCache(db, b.resources.tableName, { brand: b.config.brand }).reads.day(readDayOf(new Date()));
+  } finally {
+    db.destroy();
+  }
+}
+
+describe('named authors', () => {
+  it('a reply from `includes: {}` arrives named in the helpdesk event, with the profile agents see', async () => {
+    const b = await bridge();
+    const jane = customer();
+    x.addUser(jane.fake);
+    const id = nextXId();
+    expect((await b.postWebhook(unnamedReply(jane, id))).status).toBe(200);
+    const ticketId = `mn-${jane.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 15_000);
+    const [created] = ticketEvents(ticketId);
+    expect(created!.json).toMatchObject({
+      type: 'ticket.created',
+      data: {
+        ticket: {
+          customer: {
+            xUserId: jane.id,
+            username: jane.username,
+            name: jane.name,
+            profileImageUrl: jane.fake.profile_image_url,
+            verifiedType: 'none',
+            followersCount: 42,
+            protected: false,
+          },
+        },
+        message: { xId: id, author: { xUserId: jane.id, username: jane.username } },
+      },
+    });
+    expect(customerIn(created!).unresolved).toBeUndefined();
+    // Asked as X documents it, signed as the bot (the fake checks the OAuth 1.0a signature).
+    expect(usersLookups()).toHaveLength(1);
+    expect(usersLookups()[0]!.query).toEqual({
+      ids: jane.id,
+      'user.fields': 'username,name,profile_image_url,verified_type,public_metrics,protected',
+    });
+  });
+
+  it('100 new customers cost 100 user reads in batched look-ups; their second items cost none', async ({ annotate }) => {
+    const b = await bridge();
+    const people = Array.from({ length: 100 }, () => customer());
+    for (const person of people) x.addUser(person.fake);
+    // Ten webhook deliveries of ten replies each, as X batches busy accounts.
+    for (let i = 0; i < 100; i += 10) {
+      expect((await b.postWebhook(xaaBatch(people.slice(i, i + 10).map((p) => unnamedReply(p))))).status).toBe(200);
+    }
+    await b.waitForIdle({ timeoutMs: 60_000 });
+    const requests = usersLookups().length;
+    expect(idsAsked()).toBe(100);
+    expect(requests).toBeLessThanOrEqual(100);
+    const day = await readDay(b);
+    expect(day).toMatchObject({ reads: 100, userReads: 100, postReads: 0, refused: 0, costMicroUsd: 1_000_000 });
+    await annotate(`reads per 100 new customers: ${day.reads} user reads in ${requests} GET /2/users requests ($${day.costMicroUsd / 1e6})`);
+
+    // Each customer writes again: named from the cache, no request, no read.
+    for (let i = 0; i < 100; i += 10) {
+      expect((await b.postWebhook(xaaBatch(people.slice(i, i + 10).map((p) => unnamedReply(p))))).status).toBe(200);
+    }
+    await b.waitForIdle({ timeoutMs: 60_000 });
+    expect(usersLookups()).toHaveLength(requests);
+    expect((await readDay(b)).reads).toBe(100);
+    const items = await b.scanTable();
+    const messages = items.filter((i) => i.type === 'message');
+    expect(messages).toHaveLength(200);
+    expect(messages.filter((m) => !(m.author as { username: string }).username)).toEqual([]);
+  });
+
+  it('X failing the look-up leaves the item queued; once X answers it is ticketed named, once', async () => {
+    // A look-up X failed gives the item back: it is handed out again after a second, not a minute.
+    const b = await bridge({}, 1);
+    const sam = customer();
+    x.addUser(sam.fake);
+    x.failNext(1, xResponses.serviceUnavailable(), { method: 'GET', path: '/2/users' });
+    x.failNext(1, xResponses.rateLimited({ reset: Math.ceil(Date.now() / 1000) }), { method: 'GET', path: '/2/users' });
+    expect((await b.postWebhook(unnamedReply(sam))).status).toBe(200);
+    const ticketId = `mn-${sam.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 20_000);
+    await b.waitForIdle({ timeoutMs: 20_000 });
+    // Both scripted failures were met (503, then 429) before the look-up that named Sam.
+    expect(usersLookups().length).toBeGreaterThanOrEqual(3);
+    expect(b.eventSources.ingest!.stats().received).toBeGreaterThanOrEqual(3);
+    const events = ticketEvents(ticketId);
+    expect(events.map((e) => e.type)).toEqual(['ticket.created']);
+    expect(customerIn(events[0]!)).toMatchObject({ username: sam.username, name: sam.name });
+    // The failed attempts were not billed: only answers that named Sam count (one, unless a slow attempt was
+    // handed out twice).
+    const day = await readDay(b);
+    expect(day.reads).toBe(usersLookups().length - 2);
+    expect(day.userReads).toBe(day.reads);
+  });
+
+  it('with a read budget of 0 the item is ticketed at once, its author unresolved and shown by X id; nothing is read', async () => {
+    const b = await bridge({ X_READ_BUDGET_PER_DAY: '0' });
+    const ann = customer();
+    x.addUser(ann.fake);
+    expect((await b.postWebhook(unnamedReply(ann))).status).toBe(200);
+    const ticketId = `mn-${ann.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 15_000);
+    expect(customerIn(ticketEvents(ticketId)[0]!)).toMatchObject({
+      xUserId: ann.id,
+      name: `X user ${ann.id}`,
+      unresolved: true,
+    });
+    expect(usersLookups()).toEqual([]);
+    expect(await readDay(b)).toMatchObject({ reads: 0, refused: 1 });
+  });
+
+  it('an account X says does not exist is ticketed with a clear placeholder marked notFound', async () => {
+    const b = await bridge();
+    const gone = customer();
+    expect((await b.postWebhook(unnamedReply(gone))).status).toBe(200);
+    const ticketId = `mn-${gone.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 15_000);
+    const customerShown = customerIn(ticketEvents(ticketId)[0]!);
+    expect(customerShown).toMatchObject({ xUserId: gone.id, notFound: true });
+    expect(customerShown.name).toContain(gone.id);
+  });
+
+  it('a quote X sent without the quoted post gets its text and author by a posts look-up', async () => {
+    const b = await bridge();
+    const quoter = customer();
+    const author = customer();
+    x.addUser(quoter.fake).addUser(author.fake);
+    const quotedId = nextXId();
+    x.addPost({ id: quotedId, text: 'Deliveries resume on Monday & not before', authorId: author.id });
+    const body = xaaQuote({
+      author: quoter,
+      includes: 'empty',
+      quoted: { post: { id: quotedId, author, text: 'ignored: not included' }, included: false },
+    });
+    expect((await b.postWebhook(body)).status).toBe(200);
+    const ticketId = `mn-${quoter.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 15_000);
+    expect((ticketEvents(ticketId)[0]!.json.data as { message?: { quoted?: unknown } }).message?.quoted).toMatchObject({
+      xId: quotedId,
+      text: 'Deliveries resume on Monday & not before',
+      author: { xUserId: author.id, username: author.username },
+    });
+    expect(x.requestsTo('GET', '/2/tweets')[0]!.query).toMatchObject({ ids: quotedId, expansions: 'author_id' });
+    // The quote's author came with the post; the quoter alone needed a users look-up.
+    expect(idsAsked()).toBe(1);
+  });
+});
+
+describe('the fake X look-ups answer as X documents them', () => {
+  it.each(Object.keys(FIXTURES).filter((name) => !name.startsWith('_')))('%s', async (name) => {
+    const fixture = FIXTURES[name]!;
+    x.addUser({ id: '2244994945', username: 'XDevelopers', name: 'Developers', profile_image_url: 'https://pbs.twimg.com/profile_images/1683501992314798080/xl1POYLw_normal.jpg', verified_type: 'business', public_metrics: { followers_count: 583423, following_count: 2048, tweet_count: 14052, listed_count: 1672 }, protected: false });
+    x.addPost({ id: '1460323737035677698', text: 'Introducing a new era for the Twitter Developer Platform! \n\n📣The Twitter API v2 is now the primary API', authorId: '2244994945' });
+    const auth = { authorization: 'Bearer app-only-token' };
+    const response = await fetch(`${x.url}${fixture.request.replace(/^GET /, '')}`, { headers: auth });
+    expect(response.status).toBe(fixture.status);
+    expect(await response.json()).toEqual(fixture.body);
+  });
+});
