@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inboundEventSchema, type InboundDm, type InboundEvent, type InboundPost, type NormalisedBody } from '../../shared/x/inbound-event';
 import { normaliseWebhookBody } from '../../shared/x/normalise';
-import { codePointLength, sliceCodePoints, storedText, toWellFormed, unescapeXText } from '../../shared/x/text';
+import { codePointIndices, codePointLength, sliceCodePoints, storedText, toWellFormed, unescapeXText } from '../../shared/x/text';
 import { aaaDelete, aaaDm, aaaMention, aaaReply, BOT, CUSTOMER, xaaDelete, xaaDm, xaaMention, xaaReply } from '../support/x-payloads';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/x/', import.meta.url));
@@ -518,6 +518,19 @@ describe('text helpers', () => {
     expect(sliceCodePoints('a👋b', 2)).toBe('b');
     expect(sliceCodePoints('a👋b', -5, 99)).toBe('a👋b');
     expect(sliceCodePoints('a👋b', 2, 1)).toBe('');
+  });
+
+  it('converts many code point offsets to UTF-16 indices in one pass, past emoji and to the end', () => {
+    const text = 'a👋🏽b🐦‍🔥c';
+    // a, 👋, 🏽, b, 🐦, ZWJ, 🔥, c: 8 code points, 12 UTF-16 units.
+    expect([...codePointIndices(text, [8, 0, 4, 3, 1, 99]).entries()].sort(([a], [b]) => a - b)).toEqual([
+      [0, 0],
+      [1, 1],
+      [3, 5],
+      [4, 6],
+      [8, 12],
+      [99, 12],
+    ]);
   });
 
   it('repairs lone surrogates, which no UTF-8 store can hold', () => {
