@@ -1,20 +1,24 @@
 // Primary adapter: API Gateway → the helpdesk API (contract §2). Authenticates, parses, calls one use case and maps
 // the outcome to a status; errors keep the contract's `{"error": {"code", "message"}}` shape.
+import type { AttachmentStore } from '../../shared/attachments/attachment-store';
 import { requireBearer } from '../../shared/auth';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
+import { s3AttachmentStoreFromEnvironment } from '../../shared/aws/s3-attachment-store';
 import { sqsQueue, toSqsBody } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
-import { ValidationError } from '../../shared/errors';
+import { NotFoundError, ValidationError } from '../../shared/errors';
 import { toHelpdeskMessage, toHelpdeskReply, toHelpdeskTicket } from '../../shared/helpdesk/events';
 import { errorBody, errorResponse, header, json, rawBody, type HttpEvent, type HttpResult } from '../../shared/http';
 import { instrumented, logger } from '../../shared/logger';
 import { idempotencyKeySchema, replyRequestSchema, requestReply, type RequestReplyDeps } from '../../shared/replies/request-reply';
 import {
+  attachmentLink,
+  attachmentLinkSchema,
   changeStatus,
   getTicketView,
   listTickets,
@@ -31,10 +35,27 @@ import type { TicketStore } from '../../shared/tickets/ticket-store';
 /** Bodies the API accepts; a reply is at most a few KB of text. */
 const MAX_API_BODY_BYTES = 64 * 1024;
 
-type Deps = { store: TicketStore; apiToken: string; replies: RequestReplyDeps; brand: string; now: () => Date };
+type Deps = {
+  store: TicketStore;
+  apiToken: string;
+  replies: RequestReplyDeps;
+  brand: string;
+  now: () => Date;
+  attachments?: Pick<AttachmentStore, 'link'>;
+};
+
+/** Wiring the local runner and the tests may change; Lambda uses the brand's attachments bucket. */
+export type HelpdeskApiHandlerOptions = {
+  /** Where stored attachments are (S3 on AWS, files locally); without one, stored attachments answer 404. */
+  attachments?: Pick<AttachmentStore, 'link'>;
+};
 
 /** The helpdesk API function for this config (the same one Lambda, the local runner and the tests run). */
-export function createHelpdeskApiHandler(config: Config, clients: AwsClients = createAwsClients(config)) {
+export function createHelpdeskApiHandler(
+  config: Config,
+  clients: AwsClients = createAwsClients(config),
+  options: HelpdeskApiHandlerOptions = {},
+) {
   const store = dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME'));
   const replyQueue = sqsQueue(clients.sqs, required(config.aws.replyQueueUrl, 'REPLY_QUEUE_URL'));
   const now = () => new Date();
@@ -44,6 +65,7 @@ export function createHelpdeskApiHandler(config: Config, clients: AwsClients = c
     brand: config.brand,
     now,
     replies: { store, now, enqueue: (replyId) => replyQueue.send({ body: toSqsBody({ replyId }) }) },
+    ...(options.attachments ? { attachments: options.attachments } : {}),
   };
   return (event: HttpEvent): Promise<HttpResult> => instrumented('helpdesk-api', config.brand, () => route(event, deps));
 }
@@ -53,6 +75,20 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
   const path = event.rawPath.replace(/\/+$/, '') || '/';
   try {
     if (path === '/healthz' && method === 'GET') return json(200, { status: 'ok', brand: deps.brand });
+
+    const attachmentMatch = /^\/tickets\/([^/]+)\/attachments\/([^/]+)$/.exec(path);
+    if (attachmentMatch && method === 'GET') {
+      requireBearer(header(event, 'authorization'), deps.apiToken);
+      const ticketId = decodePathSegment(attachmentMatch[1]!);
+      const attachmentId = decodePathSegment(attachmentMatch[2]!, 'attachmentId');
+      if (!deps.attachments) throw new NotFoundError('attachments are not kept by this bridge');
+      const link = await attachmentLink(deps.store, deps.attachments, ticketId, attachmentId);
+      logger.info('attachment link issued', { ticketId, attachmentId, expiresAt: link.expiresAt });
+      // A redirect to a link signed now: the helpdesk's bearer token never travels to the bucket, and the link
+      // itself lasts at most an hour. The body repeats it for clients that do not follow redirects.
+      return json(302, attachmentLinkSchema.parse(link), { location: link.url });
+    }
+    if (attachmentMatch) return errorBody(405, 'method_not_allowed', `${method} is not supported on ${path}`);
 
     const ticketMatch = /^\/tickets(?:\/([^/]+))?(\/replies)?$/.exec(path);
     if (!ticketMatch) return errorBody(404, 'not_found', `no route for ${method} ${path}`);
@@ -71,7 +107,8 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
         200,
         ticketViewSchema.parse({
           ticket: toHelpdeskTicket(view.ticket),
-          messages: view.messages.map(toHelpdeskMessage),
+          // Stored attachments show the API path of this route, which signs a link when it is asked for.
+          messages: view.messages.map((message) => toHelpdeskMessage(message)),
           replies: view.replies.map(toHelpdeskReply),
         }),
       );
@@ -97,11 +134,11 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
 }
 
 /** A %-encoded path segment; a malformed escape (`%E0%A4%A`) is the caller's mistake, answered 400, not a crash. */
-function decodePathSegment(segment: string): string {
+function decodePathSegment(segment: string, name = 'ticketId'): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new ValidationError('ticketId is not a valid URL path segment', 'ticketId');
+    throw new ValidationError(`${name} is not a valid URL path segment`, name);
   }
 }
 
@@ -116,4 +153,7 @@ function jsonBody(event: HttpEvent): unknown {
   }
 }
 
-export const handler = lazyHandler(createHelpdeskApiHandler, configWithSecrets(FUNCTION_SECRETS['helpdesk-api']));
+export const handler = lazyHandler(
+  (config: Config) => createHelpdeskApiHandler(config, undefined, { attachments: s3AttachmentStoreFromEnvironment(process.env) }),
+  configWithSecrets(FUNCTION_SECRETS['helpdesk-api']),
+);

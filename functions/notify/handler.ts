@@ -12,7 +12,9 @@ import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { QUEUES } from '../../shared/aws/resources';
+import { s3AttachmentStoreFromEnvironment } from '../../shared/aws/s3-attachment-store';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
+import type { AttachmentStore } from '../../shared/attachments/attachment-store';
 import { deliver } from '../../shared/helpdesk/delivery';
 import { notifyTicketChanges, retryTicketEvents, type NotifyDeps, type StreamTicketChange } from '../../shared/helpdesk/notify';
 import { instrumented } from '../../shared/logger';
@@ -30,6 +32,8 @@ export type NotifyHandlerOptions = {
   /** Must equal the notify-retry queue's maxReceiveCount; tests that shrink the queue's pass theirs. */
   maxRetries?: number;
   streamBudgetMs?: number;
+  /** Signs links to stored DM media (S3 on AWS, files locally); without one, events name the API path instead. */
+  attachments?: Pick<AttachmentStore, 'link'>;
 };
 
 export type NotifyEvent = DynamoDBStreamEvent | SQSEvent;
@@ -59,6 +63,7 @@ export function createNotifyHandler(
     retryDelaySeconds: options.retryDelaySeconds,
     maxRetries: options.maxRetries ?? QUEUES.notifyRetry.maxReceiveCount,
     streamBudgetMs: options.streamBudgetMs,
+    ...(options.attachments ? { attachments: options.attachments } : {}),
   };
   return (event) =>
     instrumented('notify', config.brand, async () => {
@@ -110,4 +115,7 @@ export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
   return changes;
 }
 
-export const handler = lazyHandler(createNotifyHandler, configWithSecrets(FUNCTION_SECRETS['notify']));
+export const handler = lazyHandler(
+  (config: Config) => createNotifyHandler(config, undefined, { attachments: s3AttachmentStoreFromEnvironment(process.env) }),
+  configWithSecrets(FUNCTION_SECRETS['notify']),
+);

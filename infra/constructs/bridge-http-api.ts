@@ -86,6 +86,7 @@ export class BridgeHttpApi extends Construct {
       ['/healthz', [GET], helpdesk],
       ['/tickets', [GET], helpdesk],
       ['/tickets/{ticketId}', [GET, PATCH], helpdesk],
+      ['/tickets/{ticketId}/attachments/{attachmentId}', [GET], helpdesk],
       ['/tickets/{ticketId}/replies', [POST], helpdesk],
     ];
     for (const [path, methods, integration] of routes) this.api.addRoutes({ path, methods, integration });

@@ -6,6 +6,7 @@ import { ticketEventBodySchema, ticketEventSchemas } from '../../shared/helpdesk
 import { replyRequestSchema } from '../../shared/replies/request-reply';
 import {
   apiErrorSchema,
+  attachmentLinkSchema,
   listTicketsQuerySchema,
   replyAcceptedSchema,
   statusChangeSchema,
@@ -80,6 +81,35 @@ export function buildOpenApi(): Json {
             200: { description: 'The ticket after the change (unchanged when it already had that status).', content: content(ticketResultSchema) },
             400: error('Bad body; `field` names the field.'),
             404: error('No such ticket.'),
+            ...auth,
+          },
+        },
+      },
+      '/tickets/{ticketId}/attachments/{attachmentId}': {
+        parameters: [
+          ticketId,
+          {
+            name: 'attachmentId',
+            in: 'path',
+            required: true,
+            description: 'An attachment\'s `id` (`att-<X media key>`), as in a message\'s `attachments`.',
+            schema: { type: 'string', maxLength: 80 },
+          },
+        ],
+        get: {
+          summary: 'A stored attachment (a DM\'s media): a redirect to a fresh short-lived link',
+          description:
+            'For media the bridge keeps a copy of (a DM\'s, which X serves only to the brand account). Answers 302 to a ' +
+            'link signed now that works for at most an hour without any credentials (on AWS a presigned S3 URL; locally ' +
+            'the runner serves the file itself). Do not send your bearer token to that link: HTTP clients drop ' +
+            '`Authorization` on a redirect to another host, and the link needs none.',
+          responses: {
+            302: {
+              description: 'The `Location` header is the link; the body repeats it with its expiry.',
+              headers: { Location: { description: 'A short-lived link to the file.', schema: { type: 'string' } } },
+              content: content(attachmentLinkSchema),
+            },
+            404: error('No such ticket or attachment, the message was deleted on X (its copies with it), or the bridge holds no copy (see the attachment\'s `error`, or open its `url`).'),
             ...auth,
           },
         },

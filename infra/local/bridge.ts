@@ -1,7 +1,8 @@
 // The local runner's composition: the same handler functions Lambda runs, wired to DynamoDB Local, the SQS
 // emulator and a loopback HTTP API the way the CDK stack wires them on AWS (shared/aws/resources.ts). This file is
 // only wiring; the functions are handed in as factories so the runner does not depend on their modules.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -23,6 +24,8 @@ import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { isTicketItem } from '../../shared/aws/items';
 import { QUEUES, TICKET_STREAM, type QueueName, type QueueSpec } from '../../shared/aws/resources';
 import { parseConfig, type Config } from '../../shared/config';
+import type { AttachmentStore } from '../../shared/attachments/attachment-store';
+import { attachmentsDir, fileAttachmentStore, LOCAL_ATTACHMENTS_PATH, type FileAttachmentStore } from './file-attachment-store';
 import { startHttpServer, type HttpHandler, type HttpRoute, type HttpServer } from './http-server';
 import {
   journalIdOf,
@@ -54,13 +57,15 @@ export type NotifyHandler = (
 ) => Promise<DynamoDBBatchResponse | SQSBatchResponse | void | undefined>;
 
 type Factory<H> = (config: Config, clients?: AwsClients) => H;
+/** A function that reaches stored attachments: the runner hands it the local store, as the stack names the bucket. */
+type AttachmentsFactory<H> = (config: Config, clients?: AwsClients, options?: { attachments?: AttachmentStore }) => H;
 
 /** The functions to wire, as the factories each function module exports. A missing one is skipped with a warning. */
 export type HandlerFactories = {
   webhook?: Factory<HttpHandler>;
-  helpdeskApi?: Factory<HttpHandler>;
+  helpdeskApi?: AttachmentsFactory<HttpHandler>;
   ingest?: Factory<SqsHandler>;
-  notify?: Factory<NotifyHandler>;
+  notify?: AttachmentsFactory<NotifyHandler>;
   reply?: Factory<SqsHandler>;
 };
 
@@ -106,6 +111,7 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { routeKey: 'GET /tickets', target: 'helpdeskApi' },
   { routeKey: 'GET /tickets/{ticketId}', target: 'helpdeskApi' },
   { routeKey: 'PATCH /tickets/{ticketId}', target: 'helpdeskApi' },
+  { routeKey: 'GET /tickets/{ticketId}/attachments/{attachmentId}', target: 'helpdeskApi' },
   { routeKey: 'POST /tickets/{ticketId}/replies', target: 'helpdeskApi' },
 ];
 
@@ -170,6 +176,11 @@ export type LocalBridge = {
    * events). Not journaled: like every queue of the emulator it lives in memory only.
    */
   streamFailuresQueue: { name: string; url: string };
+  /**
+   * DM media copies: files under `<DATA_DIR>/attachments` (a temporary folder in memory mode, removed by stop()),
+   * served by this runner at LOCAL_ATTACHMENTS_PATH through signed links, as S3 serves presigned links on AWS.
+   */
+  attachments: FileAttachmentStore;
   /**
    * With a data dir: the journal that makes the in-memory queues durable (infra/local/queue-journal.ts), and how many
    * messages this start sent again because an earlier run had not finished them.
@@ -358,6 +369,13 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       journalSends(clients.sqs, journal, queueNames);
     }
 
+    const attachmentsFolder = inMemory || !dataDir ? await mkdtemp(join(tmpdir(), 'support-bridge-attachments-')) : attachmentsDir(dataDir);
+    if (inMemory || !dataDir) cleanup.push(() => rm(attachmentsFolder, { recursive: true, force: true }));
+    let httpUrl = '';
+    const attachments = fileAttachmentStore({ dir: attachmentsFolder, baseUrl: () => httpUrl });
+    const withAttachments = <H>(factory: AttachmentsFactory<H> | undefined): Factory<H> | undefined =>
+      factory && ((c, k) => factory(c, k, { attachments }));
+
     // One instance per function, shared by its event sources, as one Lambda function serves all its triggers.
     const build = <H>(name: string, factory: Factory<H> | undefined, consequence: string): H | undefined => {
       if (factory) return factory(config, clients);
@@ -365,9 +383,9 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       return undefined;
     };
     const webhook = build('x-webhook', options.handlers.webhook, 'POST /x/webhook answers 503');
-    const helpdeskApi = build('helpdesk-api', options.handlers.helpdeskApi, 'the helpdesk API answers 503');
+    const helpdeskApi = build('helpdesk-api', withAttachments(options.handlers.helpdeskApi), 'the helpdesk API answers 503');
     const ingest = build('ingest', options.handlers.ingest, 'X events stay on the inbound queue');
-    const notify = build('notify', options.handlers.notify, 'no ticket events reach the helpdesk');
+    const notify = build('notify', withAttachments(options.handlers.notify), 'no ticket events reach the helpdesk');
     const reply = build('reply', options.handlers.reply, 'replies stay queued');
 
     const sqsSource = (name: string, queue: QueueName, handler: SqsHandler) => {
@@ -425,8 +443,10 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         port: options.port ?? 0,
         handlers: { webhook, helpdeskApi },
         routes: HTTP_ROUTES,
+        localRoutes: [{ pathPrefix: LOCAL_ATTACHMENTS_PATH, handle: (req, res) => attachments.serve(req, res) }],
         log,
       });
+      httpUrl = http.url;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw code === 'EADDRINUSE' || code === 'EACCES'
@@ -514,6 +534,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       resources,
       endpoints,
       streamFailuresQueue,
+      attachments,
       ...(journal ? { queueJournal: { file: journal.file, requeued } } : {}),
       eventSources,
       requestCounts() {

@@ -27,8 +27,16 @@ export type HttpServerOptions = {
   maxBodyBytes?: number;
   /** API Gateway's integration timeout; a slower function gets 503. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Paths the local runner answers itself, not through a function: what another AWS service serves on AWS (the
+   * attachments bucket's presigned links). Matched by prefix before the routes; the request body is not read.
+   */
+  localRoutes?: LocalRoute[];
   log?: (message: string, error?: unknown) => void;
 };
+
+/** A path prefix the runner serves itself, with the node:http handler that answers it. */
+export type LocalRoute = { pathPrefix: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 
 export type HttpServer = {
   url: string;
@@ -200,6 +208,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path } = splitTarget(req.url);
+    const local = options.localRoutes?.find((route) => path.startsWith(route.pathPrefix));
+    if (local) {
+      await local.handle(req, res);
+      return;
+    }
     let body: Buffer;
     try {
       body = await readBody(req, maxBody);

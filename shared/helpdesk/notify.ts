@@ -12,6 +12,7 @@
 // whose message was deleted meanwhile goes out with empty text and `redacted: true`; an unchanged one goes out byte
 // for byte as first signed (the body is parsed with its key order and only that value is put back).
 import * as z from 'zod/mini';
+import type { AttachmentStore } from '../attachments/attachment-store';
 import type { Message, Reply, Ticket } from '../tickets/model';
 import { ticketEventTypeSchema } from '../tickets/model';
 import { toSqsBody, type Queue } from '../aws/sqs-queue';
@@ -24,6 +25,7 @@ import {
   toHelpdeskMessage,
   toTicketEvent,
   type HelpdeskMessage,
+  type StoredLinks,
   type TicketEvent,
   type TicketEventBody,
 } from './events';
@@ -46,6 +48,11 @@ export type NotifyDeps = {
   retryQueue: Pick<Queue, 'send' | 'delay'>;
   /** One attempt at the helpdesk; never throws (delivery.ts). */
   deliver: (event: TicketEvent) => Promise<DeliveryResult>;
+  /**
+   * Signs short-lived links to the bridge's copies of DM media (shared/attachments/attachment-store.ts). Without it,
+   * or when signing fails, an event names the API path that hands out a fresh link instead.
+   */
+  attachments?: Pick<AttachmentStore, 'link'>;
   now: () => Date;
   /** Seconds before retry n (1-based); backoff.ts by default, a tiny schedule in integration tests. */
   retryDelaySeconds?: (attempt: number) => number;
@@ -183,7 +190,7 @@ export async function notifyTicketChanges(
 }
 
 async function buildEvent(change: StreamTicketChange, index: number, deps: NotifyDeps): Promise<Built | 'failed' | 'skipped'> {
-  const outcome = await eventForChange(change, deps.reader);
+  const outcome = await eventForChange(change, deps.reader, deps.attachments);
   if ('event' in outcome) return { change: change as Built['change'], index, event: outcome.event };
   if ('skipped' in outcome) return 'skipped';
   count(RECORDS_FAILED);
@@ -204,7 +211,11 @@ async function buildEvent(change: StreamTicketChange, index: number, deps: Notif
 /** What one stream change becomes: its event, nothing (a write that moved no sequence), or why it cannot be built. */
 type ChangeOutcome = { event: TicketEvent } | { skipped: true } | { failed: string; error?: Error };
 
-async function eventForChange(change: StreamTicketChange, reader: TicketEventReader): Promise<ChangeOutcome> {
+async function eventForChange(
+  change: StreamTicketChange,
+  reader: TicketEventReader,
+  attachments?: NotifyDeps['attachments'],
+): Promise<ChangeOutcome> {
   if ('unreadable' in change) return { failed: `not a readable ticket: ${change.unreadable}` };
   const { ticket } = change;
   // A write that did not move the sequence is not a change the helpdesk has to hear about (and has no new id).
@@ -218,7 +229,8 @@ async function eventForChange(change: StreamTicketChange, reader: TicketEventRea
     ]);
     if (needed.messageXId && !message) throw new Error(`message ${needed.messageXId} not found`);
     if (needed.replyId && !reply) throw new Error(`reply ${needed.replyId} not found`);
-    return { event: toTicketEvent(ticket, { message, reply }) };
+    const storedLinks = message ? await linksFor(message, attachments) : undefined;
+    return { event: toTicketEvent(ticket, { message, reply, ...(storedLinks ? { storedLinks } : {}) }) };
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     return { failed: failure.message, error: failure };
@@ -236,6 +248,7 @@ export async function retryMessagesForChanges(
   changes: StreamTicketChange[],
   deps: { reader: TicketEventReader; firstAttemptAt: string },
 ): Promise<{ messages: RetryMessage[]; failed: { recordId: string; reason: string }[] }> {
+  // No links: each retry signs fresh ones (currentEvent), and a queued event waits longer than a link lives.
   const outcomes = await Promise.all(changes.map((change) => eventForChange(change, deps.reader)));
   const messages: RetryMessage[] = [];
   const failed: { recordId: string; reason: string }[] = [];
@@ -270,15 +283,22 @@ function carriedMessage(body: TicketEventBody): HelpdeskMessage | undefined {
  * place (empty and true when the message was deleted on X, or is not there). Throws when the table cannot be read:
  * the attempt then waits for the next retry rather than go out with text it could not check.
  */
-async function currentEvent(message: RetryMessage, reader: TicketEventReader): Promise<TicketEvent> {
+async function currentEvent(
+  message: RetryMessage,
+  reader: TicketEventReader,
+  attachments?: NotifyDeps['attachments'],
+): Promise<TicketEvent> {
   const body = message.body;
   const carried = carriedMessage(body);
   if (carried) {
     const current = await reader.currentMessage(message.textOf ?? carried.xId, body.data.ticket.id);
-    const shown = current ? toHelpdeskMessage(current) : undefined;
+    const shown = current ? toHelpdeskMessage(current, await linksFor(current, attachments)) : undefined;
     // Assigning keys the body already has keeps their place, so the bytes match the first attempt's.
     carried.text = shown?.text ?? '';
     carried.redacted = shown?.redacted ?? true;
+    // Links to stored media are signed again for each attempt (the first attempt's have expired by the later ones),
+    // and a message deleted meanwhile shows none. Events without stored media keep their bytes.
+    if (Array.isArray(carried.attachments)) carried.attachments = shown?.attachments ?? [];
   }
   return { webhookId: message.webhookId, body };
 }
@@ -304,7 +324,7 @@ export async function retryTicketEvents(
       if (heldText && (await replaceWithoutText(message, receive, deps, log))) return true;
       let result: DeliveryResult;
       try {
-        result = await deps.deliver(await currentEvent(message, deps.reader));
+        result = await deps.deliver(await currentEvent(message, deps.reader, deps.attachments));
       } catch (error) {
         // Never sent with text that could not be checked against the table: this attempt counts as failed.
         result = { ok: false, reason: `could not read the event's message: ${(error as Error).message ?? String(error)}` };
@@ -400,4 +420,28 @@ function eventLogKeys(event: TicketEvent) {
     type: event.body.type,
     sequence: event.body.data.ticket.sequence,
   };
+}
+
+/**
+ * Fresh links to a message's stored media, by attachment id; undefined when it has none (or is redacted). A link that
+ * cannot be signed is left out, so the event names the API path instead: delivery never waits on a link.
+ */
+async function linksFor(message: Message, attachments: NotifyDeps['attachments']): Promise<StoredLinks | undefined> {
+  const stored = message.redacted ? [] : (message.attachments ?? []).filter((a) => a.stored);
+  if (!attachments || stored.length === 0) return undefined;
+  const links = new Map<string, { url: string; expiresAt: string }>();
+  await Promise.all(
+    stored.map(async (attachment) => {
+      try {
+        links.set(attachment.id, await attachments.link(attachment.stored!.key));
+      } catch (error) {
+        logger.warn('could not sign a link to a stored attachment; the event names the API path', {
+          ticketId: message.ticketId,
+          attachmentId: attachment.id,
+          error: error as Error,
+        });
+      }
+    }),
+  );
+  return links;
 }

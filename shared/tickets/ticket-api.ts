@@ -3,6 +3,7 @@
 // through the same stream.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import type { AttachmentLink, AttachmentStore } from '../attachments/attachment-store';
 import { NotFoundError, RetryableError, ValidationError } from '../errors';
 import type { Message, Reply, Ticket } from './model';
 import { ticketStatusSchema } from './model';
@@ -80,6 +81,20 @@ export const replyAcceptedSchema = z.object({ reply: helpdeskReplySchema }).regi
   description: 'The recorded reply; watch for ticket.reply_posted or ticket.reply_failed.',
 });
 
+export const attachmentLinkSchema = z
+  .object({
+    url: z.string().register(z.globalRegistry, { description: 'A short-lived link to the file; the `Location` of this answer.' }),
+    expiresAt: z.string().register(z.globalRegistry, {
+      description: 'When the link stops working (at most an hour from now); ask again for a fresh one.',
+      format: 'date-time',
+    }),
+  })
+  .register(z.globalRegistry, {
+    id: 'AttachmentLink',
+    title: 'Attachment link',
+    description: 'Where the stored file is, for clients that do not follow the redirect.',
+  });
+
 /** Parses input with a schema, or throws ValidationError naming the first bad field. */
 export function parseInput<T extends z.ZodMiniType>(schema: T, input: unknown, where = 'body'): z.infer<T> {
   const result = schema.safeParse(input);
@@ -122,4 +137,30 @@ export async function changeStatus(
     if ((await store.updateTicket(next, ticket.sequence)) === 'ok') return next;
   }
   throw new RetryableError(`ticket ${ticketId} kept changing; try again`);
+}
+
+/**
+ * A fresh short-lived link to a message's stored attachment (a DM's media the bridge copied). NotFoundError when the
+ * ticket does not exist, no message of it has the attachment, the message was redacted (its copies are deleted with
+ * it), or the bridge holds no copy (media X serves publicly, or one it could not keep: the message says why).
+ */
+export async function attachmentLink(
+  store: TicketStore,
+  attachments: Pick<AttachmentStore, 'link'>,
+  ticketId: string,
+  attachmentId: string,
+): Promise<AttachmentLink> {
+  const view = await store.getTicketView(ticketId);
+  if (!view) throw new NotFoundError(`no ticket ${ticketId}`);
+  for (const message of view.messages) {
+    const attachment = message.attachments?.find((a) => a.id === attachmentId);
+    if (!attachment) continue;
+    if (message.redacted) break;
+    if (!attachment.stored) {
+      const why = attachment.error ? `: ${attachment.error.message}` : '; open its url instead';
+      throw new NotFoundError(`the bridge keeps no copy of attachment ${attachmentId}${why}`);
+    }
+    return attachments.link(attachment.stored.key);
+  }
+  throw new NotFoundError(`no attachment ${attachmentId} on ticket ${ticketId}`);
 }

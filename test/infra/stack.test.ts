@@ -405,6 +405,7 @@ describe('SupportBridge-example stack', () => {
           'GET /tickets',
           'GET /tickets/{ticketId}',
           'PATCH /tickets/{ticketId}',
+          'GET /tickets/{ticketId}/attachments/{attachmentId}',
           'POST /tickets/{ticketId}/replies',
         ].sort(),
       );
@@ -412,7 +413,14 @@ describe('SupportBridge-example stack', () => {
       const [helpdeskIntegration] = integrationTo('HelpdeskApi');
       expect(targetOf('GET /x/webhook')).toContain(webhookIntegration);
       expect(targetOf('POST /x/webhook')).toContain(webhookIntegration);
-      for (const key of ['GET /healthz', 'GET /tickets', 'GET /tickets/{ticketId}', 'PATCH /tickets/{ticketId}', 'POST /tickets/{ticketId}/replies']) {
+      for (const key of [
+        'GET /healthz',
+        'GET /tickets',
+        'GET /tickets/{ticketId}',
+        'PATCH /tickets/{ticketId}',
+        'GET /tickets/{ticketId}/attachments/{attachmentId}',
+        'POST /tickets/{ticketId}/replies',
+      ]) {
         expect(targetOf(key), key).toContain(helpdeskIntegration);
       }
     });

@@ -4,7 +4,25 @@
 // fresh link, and a deleted DM leaves nothing behind; a file that is too big, of the wrong type or from anywhere but
 // X's media host is refused with a reason, never fetched with the account's signature.
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createHelpdeskApiHandler } from '../../functions/helpdesk-api/handler';
+import { loadFunctionHandlers, withDevDefaults } from '../../infra/local/bridge';
+import { LOCAL_ATTACHMENTS_PATH } from '../../infra/local/file-attachment-store';
+import { ensureResources } from '../../infra/local/services';
+import { createAwsClients } from '../../shared/aws/clients';
+import { dynamoEventReader } from '../../shared/aws/dynamo-event-reader';
+import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
+import { parseConfig } from '../../shared/config';
+import { notifyTicketChanges, type NotifyDeps } from '../../shared/helpdesk/notify';
+import type { TicketEvent } from '../../shared/helpdesk/events';
+import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
+import type { TicketStore } from '../../shared/tickets/ticket-store';
+import { completeFromBody } from '../../shared/x/complete-items';
+import type { InboundDelete } from '../../shared/x/inbound-event';
+import { startTestBridge, type TestBridge } from '../support/test-bridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dmMediaKey } from '../../shared/attachments/attachment-store';
 import {
@@ -264,5 +282,170 @@ describe('bounds', () => {
     const kept = await keepDmMedia(dmWith([{ url }]), { ...deps, credentials: { apiKey: 'k', apiSecret: 's' } });
     expect(kept.media[0]).toMatchObject({ error: { code: 'no_credentials' } });
     expect(media.requests.length).toBe(before);
+  });
+});
+
+// The pipeline around the copy: ingest stores the DM with its copy, notify's event links to it, the API hands out a
+// fresh link, and a delete on X removes the copy before the message is redacted.
+describe('a kept DM photo through the bridge, on S3', () => {
+  let tickets: TicketStore;
+  let ingestDeps: IngestDeps;
+  let api: ReturnType<typeof createHelpdeskApiHandler>;
+  let reader: NotifyDeps['reader'];
+  let token: string;
+  const dynamodb = () => new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), ...LOCAL_AWS });
+
+  beforeAll(async () => {
+    const prefix = `att-${randomUUID().slice(0, 8)}`;
+    const adminDb = dynamodb();
+    const adminSqs = new SQSClient({ endpoint: inject('sqsEndpoint'), ...LOCAL_AWS });
+    const resources = await ensureResources({ dynamodb: adminDb, sqs: adminSqs }, { tableName: `${prefix}-tickets`, queuePrefix: prefix });
+    adminDb.destroy();
+    adminSqs.destroy();
+    const { env } = withDevDefaults({
+      TABLE_NAME: resources.tableName,
+      REPLY_QUEUE_URL: resources.queues.reply.url,
+      DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
+      SQS_ENDPOINT: inject('sqsEndpoint'),
+    });
+    const config = parseConfig(env);
+    token = config.helpdesk.apiToken;
+    const clients = createAwsClients(config);
+    tickets = dynamoTicketStore(clients.dynamodb, resources.tableName);
+    reader = dynamoEventReader(clients.dynamodb, resources.tableName);
+    ingestDeps = {
+      store: tickets,
+      brand: config.brand,
+      botUserId: config.x.botUserId,
+      botUsername: config.x.botUsername,
+      windows: config.windows,
+      now: () => new Date(),
+      media: store,
+    };
+    api = createHelpdeskApiHandler(config, clients, { attachments: store });
+  });
+
+  const get = (path: string, bearer: string | null = token) =>
+    api({
+      version: '2.0',
+      routeKey: 'GET /tickets/{ticketId}/attachments/{attachmentId}',
+      rawPath: path,
+      rawQueryString: '',
+      headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` },
+      requestContext: { http: { method: 'GET', path } },
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+
+  it('is linked in the ticket event, re-linked by the API, and removed with the message when X deletes the DM', async () => {
+    const dm = dmWith([{}]);
+    const url = media.urlFor(dm.xId, '1900000000000000600', 'order.jpg');
+    dm.media[0]!.url = url;
+    media.serve(url, { body: JPEG, contentType: 'image/jpeg' });
+
+    const kept = await keepDmMedia(dm, deps);
+    const created = await ingestItem(completeFromBody(kept), ingestDeps);
+    expect(created.outcome).toBe('created');
+    const ticketId = (created as { ticketId: string }).ticketId;
+    const key = kept.media[0]!.stored!.key;
+
+    // The event the helpdesk receives links to the copy, with the link's expiry.
+    const delivered: TicketEvent[] = [];
+    const ticket = (await tickets.getTicket(ticketId))!;
+    await notifyTicketChanges([{ recordId: '1', ticket }], {
+      reader,
+      retryQueue: { send: async () => undefined, delay: async () => undefined },
+      deliver: async (event) => (delivered.push(event), { ok: true, status: 204 }),
+      now: () => new Date(),
+      attachments: store,
+    });
+    const message = (delivered[0]!.body.data as { message: { attachments: { id: string; url: string; expiresAt?: string }[] } }).message;
+    const attachment = message.attachments[0]!;
+    expect(attachment.id).toBe(`att-${dm.media[0]!.mediaKey}`);
+    expect(new URL(attachment.url).searchParams.get('X-Amz-Signature')).toBeTruthy();
+    expect(JSON.stringify(delivered[0]!.body)).not.toContain(url);
+    expect(Date.parse(attachment.expiresAt!) - Date.now()).toBeLessThanOrEqual(3600 * 1000);
+    expect(Buffer.from(await (await fetch(attachment.url)).arrayBuffer())).toEqual(JPEG);
+
+    // The API answers with a fresh link, only to the bearer, only for attachments of that ticket.
+    const path = `/tickets/${ticketId}/attachments/${attachment.id}`;
+    const answer = await get(path);
+    expect(answer.statusCode).toBe(302);
+    const location = answer.headers!.location as string;
+    expect(JSON.parse(answer.body!)).toEqual({ url: location, expiresAt: expect.any(String) });
+    expect(Buffer.from(await (await fetch(location)).arrayBuffer())).toEqual(JPEG);
+    expect((await get(path, null)).statusCode).toBe(401);
+    expect((await get(path, 'wrong-token-wrong-token')).statusCode).toBe(401);
+    expect((await get(`/tickets/${ticketId}/attachments/att-3_0`)).statusCode).toBe(404);
+    expect((await get(`/tickets/dm-1-1/attachments/${attachment.id}`)).statusCode).toBe(404);
+
+    // X deletes the DM: the copy is gone before the message is redacted, and the API has nothing to link.
+    const deletion: InboundDelete = {
+      kind: 'delete',
+      format: 'xaa',
+      xId: dm.xId,
+      authorXUserId: dm.sender.xUserId,
+      deletedAt: '2026-11-02T11:00:00.000Z',
+      via: 'dm.delete',
+      receivedAt: '2026-11-02T11:00:01.000Z',
+    };
+    expect((await ingestItem(deletion, ingestDeps)).outcome).toBe('redacted');
+    expect(await objectBytes(key)).toBeUndefined();
+    expect((await get(path)).statusCode).toBe(404);
+  });
+});
+
+describe('the local runner', () => {
+  let bridge: TestBridge;
+
+  beforeAll(async () => {
+    const { helpdeskApi } = await loadFunctionHandlers(() => undefined);
+    bridge = await startTestBridge({ handlers: { helpdeskApi } });
+  });
+  afterAll(async () => {
+    await bridge?.stop();
+  });
+
+  it('keeps copies under its data folder and serves the API route\'s links itself, signed and expiring', async () => {
+    const dm = dmWith([{}]);
+    const url = media.urlFor(dm.xId, '1900000000000000700', 'local.png');
+    dm.media[0]!.url = url;
+    media.serve(url, { body: PNG, contentType: 'image/png' });
+    const kept = await keepDmMedia(dm, { ...deps, store: bridge.attachments });
+    const { config } = bridge;
+    const localTickets = dynamoTicketStore(bridge.clients.dynamodb, bridge.resources.tableName);
+    const created = await ingestItem(completeFromBody(kept), {
+      store: localTickets,
+      brand: config.brand,
+      botUserId: config.x.botUserId,
+      botUsername: config.x.botUsername,
+      windows: config.windows,
+      now: () => new Date(),
+      media: bridge.attachments,
+    });
+    const ticketId = (created as { ticketId: string }).ticketId;
+
+    const answer = await fetch(`${bridge.url}/tickets/${ticketId}/attachments/att-${dm.media[0]!.mediaKey}`, {
+      headers: { authorization: `Bearer ${config.helpdesk.apiToken}` },
+      redirect: 'manual',
+    });
+    expect(answer.status).toBe(302);
+    const location = answer.headers.get('location')!;
+    expect(location.startsWith(`${bridge.url}${LOCAL_ATTACHMENTS_PATH}`)).toBe(true);
+    const file = await fetch(location);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
+
+    // A link with its expiry stretched or its signature changed opens nothing.
+    const stretched = new URL(location);
+    stretched.searchParams.set('expires', String(Number(stretched.searchParams.get('expires')) + 3600));
+    expect((await fetch(stretched)).status).toBe(404);
+    const forged = new URL(location);
+    forged.searchParams.set('signature', 'A'.repeat(43));
+    expect((await fetch(forged)).status).toBe(404);
+
+    // Removed with its message: the link stops working.
+    await bridge.attachments.remove([kept.media[0]!.stored!.key]);
+    expect((await fetch(location)).status).toBe(404);
   });
 });
