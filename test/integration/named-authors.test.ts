@@ -243,6 +243,24 @@ describe('named authors', () => {
   });
 });
 
+describe('the read counter in the table', () => {
+  it('concurrent reservations never reserve past the budget, and a day is counted apart from the next', async () => {
+    const b = await bridge();
+    const db = new DynamoDBClient({ endpoint: b.endpoints.dynamodb, ...LOCAL_AWS });
+    try {
+      const { reads } = dynamoXCache(db, b.resources.tableName, { brand: b.config.brand });
+      const granted = await Promise.all(Array.from({ length: 20 }, () => reads.reserve({ day: '2026-11-16', wanted: 3, budget: 10 })));
+      expect(granted.reduce((sum, n) => sum + n, 0)).toBe(10);
+      expect((await reads.day('2026-11-16')).reads).toBe(10);
+      expect(await reads.reserve({ day: '2026-11-17', wanted: 3, budget: 10 })).toBe(3);
+      await reads.settle({ day: '2026-11-16', unused: 4, made: { user: 6 }, refused: 50, costMicroUsd: 60_000 });
+      expect(await reads.day('2026-11-16')).toEqual({ day: '2026-11-16', reads: 6, userReads: 6, postReads: 0, refused: 50, costMicroUsd: 60_000 });
+    } finally {
+      db.destroy();
+    }
+  });
+});
+
 describe('the fake X look-ups answer as X documents them', () => {
   it.each(Object.keys(FIXTURES).filter((name) => !name.startsWith('_')))('%s', async (name) => {
     const fixture = FIXTURES[name]!;
