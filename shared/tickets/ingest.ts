@@ -134,7 +134,7 @@ function place(item: InboundPost | InboundDm, around: Surroundings, deps: Ingest
 }
 
 async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, known?: Prefetched): Promise<Round> {
-  const versions = item.kind === 'post' ? editVersions(item) : [item.xId];
+  const versions = versionsOf(item);
   const edit = versions.length > 1;
   // An edit is stored under its chain's first id: a read of every version's id finds the message (directly or by an
   // alias) and any version's delete that came first (its tombstone).
@@ -354,7 +354,20 @@ async function deletedChain(item: InboundPost | InboundDm, root: string, found: 
   }
   const customer = customerOf(item, deps.botUserId);
   const opened = await ticketOpenedBy(root, customer.xUserId, customer.channel, deps);
-  return opened ? redactOpened(root, opened, deps) : { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+  if (opened) return redactOpened(root, opened, deps);
+  // Nothing stored yet: the delete's tombstone is under one version's id, which an earlier version (the first one
+  // above all, which names no other) cannot see. Tombstones under every id this version names carry the delete to
+  // them; one refused means a version was stored meanwhile, which the next round redacts.
+  const at = deps.now().toISOString();
+  const author = item.kind === 'post' ? item.author : item.sender;
+  for (const id of versionsOf(item).filter((id) => found.get(id)?.kind !== 'tombstone')) {
+    if ((await deps.store.putTombstone(id, author.xUserId, at)) !== 'ok') return 'again';
+  }
+  return { outcome: 'ignored', xId: item.xId, reason: 'deleted' };
+}
+
+function versionsOf(item: InboundPost | InboundDm): string[] {
+  return item.kind === 'post' ? editVersions(item) : [item.xId];
 }
 
 /**

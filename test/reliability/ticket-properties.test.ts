@@ -23,18 +23,25 @@
 //   (a customer's next ticket opens only when the ones before it were solved), every customer item stored once (or
 //   redacted / tombstoned when deleted), the brand's own items recorded once what they answer is stored, every agent
 //   reply posted once and recorded once, and one change (one event) per sequence number.
+// - Edits (rule 9), in the histories above and on their own: whatever the order, copies, formats and racing workers,
+//   an edited post is one message under its first version's id with the newest version's text, every version's id
+//   finds it, and each `ticket.message_edited` announces a different, newer version; in order, one per version that
+//   changed the text. A delete of any version leaves nothing of the chain readable.
 import * as fc from 'fast-check';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { postReply } from '../../shared/replies/post-reply';
 import { requestReply } from '../../shared/replies/request-reply';
 import type { TicketStore } from '../../shared/tickets/ticket-store';
+import { contentXIdOf } from '../../shared/tickets/model';
 import type { InboundEvent } from '../../shared/x/inbound-event';
 import { normaliseWebhookBody } from '../../shared/x/normalise';
 import { aaaDelete, aaaDm, aaaMention, BOT, xaaDelete, xaaDm, xaaMention, xaaReply, type XUserRef } from '../support/x-payloads';
 import { dynamoHome, memoryHome, type StoreHome, type StoreRun, type StoreSnapshot } from './support/stores-under-test';
 import {
   createHarness,
+  deliverBody,
   deliveryArb,
+  editChains,
   historyArb,
   lateDuplicates,
   observable,
@@ -103,8 +110,11 @@ function anyOrderProblems(history: History, snapshot: StoreSnapshot, x: Harness[
   const problems = [...outboxProblems(snapshot), ...ticketTimelineProblems(snapshot, options)];
   const firstBatch = (key: string) => played.findIndex((batch) => batch.some((step) => step.key === key));
   const lastBatch = (key: string) => played.findLastIndex((batch) => batch.some((step) => step.key === key));
+  const chains = editChains(history);
   for (const item of history.items) {
     if (item.kind === 'delete') continue;
+    // Edited posts are judged as chains, below.
+    if (chains.has(item.editOf ?? item.xId)) continue;
     const stored = snapshot.xItems.get(item.xId);
     if (item.by === 'customer') {
       if (item.deletedBy) {
@@ -124,6 +134,7 @@ function anyOrderProblems(history: History, snapshot: StoreSnapshot, x: Harness[
       }
     }
   }
+  problems.push(...chainProblems(history, snapshot));
   for (const agent of history.agentReplies) {
     const reply = replyOf(snapshot, agent);
     if (!reply) {
@@ -146,6 +157,53 @@ function anyOrderProblems(history: History, snapshot: StoreSnapshot, x: Harness[
     const redactions = changes.filter((t) => t === 'ticket.message_redacted').length;
     if (joined !== messages.length) problems.push(`${ticket.id}: ${messages.length} messages but ${joined} message changes`);
     if (redactions !== messages.filter((m) => m.redacted).length) problems.push(`${ticket.id}: redactions and redacted messages differ`);
+  }
+  return problems;
+}
+
+/** What the stored message of a version shows for its text: the text as the normaliser makes it. */
+function normalisedText(item: { body: (format: Format) => Record<string, unknown> }): string {
+  const [event] = normaliseWebhookBody(item.body('xaa'), ctx).events;
+  if (event?.kind !== 'post') throw new Error('not a post');
+  return event.text;
+}
+
+/**
+ * Rule 9 for every edited post of a history, whatever order its versions came in (each delivered at least once): one
+ * message under the first version's id, with the newest version's text and every version's id in its history, each
+ * later id an alias of it, and no more edit events than versions after the first; or, when any version was deleted,
+ * nothing of the chain readable.
+ */
+function chainProblems(history: History, snapshot: StoreSnapshot): string[] {
+  const problems: string[] = [];
+  const read = (xId: string) => snapshot.xItems.get(snapshot.aliases.get(xId) ?? xId);
+  for (const [root, versions] of editChains(history)) {
+    if (versions.some((v) => v.deletedBy)) {
+      for (const v of versions) {
+        const stored = read(v.xId);
+        if (stored?.kind === 'message' && (!stored.message.redacted || stored.message.text !== '')) {
+          problems.push(`version ${v.xId} of deleted post ${root} is still readable: ${JSON.stringify(stored)}`);
+        }
+      }
+      continue;
+    }
+    const stored = snapshot.xItems.get(root);
+    const newest = versions.at(-1)!;
+    if (stored?.kind !== 'message' || stored.message.redacted) {
+      problems.push(`edited post ${root} is not stored as a message: ${JSON.stringify(stored)}`);
+      continue;
+    }
+    const message = stored.message;
+    if (message.text !== normalisedText(newest)) problems.push(`edited post ${root} shows ${JSON.stringify(message.text)}, not its newest version's text`);
+    if (JSON.stringify(message.editHistory) !== JSON.stringify(versions.map((v) => v.xId))) {
+      problems.push(`edited post ${root} has history ${JSON.stringify(message.editHistory)}`);
+    }
+    for (const v of versions.slice(1)) {
+      if (snapshot.xItems.has(v.xId)) problems.push(`version ${v.xId} of ${root} is stored on its own`);
+      if (snapshot.aliases.get(v.xId) !== root) problems.push(`version ${v.xId} of ${root} does not find its message`);
+    }
+    const edits = snapshot.changes.filter((c) => c.lastChange.type === 'ticket.message_edited' && c.lastChange.messageXId === root).length;
+    if (edits > versions.length - 1) problems.push(`edited post ${root}: ${edits} edit events for ${versions.length} versions`);
   }
   return problems;
 }
@@ -385,6 +443,108 @@ for (const home of HOMES) {
             },
           ),
           runsOn(home, { memory: 150, dynamodb: 20 }),
+        );
+      }, timeLimit(home));
+    });
+
+    describe('edits', () => {
+      const editText = fc.oneof(
+        fc.constantFrom('@AcmeSupport my order is late', '@AcmeSupport my order is late!', '&lt;b&gt; &amp;', ''),
+        fc.string({ unit: fc.constantFrom('a', ' ', '🚀', '&', 'é'), maxLength: 6 }),
+      );
+      // A post and 1 to 5 edits (X's limit), each version's copies in either format, shuffled, handled by racing workers.
+      const editCase = fc
+        .record({
+          texts: fc.array(editText, { minLength: 2, maxLength: 6 }),
+          reply: fc.boolean(),
+          deleteVersion: fc.option(fc.nat(5), { nil: undefined, freq: 3 }),
+        })
+        .chain((shape) =>
+          fc.record({
+            shape: fc.constant(shape),
+            copies: fc.array(fc.array(fc.constantFrom<Format>('xaa', 'aaa'), { minLength: 1, maxLength: 3 }), {
+              minLength: shape.texts.length,
+              maxLength: shape.texts.length,
+            }),
+            priorities: fc.array(fc.nat(1000), { minLength: 3 * shape.texts.length + 1, maxLength: 3 * shape.texts.length + 1 }),
+            sizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 20, maxLength: 20 }),
+          }),
+        );
+      let serial = 0n;
+
+      it('every version in any order, copies in both formats, racing workers: one message, the newest text, one event per newer version', async () => {
+        await fc.assert(
+          fc.asyncProperty(editCase, fc.scheduler(), async ({ shape, copies, priorities, sizes }, s) => {
+            const customer = { id: '1000000009', username: 'ed_c', name: 'Ed' };
+            const base = 1_970_000_000_000_000_000n + ++serial * 10n;
+            const ids = shape.texts.map((_, k) => String(base + BigInt(k)));
+            const inReplyTo = shape.reply ? { id: '1100000000000000001', user: BOT } : undefined;
+            const versions = shape.texts.map((text, k) => {
+              const options = { id: ids[k]!, author: customer, text, createdAt: new Date(Date.parse(ctx.receivedAt) + k * 60_000), ...(k ? { editOf: ids.slice(0, k) } : {}), ...(inReplyTo ? { inReplyTo } : {}) };
+              return { xId: ids[k]!, body: (format: Format) => (format === 'aaa' ? aaaMention(options) : inReplyTo ? xaaReply({ ...options, inReplyTo }) : xaaMention(options)) };
+            });
+            const deleted = shape.deleteVersion === undefined ? undefined : ids[shape.deleteVersion % ids.length]!;
+            const bodies = versions.flatMap((v, k) => copies[k]!.map((format) => v.body(format)));
+            if (deleted) bodies.push(xaaDelete({ id: deleted, authorId: customer.id }));
+            const order = bodies.map((body, i) => ({ body, p: priorities[i] ?? i })).sort((a, b) => a.p - b.p).map((e) => e.body);
+            const expectedText = normalisedText(versions.at(-1)!);
+
+            // In order, one copy each: exactly one event per version whose text differs from the one before.
+            const inOrderEdits = await onFreshStore(memoryHome(), async (run) => {
+              const harness = createHarness({ items: [], agentReplies: [], statusChanges: [], order: [] }, run.store);
+              for (const v of versions) await deliverBody(v.body('xaa'), harness.deps, ctx.receivedAt);
+              const texts = versions.map(normalisedText);
+              const expected = texts.filter((t, k) => k > 0 && t !== texts[k - 1]).length;
+              const snapshot = await run.snapshot();
+              return { got: snapshot.changes.filter((c) => c.lastChange.type === 'ticket.message_edited').length, expected };
+            });
+            expect(inOrderEdits.got).toBe(inOrderEdits.expected);
+
+            await onFreshStore(home, async (run) => {
+              // Each announced edit's version, in the order the writes landed: every one newer than the one before.
+              const announced: string[] = [];
+              const recording = (store: TicketStore): TicketStore => ({
+                ...store,
+                editMessage: async (write) => {
+                  const written = await store.editMessage(write);
+                  if (written === 'ok' && write.ticket) announced.push(contentXIdOf(write.message));
+                  return written;
+                },
+              });
+              const harness = createHarness({ items: [], agentReplies: [], statusChanges: [], order: [] }, run.store, {
+                wrap: (store) => scheduled(recording(store), s),
+              });
+              const batchesOf: Record<string, unknown>[][] = [];
+              for (let i = 0, b = 0; i < order.length; b++) {
+                const size = sizes[b % sizes.length]!;
+                batchesOf.push(order.slice(i, i + size));
+                i += size;
+              }
+              for (const batch of batchesOf) {
+                await s.waitFor(Promise.all(batch.map((body) => deliverBody(body, harness.deps, ctx.receivedAt))));
+              }
+              const snapshot = await run.snapshot();
+              const messages = [...snapshot.xItems.values()].flatMap((i) => (i.kind === 'message' ? [i.message] : []));
+              const report = s.report().map((r) => r.label).join(' | ');
+              expect(outboxProblems(snapshot), report).toEqual([]);
+              expect(messages.length, report).toBeLessThanOrEqual(1);
+              const reading = (xId: string) => snapshot.xItems.get(snapshot.aliases.get(xId) ?? xId);
+              if (deleted) {
+                for (const xId of ids) {
+                  const stored = reading(xId);
+                  expect(stored?.kind !== 'message' || (stored.message.redacted && stored.message.text === ''), `${xId}: ${report}`).toBe(true);
+                }
+                return;
+              }
+              expect(messages, report).toEqual([expect.objectContaining({ xId: ids[0], id: `msg-${ids[0]}`, text: expectedText, editHistory: ids, redacted: false })]);
+              for (const xId of ids.slice(1)) expect(snapshot.aliases.get(xId), report).toBe(ids[0]);
+              const edits = snapshot.changes.filter((c) => c.lastChange.type === 'ticket.message_edited');
+              expect(edits.length, report).toBe(announced.length);
+              expect(announced, report).toEqual([...new Set(announced)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)));
+              expect(snapshot.changes.filter((c) => c.lastChange.type !== 'ticket.message_edited').map((c) => c.lastChange.type), report).toEqual(['ticket.created']);
+            });
+          }),
+          runsOn(home, { memory: 200, dynamodb: 15 }),
         );
       }, timeLimit(home));
     });

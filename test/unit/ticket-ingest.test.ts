@@ -583,6 +583,16 @@ describe('rule 9: an edit updates its message', () => {
     expect(store.tickets.size).toBe(0);
   });
 
+  it('a later version that finds its own delete carries it to the versions before it, the first included', async () => {
+    const [v0, v1, v2] = chain(2);
+    await ingest(del(v2!.xId));
+    expect(await ingest(v2!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    // v0 and v1 name no later version: only the tombstones v2 left under their ids keep them out.
+    expect(await ingest(v0!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(await ingest(v1!)).toMatchObject({ outcome: 'ignored', reason: 'deleted' });
+    expect(store.tickets.size).toBe(0);
+  });
+
   it('a reply to a later version joins the edited message\'s ticket', async () => {
     const [v0, v1] = chain(1);
     await ingest(v0!);

@@ -29,6 +29,8 @@ export type StoreSnapshot = {
   tickets: Ticket[];
   /** What is stored under each X id: a message or a tombstone. */
   xItems: Map<string, StoredXItem>;
+  /** An edited post's later versions' X ids, each to the X id its message is stored under. */
+  aliases: Map<string, string>;
   replies: Map<string, Reply>;
   /** Every ticket state ever written, each ticket's in the order written: the outbox the helpdesk's events come from. */
   changes: Ticket[];
@@ -64,6 +66,7 @@ export function memoryHome(): StoreHome {
           return structuredClone({
             tickets: [...store.tickets.values()],
             xItems: new Map(store.xItems),
+            aliases: new Map(store.aliases),
             replies: new Map([...store.replies].map(([id, stored]) => [id, stored.reply])),
             changes: store.changes,
           });
@@ -123,7 +126,7 @@ export function dynamoHome(endpoints: () => { dynamodb: string; sqs: string }): 
 
 /** The table as the store's reads would see it (a consistent scan), and every ticket write the stream carried. */
 async function dynamoSnapshot(db: DynamoDBClient, streams: DynamoDBStreamsClient, resources: LocalResources): Promise<StoreSnapshot> {
-  const snapshot: StoreSnapshot = { tickets: [], xItems: new Map(), replies: new Map(), changes: [] };
+  const snapshot: StoreSnapshot = { tickets: [], xItems: new Map(), aliases: new Map(), replies: new Map(), changes: [] };
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await db.send(new ScanCommand({ TableName: resources.tableName, ConsistentRead: true, ExclusiveStartKey: start }));
@@ -132,6 +135,7 @@ async function dynamoSnapshot(db: DynamoDBClient, streams: DynamoDBStreamsClient
       if (isTicketItem(item)) snapshot.tickets.push(itemToTicket(item));
       else if (item.type === 'message') snapshot.xItems.set(String(item.xId), { kind: 'message', message: itemToMessage(item) });
       else if (item.type === 'tombstone') snapshot.xItems.set(String(item.xId), { kind: 'tombstone', xId: String(item.xId) });
+      else if (item.type === 'alias') snapshot.aliases.set(String(item.xId), String(item.messageXId));
       else if (item.type === 'reply') snapshot.replies.set(String(item.id), itemToReply(item));
       // Anything else is an item no code path should write: fail loudly rather than leave it out of every check.
       else throw new Error(`unexpected item in the table: ${JSON.stringify(item)}`);

@@ -1,5 +1,5 @@
 // A model of what X and the helpdesk throw at the bridge, for the property tests: a generated history of customer
-// posts, replies, DMs, deletes, posts and DMs the brand sent by hand, agent replies and their webhook echoes; the
+// posts, their edits, replies, DMs, deletes, posts and DMs the brand sent by hand, agent replies and their webhook echoes; the
 // ways X can deliver it (copies, both formats, any interleaving); a harness that plays a delivery schedule through the
 // real normaliser, the real ingest use case and the real reply use cases on a ticket store (the in-memory one or the
 // DynamoDB adapter, see stores-under-test.ts); and the checks, which read only a store-neutral snapshot.
@@ -55,6 +55,8 @@ export type XItem = {
   /** The delete notice for this item, when the history deletes it. */
   deletedBy?: string;
   text?: string;
+  /** For a version of an edited post: the X id of its first version (every version names it first), the chain's key. */
+  editOf?: string;
 };
 
 /** A reply an agent asks for through the helpdesk API, posted by the reply worker, echoed back by X's webhook. */
@@ -84,7 +86,7 @@ export type Step =
   | { type: 'status'; key: string };
 
 type RecipeStep = {
-  op: 'mention' | 'reply' | 'reply-external' | 'dm' | 'bot-dm' | 'bot-post' | 'delete' | 'agent-post' | 'agent-dm' | 'status';
+  op: 'mention' | 'reply' | 'reply-external' | 'dm' | 'bot-dm' | 'bot-post' | 'delete' | 'agent-post' | 'agent-dm' | 'status' | 'edit';
   who: number;
   pick: number;
   text: string;
@@ -98,7 +100,7 @@ const customerText = fc.oneof(
   fc.constantFrom('@AcmeSupport my order is late', 'still waiting &amp; annoyed', '&lt;b&gt;', ''),
 );
 
-const OPS: RecipeStep['op'][] = ['mention', 'reply', 'reply', 'reply-external', 'dm', 'bot-dm', 'bot-post', 'delete', 'agent-post', 'agent-dm'];
+const OPS: RecipeStep['op'][] = ['mention', 'reply', 'reply', 'reply-external', 'dm', 'bot-dm', 'bot-post', 'delete', 'agent-post', 'agent-dm', 'edit', 'edit'];
 
 const recipeStep = (statusChanges: boolean): fc.Arbitrary<RecipeStep> =>
   fc.record({
@@ -144,6 +146,9 @@ export function buildHistory(recipe: RecipeStep[]): History {
   const latestDm = new Map<string, XItem>();
   // Customer messages never deleted: what agents answer and set the status of.
   const statusTargets: XItem[] = [];
+  // Customer posts that can still be edited (X allows 5 edits), each with its versions so far and how to build another.
+  type Chain = { versions: XItem[]; author: XUserRef; deletable: boolean; build: (id: string, text: string, createdAt: string, editOf: string[]) => XItem };
+  const chains: Chain[] = [];
   let serial = 0n;
   const nextId = () => String(1_990_000_000_000_000_000n + ++serial);
   const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, '.000Z');
@@ -160,16 +165,20 @@ export function buildHistory(recipe: RecipeStep[]): History {
         const external = step.op === 'reply-external' ? { id: String(1_100_000_000_000_000_000n + BigInt(step.pick)), user: BOT } : undefined;
         const inReplyTo = parent ? { id: parent.xId, user: parent.author } : external;
         const xId = nextId();
-        const options = { id: xId, author: customer, text: step.text, createdAt, ...(inReplyTo ? { inReplyTo } : {}) };
-        const item: XItem = {
-          key: `x${xId}`,
-          kind: 'post',
-          xId,
-          by: 'customer',
-          text: step.text,
-          body: (format) => (format === 'aaa' ? aaaMention(options) : inReplyTo ? xaaReply({ ...options, inReplyTo }) : xaaMention(options)),
-          ...(parent ? { dependsOn: parent.key } : {}),
+        // Every version of a post keeps its place in the thread; an edit is a new post with the chain's history.
+        const build = (id: string, text: string, at: string, editOf: string[]): XItem => {
+          const options = { id, author: customer, text, createdAt: at, ...(inReplyTo ? { inReplyTo } : {}), ...(editOf.length ? { editOf } : {}) };
+          return {
+            key: `x${id}`,
+            kind: 'post',
+            xId: id,
+            by: 'customer',
+            text,
+            body: (format) => (format === 'aaa' ? aaaMention(options) : inReplyTo ? xaaReply({ ...options, inReplyTo }) : xaaMention(options)),
+            ...(editOf.length ? { editOf: editOf[0]!, dependsOn: `x${editOf.at(-1)!}` } : parent ? { dependsOn: parent.key } : {}),
+          };
         };
+        const item = build(xId, step.text, createdAt, []);
         addItem(item);
         posts.push({ xId, author: customer, key: item.key });
         if (step.pick % 3 === 0) {
@@ -177,6 +186,20 @@ export function buildHistory(recipe: RecipeStep[]): History {
           statusTargets.push(item);
         }
         else deletable.push({ item, author: customer });
+        chains.push({ versions: [item], author: customer, deletable: step.pick % 3 !== 0, build });
+        break;
+      }
+      case 'edit': {
+        // X allows five edits, and none once a version is deleted.
+        const chain = pickFrom(chains.filter((c) => c.versions.length <= 5 && !c.versions.some((v) => v.deletedBy)));
+        if (!chain) break;
+        const xId = nextId();
+        const version = chain.build(xId, step.text, createdAt, chain.versions.map((v) => v.xId));
+        addItem(version);
+        chain.versions.push(version);
+        // A reply to any version is a reply in the thread; a delete of any version deletes the chain.
+        posts.push({ xId, author: chain.author, key: version.key });
+        if (chain.deletable) deletable.push({ item: version, author: chain.author });
         break;
       }
       case 'dm': {
@@ -229,7 +252,8 @@ export function buildHistory(recipe: RecipeStep[]): History {
         break;
       }
       case 'delete': {
-        const target = pickFrom(deletable.filter((d) => !d.item.deletedBy));
+        const chainDeleted = (item: XItem) => items.some((i) => i.deletedBy && (i.xId === (item.editOf ?? item.xId) || i.editOf === (item.editOf ?? item.xId)));
+        const target = pickFrom(deletable.filter((d) => !chainDeleted(d.item)));
         if (!target) break;
         const key = `del${target.item.xId}`;
         target.item.deletedBy = key;
@@ -240,7 +264,8 @@ export function buildHistory(recipe: RecipeStep[]): History {
           xId: target.item.xId,
           by: 'customer',
           body: (format) => (format === 'aaa' ? aaaDelete(options) : xaaDelete(options)),
-          dependsOn: target.item.key,
+          // Of an edited post, the chain is deleted after its latest version was made: X sends the delete after it.
+          dependsOn: (chains.find((c) => c.versions.includes(target.item))?.versions.at(-1) ?? target.item).key,
         });
         break;
       }
@@ -537,6 +562,17 @@ export async function runAgentReply(agent: AgentReply, store: TicketStore, x: Re
   await postReply(reply.id, { store, x, bot: { xUserId: BOT.id, username: BOT.username }, now, inFlightGraceMs: 60_000 });
 }
 
+/** The versions of each edited post in a history (two or more), by the X id of its first version, oldest first. */
+export function editChains(history: History): Map<string, XItem[]> {
+  const chains = new Map<string, XItem[]>();
+  for (const item of history.items) {
+    if (item.kind !== 'post' || item.by !== 'customer') continue;
+    const root = item.editOf ?? item.xId;
+    chains.set(root, [...(chains.get(root) ?? []), item]);
+  }
+  return new Map([...chains].filter(([, versions]) => versions.length > 1));
+}
+
 /** The reply record for an agent reply, found by its text (each agent reply's text is unique in a history). */
 export function replyOf(snapshot: StoreSnapshot, agent: AgentReply): Reply | undefined {
   return [...snapshot.replies.values()].find((r) => r.text === agent.text);
@@ -598,13 +634,15 @@ export function observable(snapshot: StoreSnapshot, options: { renameTickets?: b
       summonsBot: m.summonsBot,
       replyId: replyName(m.replyId),
       inReplyToXId: m.inReplyToXId,
+      editHistory: m.editHistory,
     }))
     .sort((a, b) => a.xId.localeCompare(b.xId));
   const tombstones = [...snapshot.xItems.values()].flatMap((i) => (i.kind === 'tombstone' ? [i.xId] : [])).sort();
+  const aliases = [...snapshot.aliases].sort(([a], [b]) => a.localeCompare(b));
   const replies = [...snapshot.replies.values()]
     .map((r) => ({ id: replyName(r.id) ?? '', ticket: name(r.ticketId), status: r.status, xId: r.xId, text: r.text }))
     .sort((a, b) => a.id.localeCompare(b.id));
-  return { tickets, messages, tombstones, replies };
+  return { tickets, messages, tombstones, aliases, replies };
 }
 
 /**
