@@ -21,7 +21,13 @@ describe('contract files', () => {
 
   it('publishes every event type and the API operations', () => {
     const openapi = JSON.parse(files['openapi.json']!) as { paths: Record<string, unknown> };
-    expect(Object.keys(openapi.paths)).toEqual(['/healthz', '/tickets', '/tickets/{ticketId}', '/tickets/{ticketId}/replies']);
+    expect(Object.keys(openapi.paths)).toEqual([
+      '/healthz',
+      '/tickets',
+      '/tickets/{ticketId}',
+      '/tickets/{ticketId}/attachments/{attachmentId}',
+      '/tickets/{ticketId}/replies',
+    ]);
     expect(Object.keys(files).filter((f) => f.startsWith('events/ticket.'))).toHaveLength(8);
   });
 });
