@@ -42,6 +42,11 @@ export const brandConfigSchema = z
     mentionMergeWindowHours: hours(0, 24 * 365).default(24),
     /** A follow-up to a solved ticket within this many hours reopens it. */
     reopenWindowHours: hours(0, 24 * 365).default(168),
+    /**
+     * The most X reads (users and posts, as X bills them) the bridge makes in a UTC day; past it, it stops reading.
+     * X caps pay-per-use reads at 3 M a month (NOTES: pricing.mdx), so a day's budget above 100,000 is refused.
+     */
+    xReadBudgetPerDay: z.number().int('must be a whole number of reads').min(0).max(100_000).default(2000),
     /** Who receives the alarm e-mails (a subscription to confirm after the first deploy). */
     alarmEmail: z.email('must be an e-mail address'),
     /**

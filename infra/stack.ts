@@ -144,6 +144,7 @@ export class SupportBridgeStack extends Stack {
         ATTACHMENTS_BUCKET: attachmentsBucket,
         MENTION_MERGE_WINDOW_HOURS: String(brand.mentionMergeWindowHours),
         REOPEN_WINDOW_HOURS: String(brand.reopenWindowHours),
+        X_READ_BUDGET_PER_DAY: String(brand.xReadBudgetPerDay),
       },
       notify: {
         TABLE_NAME: tableName,

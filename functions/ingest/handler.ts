@@ -17,7 +17,10 @@ import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
 import { ingestItem, prefetchXItems, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
 import { completeBatch, type Completion, type CompleteDeps } from '../../shared/x/complete-items';
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
-import { createXLookupsFor } from '../../shared/x/x-client';
+import { keepDmMedia, type DmMediaSource } from '../../shared/attachments/keep-dm-media';
+import type { AttachmentStore } from '../../shared/attachments/attachment-store';
+import { s3AttachmentStoreFromEnvironment } from '../../shared/aws/s3-attachment-store';
+import { lazyXLookupsFor } from '../../shared/x/lazy-x-lookups';
 import { xReads, type XLookups } from '../../shared/x/x-reads';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
@@ -33,15 +36,25 @@ const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   ignored: METRIC_NAMES.InboundIgnored,
 };
 
+/** What ingest reaches besides the table: X's read API, and the store DM media are copied into. */
+export type IngestOptions = {
+  /** Replaces the X client built from the config (tests). */
+  x?: XLookups;
+  /** Where DM media are copied; without one, DM media are listed with X's address and no copy. */
+  attachments?: AttachmentStore;
+  /** Where DM media may be fetched from: X's DM media host unless a test or the local runner hands in its fake's. */
+  mediaSource?: DmMediaSource;
+};
+
 /**
  * The ingest function for this config (the same one Lambda, the local runner and the tests run). It reads X (users
- * and quoted posts) as the bot account at X_API_BASE_URL when the account's token is configured; `options.x`
- * replaces that client (tests).
+ * and quoted posts) as the bot account at X_API_BASE_URL when the account's token is configured, and copies DM media
+ * into `options.attachments` with the same credentials.
  */
 export function createIngestHandler(
   config: Config,
   clients: Pick<AwsClients, 'dynamodb'> = { dynamodb: dynamoDbClient(config) },
-  options: { x?: XLookups } = {},
+  options: IngestOptions = {},
 ) {
   const tableName = required(config.aws.tableName, 'TABLE_NAME');
   const now = () => new Date();
@@ -52,9 +65,15 @@ export function createIngestHandler(
     botUsername: config.x.botUsername,
     windows: config.windows,
     now,
+    ...(options.attachments ? { media: options.attachments } : {}),
+  };
+  const media: MediaDeps | undefined = options.attachments && {
+    store: options.attachments,
+    credentials: config.x,
+    ...(options.mediaSource ? { source: options.mediaSource } : {}),
   };
   const cache = dynamoXCache(clients.dynamodb, tableName, { brand: config.brand, now });
-  const x = options.x ?? createXLookupsFor(config.x);
+  const x = options.x ?? lazyXLookupsFor(config.x);
   if (!x) logger.warn('no X access token configured: authors X did not name are ticketed unresolved, nothing is read');
   const completion: CompleteDeps = {
     ...(x ? { reads: xReads({ x, counter: cache.reads, budgetPerDay: config.x.readBudgetPerDay, now }) } : {}),
@@ -64,11 +83,18 @@ export function createIngestHandler(
     now,
   };
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
-    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion));
+    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion, media));
 }
 
+type MediaDeps = Parameters<typeof keepDmMedia>[1];
+
 /** Processes a batch; the ids of records that failed go back to SQS, the rest are done. */
-export async function processBatch(records: SQSRecord[], deps: IngestDeps, completion: CompleteDeps): Promise<SQSBatchResponse> {
+export async function processBatch(
+  records: SQSRecord[],
+  deps: IngestDeps,
+  completion: CompleteDeps,
+  media?: MediaDeps,
+): Promise<SQSBatchResponse> {
   const failures: string[] = [];
   const lanes = new Map<string, { record: SQSRecord; item: InboundEvent }[]>();
   for (const record of records) {
@@ -99,7 +125,11 @@ export async function processBatch(records: SQSRecord[], deps: IngestDeps, compl
           continue;
         }
         try {
-          const result = await ingestItem(complete.item, deps, prefetched(item.xId));
+          const known = prefetched(item.xId);
+          // A redelivered DM is already stored with its copies: no second download.
+          const ready =
+            media && known?.stored === undefined ? await keepDmMedia(complete.item, media, receivesOf(record)) : complete.item;
+          const result = await ingestItem(ready, deps, known);
           count(OUTCOME_METRIC[result.outcome]);
           logger.info('inbound item applied', { ...result, kind: item.kind, via: item.via, messageId: record.messageId });
         } catch (error) {
@@ -132,6 +162,11 @@ async function completeItems(items: InboundEvent[], deps: CompleteDeps): Promise
   }
 }
 
+function receivesOf(record: SQSRecord): { receiveCount?: number } {
+  const receives = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isSafeInteger(receives) && receives > 0 ? { receiveCount: receives } : {};
+}
+
 function parseRecord(record: SQSRecord): InboundEvent | undefined {
   try {
     const result = inboundEventSchema.safeParse(JSON.parse(record.body));
@@ -160,4 +195,12 @@ function laneOf(item: InboundEvent): string {
   }
 }
 
-export const handler = lazyHandler((config: Config) => createIngestHandler(config), configWithSecrets(FUNCTION_SECRETS.ingest));
+export const handler = lazyHandler(
+  (config: Config) => createIngestHandler(config, undefined, attachmentsOnAws()),
+  configWithSecrets(FUNCTION_SECRETS.ingest),
+);
+
+function attachmentsOnAws(): IngestOptions {
+  const attachments = s3AttachmentStoreFromEnvironment(process.env);
+  return attachments ? { attachments } : {};
+}

@@ -64,7 +64,7 @@ type AttachmentsFactory<H> = (config: Config, clients?: AwsClients, options?: { 
 export type HandlerFactories = {
   webhook?: Factory<HttpHandler>;
   helpdeskApi?: AttachmentsFactory<HttpHandler>;
-  ingest?: Factory<SqsHandler>;
+  ingest?: AttachmentsFactory<SqsHandler>;
   notify?: AttachmentsFactory<NotifyHandler>;
   reply?: Factory<SqsHandler>;
 };
@@ -384,7 +384,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     };
     const webhook = build('x-webhook', options.handlers.webhook, 'POST /x/webhook answers 503');
     const helpdeskApi = build('helpdesk-api', withAttachments(options.handlers.helpdeskApi), 'the helpdesk API answers 503');
-    const ingest = build('ingest', options.handlers.ingest, 'X events stay on the inbound queue');
+    const ingest = build('ingest', withAttachments(options.handlers.ingest), 'X events stay on the inbound queue');
     const notify = build('notify', withAttachments(options.handlers.notify), 'no ticket events reach the helpdesk');
     const reply = build('reply', options.handlers.reply, 'replies stay queued');
 

@@ -262,13 +262,20 @@ export async function retryMessagesForChanges(
 }
 
 /**
- * The queue's copy of an event: the body with the message's text emptied and the message's X id beside it, so no
- * text deleted on X waits in the queue. Key order is kept, so putting the same text back gives the same bytes.
+ * The queue's copy of an event: the body with the message's text, links, attachments and quoted words emptied and
+ * the message's X id beside it, so nothing deleted on X waits in the queue. Key order is kept, so putting the same text back gives the same bytes.
  */
 export function toRetryMessage(event: TicketEvent, attempt: number, firstAttemptAt: string): RetryMessage {
   const body = structuredClone(event.body);
   const message = carriedMessage(body);
-  if (message) message.text = '';
+  if (message) {
+    // Everything the customer wrote goes: the text, the links in it, and the quoted post's words. Assigning keys
+    // the body already has keeps their place, so putting them back gives the same bytes.
+    message.text = '';
+    if (Array.isArray(message.links)) message.links = [];
+    if (Array.isArray(message.attachments)) message.attachments = [];
+    if (message.quoted) message.quoted = { xId: message.quoted.xId };
+  }
   return { webhookId: event.webhookId, body, attempt, firstAttemptAt, ...(message ? { textOf: message.xId } : {}) };
 }
 
@@ -299,6 +306,8 @@ async function currentEvent(
     // Links to stored media are signed again for each attempt (the first attempt's have expired by the later ones),
     // and a message deleted meanwhile shows none. Events without stored media keep their bytes.
     if (Array.isArray(carried.attachments)) carried.attachments = shown?.attachments ?? [];
+    if (Array.isArray(carried.links)) carried.links = shown?.links ?? [];
+    if (carried.quoted) carried.quoted = shown?.quoted ?? { xId: carried.quoted.xId };
   }
   return { webhookId: message.webhookId, body };
 }

@@ -299,5 +299,9 @@ export function attachmentFrom(media: InboundMedia): Attachment {
     ...(media.contentType === undefined ? {} : { contentType: media.contentType }),
     ...(media.stored === undefined ? {} : { stored: media.stored }),
     ...(media.error === undefined ? {} : { error: media.error }),
+    // X listed the media key but sent no entry for it in includes.media: say so rather than show a blank link.
+    ...(media.url === undefined && media.previewUrl === undefined && media.error === undefined && media.stored === undefined
+      ? { error: { code: 'not_included', message: 'X named this media without its address; open the post on X to see it.' } }
+      : {}),
   };
 }

@@ -13,9 +13,31 @@ import { FUNCTIONS_DIR, PROJECT_ROOT } from '../../infra/stack';
 /** What each function uses: its queue, its table, and the brand's secret when FUNCTION_SECRETS gives it one. */
 const SDK_PACKAGES: Record<FunctionName, string[]> = {
   'x-webhook': ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs'],
-  ingest: ['@aws-sdk/client-dynamodb', '@aws-sdk/util-dynamodb'],
-  notify: ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs', '@aws-sdk/util-dynamodb'],
-  'helpdesk-api': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs', '@aws-sdk/util-dynamodb'],
+  // The S3 packages are required on the first attachment (a DM's media, a link to a stored copy), not at init; the
+  // S3 adapter names the presigner too, though ingest only puts and removes and never requires it.
+  ingest: [
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-s3',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/s3-request-presigner',
+    '@aws-sdk/util-dynamodb',
+  ],
+  notify: [
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-s3',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/client-sqs',
+    '@aws-sdk/s3-request-presigner',
+    '@aws-sdk/util-dynamodb',
+  ],
+  'helpdesk-api': [
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-s3',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/client-sqs',
+    '@aws-sdk/s3-request-presigner',
+    '@aws-sdk/util-dynamodb',
+  ],
   reply: ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs', '@aws-sdk/util-dynamodb'],
 };
 

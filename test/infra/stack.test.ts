@@ -231,8 +231,8 @@ describe('SupportBridge-example stack', () => {
       ];
       const expected: Record<string, string[]> = {
         XWebhook: ['SECRET_ARN', 'INBOUND_QUEUE_URL'],
-        // Ingest needs no secret, so it gets neither the pointer nor read access.
-        Ingest: ['TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS'],
+        // Ingest reads X (user look-ups, DM media) as the account, so it gets the secret's pointer like the others.
+        Ingest: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS', 'X_READ_BUDGET_PER_DAY'],
         Notify: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
         HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL'],
         Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL'],
@@ -241,9 +241,7 @@ describe('SupportBridge-example stack', () => {
         const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
         const prefix = Object.keys(expected).find((p) => id.startsWith(p))!;
         expect(Object.keys(variables).sort(), id).toEqual([...common, ...expected[prefix]!].sort());
-        if (prefix !== 'Ingest') {
-          expect(variables.SECRET_ARN, id).toEqual({ Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'Secret') });
-        }
+        expect(variables.SECRET_ARN, id).toEqual({ Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'Secret') });
         expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe(METRIC_NAMESPACE);
         expect(variables.POWERTOOLS_SERVICE_NAME).toBe(METRIC_SERVICE);
         expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -474,8 +472,7 @@ describe('SupportBridge-example stack', () => {
       expect(actionsOf('reply')).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']));
       expect(actionsOf('ingest')).not.toContain('dynamodb:Scan');
       for (const name of FUNCTION_NAMES) {
-        if (name === 'ingest') expect(actionsOf(name).filter((a) => a.startsWith('secretsmanager:')), name).toEqual([]);
-        else expect(actionsOf(name), name).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
+        expect(actionsOf(name), name).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
         expect(actionsOf(name), name).not.toContain('logs:CreateLogGroup');
       }
     });

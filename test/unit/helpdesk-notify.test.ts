@@ -127,7 +127,7 @@ describe('notifyTicketChanges (the table stream)', () => {
     const queued = JSON.parse(f.sent[0]!.body) as RetryMessage;
     expect(queued).toEqual({
       webhookId: 'evt_mn-1-1_3',
-      body: { ...f.attempts[0]!.body, data: { ...f.attempts[0]!.body.data, message: { ...message('300', 'any'), id: 'msg-300', text: '' } } },
+      body: { ...f.attempts[0]!.body, data: { ...f.attempts[0]!.body.data, message: { ...message('300', 'any'), id: 'msg-300', text: '', attachments: [], links: [] } } },
       attempt: 1,
       firstAttemptAt: new Date(T0).toISOString(),
       textOf: '300',
@@ -144,6 +144,27 @@ describe('notifyTicketChanges (the table stream)', () => {
     expect(queued.textOf).toBe('100');
     // Only the text's value differs from what the helpdesk was sent: same keys, same order.
     expect(JSON.stringify(queued.body)).toBe(f.sentBytes[0]!.replace('"secret customer words 100"', '""'));
+  });
+
+  it('queues no link or quoted words either, and puts them back from the table at the retry', async () => {
+    const f = fakes(() => ({ ok: false, status: 503, reason: 'HTTP 503' }));
+    const linked: Message = {
+      ...message('100', 'mn-1-1'),
+      links: [{ url: 'https://t.co/abc', expandedUrl: 'https://shop.example/orders/secret-A-1234', displayUrl: 'shop.example/orders/…' }],
+      quoted: { xId: '90', text: 'secret quoted words', author: { xUserId: '2', username: 'quoted_author' } },
+    };
+    f.messages.set('100', linked);
+    await notifyTicketChanges([change(ticket('mn-1-1', 1, { type: 'ticket.created', messageXId: '100' }))], f.deps);
+    expect(f.sentBytes[0]).toContain('secret-A-1234');
+    expect(f.sentBytes[0]).toContain('secret quoted words');
+    const queued = f.sent[0]!.body;
+    expect(queued).not.toContain('secret-A-1234');
+    expect(queued).not.toContain('secret quoted words');
+    expect(queued).not.toContain('quoted_author');
+    const retried = fakes();
+    retried.messages.set('100', linked);
+    await retryTicketEvents([{ messageId: 'm-1', body: queued, receiveCount: 1 }], retried.deps);
+    expect(retried.sentBytes[0]).toBe(f.sentBytes[0]);
   });
 
   it('delivers one ticket\'s events in sequence order, and different tickets concurrently', async () => {

@@ -1,6 +1,7 @@
 // The contract's ticket rules (CONTRACT.md §3), one test per rule, through the ingest use case on an in-memory store
 // with DynamoDB's conditional-write semantics.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { attachmentFrom } from '../../shared/tickets/rules';
 import { ingestItem, type IngestDeps } from '../../shared/tickets/ingest';
 import type { TicketStore } from '../../shared/tickets/ticket-store';
 import type { InboundDelete, CompleteDm as InboundDm, CompletePost as InboundPost } from '../../shared/x/inbound-event';
@@ -638,5 +639,28 @@ describe('rule 7: the files the bridge stored go with a redaction', () => {
     const message = (store.xItems.get(item.xId) as { message: Record<string, unknown> }).message;
     expect(message).toMatchObject({ text: '', redacted: true });
     for (const gone of ['attachments', 'links', 'quoted']) expect(message).not.toHaveProperty(gone);
+  });
+});
+
+describe('attachments from X media', () => {
+  it('a media key X sent no entry for becomes an attachment that says so, never a blank link alone', () => {
+    const attachment = attachmentFrom({ mediaKey: '3_1990000000000000777', type: 'photo', requiresAuth: false });
+    expect(attachment).toMatchObject({ id: 'att-3_1990000000000000777', type: 'photo', url: '', error: { code: 'not_included' } });
+  });
+
+  it('media X described keep their address and carry no error', () => {
+    const attachment = attachmentFrom({
+      mediaKey: '3_1990000000000000778',
+      type: 'photo',
+      url: 'https://pbs.twimg.com/media/abc.jpg',
+      altText: 'the serial number sticker',
+      requiresAuth: false,
+    });
+    expect(attachment).toEqual({
+      id: 'att-3_1990000000000000778',
+      type: 'photo',
+      url: 'https://pbs.twimg.com/media/abc.jpg',
+      altText: 'the serial number sticker',
+    });
   });
 });
