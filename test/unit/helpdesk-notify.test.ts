@@ -163,7 +163,7 @@ describe('notifyTicketChanges (the table stream)', () => {
     expect(queued).not.toContain('quoted_author');
     const retried = fakes();
     retried.messages.set('100', linked);
-    await retryTicketEvents([{ messageId: 'm-1', body: queued, receiveCount: 1 }], retried.deps);
+    await retryTicketEvents([{ messageId: 'm-1', receiptHandle: 'r-1', body: queued, receiveCount: 1 }], retried.deps);
     expect(retried.sentBytes[0]).toBe(f.sentBytes[0]);
   });
 
