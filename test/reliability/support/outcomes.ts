@@ -31,7 +31,8 @@ export function eventProblems(
       const delivered = attempts.filter((e) => e.status >= 200 && e.status < 300);
       if (delivered.length === 0) problems.push(`${id} never delivered (${attempts.length} attempts)`);
       if (delivered.length > (options.maxDeliveriesPerId ?? 1)) problems.push(`${id} delivered ${delivered.length} times`);
-      if (new Set(attempts.map((e) => e.body)).size > 1) problems.push(`${id} was sent with different bodies`);
+      const bodies = [...new Set(attempts.map((e) => e.body))];
+      if (bodies.length > 1) problems.push(`${id} was sent with different bodies: ${bodies.join(' | ')}`);
       if (attempts.some((e) => e.json.data.ticket.sequence !== sequence)) problems.push(`${id} carries another sequence`);
     }
   }
