@@ -55,9 +55,15 @@ const envSchema = z.object({
   INBOUND_QUEUE_URL: z.optional(httpUrl),
   REPLY_QUEUE_URL: z.optional(httpUrl),
   NOTIFY_RETRY_QUEUE_URL: z.optional(httpUrl),
+  /** The brand's bucket for copies of DM media (shared/aws/s3-attachment-store.ts). */
+  ATTACHMENTS_BUCKET: z.optional(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')),
+  ),
   /** Set by the local runner: AWS SDK clients talk to these loopback servers instead of AWS. */
   DYNAMODB_ENDPOINT: z.optional(httpUrl),
   SQS_ENDPOINT: z.optional(httpUrl),
+  /** A loopback S3 emulator (tests); unset on AWS. */
+  S3_ENDPOINT: z.optional(httpUrl),
 });
 
 export type Config = {
@@ -80,8 +86,10 @@ export type Config = {
     inboundQueueUrl?: string;
     replyQueueUrl?: string;
     notifyRetryQueueUrl?: string;
+    attachmentsBucket?: string;
     dynamodbEndpoint?: string;
     sqsEndpoint?: string;
+    s3Endpoint?: string;
   };
 };
 
@@ -134,8 +142,10 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       inboundQueueUrl: e.INBOUND_QUEUE_URL,
       replyQueueUrl: e.REPLY_QUEUE_URL,
       notifyRetryQueueUrl: e.NOTIFY_RETRY_QUEUE_URL,
+      attachmentsBucket: e.ATTACHMENTS_BUCKET,
       dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
       sqsEndpoint: e.SQS_ENDPOINT,
+      s3Endpoint: e.S3_ENDPOINT,
     },
   };
 }

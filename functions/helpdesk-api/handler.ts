@@ -7,7 +7,7 @@ import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
-import { s3AttachmentStoreFromEnvironment } from '../../shared/aws/s3-attachment-store';
+import { s3AttachmentStoreFor } from '../../shared/aws/s3-attachment-store';
 import { sqsQueue, toSqsBody } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
@@ -154,6 +154,6 @@ function jsonBody(event: HttpEvent): unknown {
 }
 
 export const handler = lazyHandler(
-  (config: Config) => createHelpdeskApiHandler(config, undefined, { attachments: s3AttachmentStoreFromEnvironment(process.env) }),
+  (config: Config) => createHelpdeskApiHandler(config, undefined, { attachments: s3AttachmentStoreFor(config.aws) }),
   configWithSecrets(FUNCTION_SECRETS['helpdesk-api']),
 );

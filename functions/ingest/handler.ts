@@ -19,7 +19,7 @@ import { completeBatch, type Completion, type CompleteDeps } from '../../shared/
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
 import { keepDmMedia, type DmMediaSource } from '../../shared/attachments/keep-dm-media';
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
-import { s3AttachmentStoreFromEnvironment } from '../../shared/aws/s3-attachment-store';
+import { s3AttachmentStoreFor } from '../../shared/aws/s3-attachment-store';
 import { lazyXLookupsFor } from '../../shared/x/lazy-x-lookups';
 import { xReads, type XLookups } from '../../shared/x/x-reads';
 
@@ -196,11 +196,11 @@ function laneOf(item: InboundEvent): string {
 }
 
 export const handler = lazyHandler(
-  (config: Config) => createIngestHandler(config, undefined, attachmentsOnAws()),
+  (config: Config) => createIngestHandler(config, undefined, attachmentsOf(config)),
   configWithSecrets(FUNCTION_SECRETS.ingest),
 );
 
-function attachmentsOnAws(): IngestOptions {
-  const attachments = s3AttachmentStoreFromEnvironment(process.env);
+function attachmentsOf(config: Config): IngestOptions {
+  const attachments = s3AttachmentStoreFor(config.aws);
   return attachments ? { attachments } : {};
 }

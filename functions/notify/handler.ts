@@ -12,7 +12,7 @@ import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { QUEUES } from '../../shared/aws/resources';
-import { s3AttachmentStoreFromEnvironment } from '../../shared/aws/s3-attachment-store';
+import { s3AttachmentStoreFor } from '../../shared/aws/s3-attachment-store';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
 import { deliver } from '../../shared/helpdesk/delivery';
@@ -116,6 +116,6 @@ export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
 }
 
 export const handler = lazyHandler(
-  (config: Config) => createNotifyHandler(config, undefined, { attachments: s3AttachmentStoreFromEnvironment(process.env) }),
+  (config: Config) => createNotifyHandler(config, undefined, { attachments: s3AttachmentStoreFor(config.aws) }),
   configWithSecrets(FUNCTION_SECRETS['notify']),
 );

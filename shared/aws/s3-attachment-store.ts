@@ -11,8 +11,6 @@ import type * as S3Sdk from '@aws-sdk/client-s3';
 import type * as PresignerSdk from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { isDmMediaKey, LINK_TTL_SECONDS, type AttachmentLink, type AttachmentStore } from '../attachments/attachment-store';
-import * as z from 'zod/mini';
-import { ConfigError } from '../errors';
 import { requireSdk } from './sdk/load';
 import { sdkClientOptions } from './sdk-client-options';
 
@@ -103,29 +101,16 @@ async function credentialsExpiry(client: S3Client): Promise<number> {
   }
 }
 
-const environmentSchema = z.object({
-  /** The brand's attachments bucket, set by the stack on the functions that use it. */
-  ATTACHMENTS_BUCKET: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'))),
-  /** A loopback S3 emulator (tests); unset on AWS. */
-  S3_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
-});
-
 /**
- * The store on the bucket the stack names in ATTACHMENTS_BUCKET, read once when a function is built; undefined when
- * the variable is unset (a function the stack gives no bucket). Throws ConfigError naming a malformed variable.
- * The S3 client (and its SDK package) is loaded at the first call, not at cold start: most invocations of notify and
- * the helpdesk API never touch an attachment.
+ * The store on the bucket the stack names in ATTACHMENTS_BUCKET (config.aws.attachmentsBucket); undefined for a
+ * function the stack gives no bucket. The S3 client (and its SDK package) is loaded at the first call, not at cold
+ * start: most invocations of ingest, notify and the helpdesk API never touch an attachment.
  */
-export function s3AttachmentStoreFromEnvironment(env: Record<string, string | undefined>): AttachmentStore | undefined {
-  const parsed = environmentSchema.safeParse({ ATTACHMENTS_BUCKET: env.ATTACHMENTS_BUCKET || undefined, S3_ENDPOINT: env.S3_ENDPOINT || undefined });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`Invalid configuration: ${issue?.path.join('.') || 'ATTACHMENTS_BUCKET'} ${issue?.message ?? 'is invalid'}`);
-  }
-  const { ATTACHMENTS_BUCKET: bucket, S3_ENDPOINT: endpoint } = parsed.data;
+export function s3AttachmentStoreFor(aws: { attachmentsBucket?: string; s3Endpoint?: string }): AttachmentStore | undefined {
+  const bucket = aws.attachmentsBucket;
   if (!bucket) return undefined;
   let store: AttachmentStore | undefined;
-  const real = () => (store ??= s3AttachmentStore(s3Client(endpoint), { bucket }));
+  const real = () => (store ??= s3AttachmentStore(s3Client(aws.s3Endpoint), { bucket }));
   return {
     put: (input) => real().put(input),
     link: (key) => real().link(key),

@@ -16,6 +16,8 @@ describe('configFromEnvironment', () => {
 
   it('names the variable that is wrong', async () => {
     await expect(configFromEnvironment([], { ...ENV, BRAND: 'Not A Slug' })()).rejects.toThrow(/BRAND/);
+    await expect(configFromEnvironment([], { ...ENV, ATTACHMENTS_BUCKET: 'Not_A_Bucket' })()).rejects.toThrow(/ATTACHMENTS_BUCKET/);
+    await expect(configFromEnvironment([], { ...ENV, X_READ_BUDGET_PER_DAY: '-1' })()).rejects.toThrow(/X_READ_BUDGET_PER_DAY/);
   });
 });
 
