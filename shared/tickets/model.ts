@@ -1,6 +1,6 @@
 // The ticket domain's data: what the bridge stores and what the helpdesk sees. Plain types, no I/O.
 import * as z from 'zod/mini';
-import { linkSchema, xProfileSchema } from '../x/inbound-event';
+import { linkSchema, mediaDetailsShape, xProfileSchema } from '../x/inbound-event';
 
 export const ticketStatusSchema = z.enum(['open', 'pending', 'solved']);
 export type TicketStatus = z.infer<typeof ticketStatusSchema>;
@@ -78,14 +78,7 @@ export const attachmentSchema = z.object({
   id: z.string(),
   type: z.enum(['photo', 'video', 'animated_gif', 'file']),
   url: z.string(),
-  previewUrl: z.optional(z.string()),
-  altText: z.optional(z.string()),
-  width: z.optional(z.number()),
-  height: z.optional(z.number()),
-  durationMs: z.optional(z.number()),
-  contentType: z.optional(z.string()),
-  stored: z.optional(z.object({ key: z.string(), contentType: z.string(), bytes: z.number() })),
-  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+  ...mediaDetailsShape,
 });
 export type Attachment = z.infer<typeof attachmentSchema>;
 

@@ -31,21 +31,31 @@ export type InboundUser = z.infer<typeof inboundUserSchema>;
  * a DM's `message_data.attachment.media`). `url` is the file (for video, the best mp4 variant), `previewUrl` its still.
  * `requiresAuth`: DM media, which X serves only with the account's OAuth credentials, so the bridge keeps a copy.
  */
-export const inboundMediaSchema = z.object({
-  /** X's media key (v2) or `id_str` (v1.1): stable across redeliveries, so the attachment's id derives from it. */
-  mediaKey: z.string(),
-  type: z.enum(['photo', 'video', 'animated_gif']),
-  url: z.optional(z.string()),
+/**
+ * What X says about a media file besides where it is, and what the bridge records of its own copy: shared by the
+ * inbound media below and the message's attachments (shared/tickets/model.ts).
+ */
+export const mediaDetailsShape = {
   previewUrl: z.optional(z.string()),
   altText: z.optional(z.string()),
   width: z.optional(z.number()),
   height: z.optional(z.number()),
   durationMs: z.optional(z.number()),
   contentType: z.optional(z.string()),
-  requiresAuth: z.boolean(),
-  /** Set by ingest, never by the webhook: the bridge's own copy of media that `requiresAuth`, or why none was made. */
+  /** The bridge's own copy of media X serves only with the account's credentials. */
   stored: z.optional(z.object({ key: z.string(), contentType: z.string(), bytes: z.number() })),
+  /** Why no copy was made, or why X's address is missing. */
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
+};
+
+export const inboundMediaSchema = z.object({
+  /** X's media key (v2) or `id_str` (v1.1): stable across redeliveries, so the attachment's id derives from it. */
+  mediaKey: z.string(),
+  type: z.enum(['photo', 'video', 'animated_gif']),
+  url: z.optional(z.string()),
+  requiresAuth: z.boolean(),
+  /** `stored` and `error` are set by ingest, never by the webhook. */
+  ...mediaDetailsShape,
 });
 export type InboundMedia = z.infer<typeof inboundMediaSchema>;
 
