@@ -105,6 +105,11 @@ export const messageSchema = z.object({
   }),
   createdAt: z.string(),
   inReplyToXId: z.optional(z.string()),
+  /**
+   * X's `conversation_id`: the id of the post that started the thread (absent on messages stored before it was kept,
+   * and on DMs). The reconciler searches the conversations of unsolved tickets by it (shared/x/reconcile.ts).
+   */
+  conversationId: z.optional(z.string()),
   redacted: z.boolean(),
   /** Absent on messages stored before attachments were kept: read as none. */
   attachments: z.optional(z.array(attachmentSchema)),

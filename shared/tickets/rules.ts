@@ -253,6 +253,7 @@ export function messageFromItem(
       };
     }
     if (item.inReplyToXId) message.inReplyToXId = item.inReplyToXId;
+    if (item.conversationId) message.conversationId = item.conversationId;
     if (direction === 'inbound') {
       // X's post.quote.create fires when someone quotes the bot's post: that engages the bot too.
       message.summonsBot =

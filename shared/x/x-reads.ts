@@ -1,5 +1,5 @@
-// Use case: every read the bridge makes on X (user look-ups, quoted-post look-ups; later reconciliation and
-// listening) → X's answer, within the brand's X_READ_BUDGET_PER_DAY. X bills reads per resource returned ($0.01 a
+// Use case: every read the bridge makes on X (user look-ups, quoted-post look-ups, the reconciler's timeline and
+// search pages; later listening) → X's answer, within the brand's X_READ_BUDGET_PER_DAY. X bills reads per resource returned ($0.01 a
 // user, $0.005 a post: `x-api/getting-started/pricing.mdx` in X's docs repository, xdevplatform/docs), so an unbounded
 // look-up is an unbounded bill. Each request first reserves as many reads as it could cost on the day's counter (one
 // conditional update: concurrent workers can never reserve past the budget together), then gives back what X did not
@@ -87,6 +87,23 @@ export type ReadOutcome<T> = {
   error?: Error;
 };
 
+/**
+ * One page of a timeline or search read (`GET /2/users/:id/mentions`, `GET /2/tweets/search/recent`): X bills the
+ * posts it returns and the users (and quoted or replied-to posts) its `includes` carry, so the caller says what the
+ * answer held in `made`.
+ */
+export type XPageAnswer<T> = { answer: T; made: Record<XReadKind, number> };
+
+/**
+ * What a page read came to: `read` (with what it cost), `refused` (the day's budget does not cover the smallest page
+ * X allows: nothing was asked), or `failed` (X failed or refused the request; `error` says why, a RetryableError
+ * carrying X's rate-limit reset in `notBefore` for a 429).
+ */
+export type PageOutcome<T> =
+  | { kind: 'read'; answer: T; made: Record<XReadKind, number>; costMicroUsd: number }
+  | { kind: 'refused' }
+  | { kind: 'failed'; error: Error };
+
 export type XReads = {
   /** Looks users up by id (`GET /2/users?ids=`, 100 a request), each costing one user read. */
   users(ids: string[]): Promise<ReadOutcome<XUserRecord>>;
@@ -95,6 +112,14 @@ export type XReads = {
    * for its author. `authors` holds the authors X included.
    */
   posts(ids: string[]): Promise<ReadOutcome<XPostRecord> & { authors: XUserRecord[] }>;
+  /**
+   * Reads one page of a timeline or search: reserves a post read and a user read (its author) for each of up to
+   * `maxResults` posts, asks X (`request`) for as many as the reservation covers, and settles what X returned. A
+   * page's `includes` can hold more than that (the quoted post and its author): those reads are counted too, so a day
+   * may end a few reads past the budget, never more than one page's includes. `refused` when fewer than
+   * `minResults` (X's smallest `max_results`) are left.
+   */
+  page<T>(input: { kind: XReadKind; maxResults: number; minResults: number; request: (maxResults: number) => Promise<XPageAnswer<T>> }): Promise<PageOutcome<T>>;
 };
 
 /** The UTC day (`yyyy-mm-dd`) a read at `at` counts against: X's own billing day. */
@@ -185,7 +210,40 @@ export function xReads(deps: XReadsDeps): XReads {
     return total;
   }
 
+  async function page<T>(input: {
+    kind: XReadKind;
+    maxResults: number;
+    minResults: number;
+    request: (maxResults: number) => Promise<XPageAnswer<T>>;
+  }): Promise<PageOutcome<T>> {
+    const day = readDayOf(deps.now());
+    // A post read and its author's user read for each post the page may return.
+    const perPost = 2;
+    const reserved = await deps.counter.reserve({ day, wanted: input.maxResults * perPost, budget: deps.budgetPerDay });
+    const maxResults = Math.floor(reserved / perPost);
+    if (maxResults < input.minResults) {
+      report.refused(input.kind, input.minResults);
+      logger.warn('X read budget spent for today: page left unread', { day, kind: input.kind, budgetPerDay: deps.budgetPerDay });
+      await deps.counter.settle({ day, unused: reserved, made: {}, refused: input.minResults * perPost, costMicroUsd: 0 });
+      return { kind: 'refused' };
+    }
+    let answer: XPageAnswer<T>;
+    try {
+      answer = await input.request(maxResults);
+    } catch (error) {
+      await deps.counter.settle({ day, unused: reserved, made: {}, refused: 0, costMicroUsd: 0 });
+      return { kind: 'failed', error: error as Error };
+    }
+    const made = answer.made.user + answer.made.post;
+    const costMicroUsd = answer.made.user * X_READ_PRICE_MICRO_USD.user + answer.made.post * X_READ_PRICE_MICRO_USD.post;
+    await deps.counter.settle({ day, unused: reserved - made, made: answer.made, refused: 0, costMicroUsd });
+    for (const k of ['user', 'post'] as const) if (answer.made[k] > 0) report.made(k, answer.made[k]);
+    report.costUsd(costMicroUsd / 1_000_000);
+    return { kind: 'read', answer: answer.answer, made: answer.made, costMicroUsd };
+  }
+
   return {
+    page,
     users: (ids) =>
       inChunks(ids, (chunk) =>
         readChunk(

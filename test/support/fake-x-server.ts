@@ -14,6 +14,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { weightedLength } from '../../shared/x/weighted-length';
+import { FakeXPostReads } from './fake-x-reads';
 
 /** One request as the fake received it. `body` is the parsed JSON body, or undefined when absent or not JSON. */
 export type RecordedRequest = {
@@ -215,6 +216,8 @@ export class FakeXServer {
   readonly replayJobs: FakeReplayJob[] = [];
   /** Accounts the users look-up finds, by id (addUser). */
   readonly users = new Map<string, FakeUser>();
+  /** Posts the mentions timeline and recent search find (test/support/fake-x-reads.ts): `readable.add(post)`. */
+  readonly readable: FakeXPostReads;
 
   private readonly server: http.Server;
   private readonly options: FakeXServerOptions;
@@ -235,6 +238,7 @@ export class FakeXServer {
     this.now = options.now ?? Date.now;
     this.nextId = options.firstId ?? 1990000000000000001n;
     this.dmClosed = new Set(options.dmClosedUserIds ?? []);
+    this.readable = new FakeXPostReads(this.users, this.now);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         // A bug in the fake must fail the test loudly, not look like an X outage.
@@ -298,6 +302,7 @@ export class FakeXServer {
     this.replayJobs.length = 0;
     this.webhookMap.clear();
     this.users.clear();
+    this.readable.clear();
     this.windows.clear();
     this.holds.clear();
   }
@@ -498,6 +503,9 @@ export class FakeXServer {
     if (method === 'GET' && timeline) return this.userPosts(request, timeline[1] ?? '');
     const dmEvents = /^\/2\/dm_conversations\/with\/(\d{1,19})\/dm_events$/.exec(path);
     if (method === 'GET' && dmEvents) return this.dmEvents(request, user, dmEvents[1] ?? '');
+    const mentions = /^\/2\/users\/(\d{1,19})\/mentions$/.exec(path);
+    if (method === 'GET' && mentions) return this.readable.mentions(request.query, mentions[1] ?? '');
+    if (method === 'GET' && path === '/2/tweets/search/recent') return this.readable.searchRecent(request.query);
     if (path === '/2/webhooks') {
       if (method === 'POST') return this.createWebhook(request);
       if (method === 'GET') {
@@ -812,6 +820,13 @@ function limitGroupFor(request: RecordedRequest, limits: FakeXServerOptions['lim
   }
   if (request.method === 'GET' && /^\/2\/users\/\d+\/tweets$/.test(request.path)) {
     return { key: 'timeline', short: { perWindow: 900, windowMs: FIFTEEN_MINUTES } };
+  }
+  // X's per-user limits (x-api/fundamentals/rate-limits.mdx): mentions timeline 300, recent search 300 per 15 min.
+  if (request.method === 'GET' && /^\/2\/users\/\d+\/mentions$/.test(request.path)) {
+    return { key: 'mentions', short: { perWindow: 300, windowMs: FIFTEEN_MINUTES } };
+  }
+  if (request.method === 'GET' && request.path === '/2/tweets/search/recent') {
+    return { key: 'search_recent', short: { perWindow: 300, windowMs: FIFTEEN_MINUTES } };
   }
   if (request.method === 'GET' && request.path.endsWith('/dm_events')) {
     return { key: 'dm_events', short: { perWindow: 300, windowMs: FIFTEEN_MINUTES } };
