@@ -43,6 +43,17 @@ export const BOT_EVENT_TYPES: readonly BotEventType[] = [
 
 /** How long X keeps deliveries for `POST /2/webhooks/replay`. */
 export const REPLAY_WINDOW_HOURS = 24;
+/**
+ * How old the window's ends must be: X's replay documented `from` at least 31 minutes and `to` at least 10 minutes
+ * before now (deliveries still being retried are not replayed). The v2 reference states no bound, so the CLI keeps to
+ * the documented one rather than have X refuse or cut a job.
+ */
+export const REPLAY_FROM_MIN_AGE_MINUTES = 31;
+export const REPLAY_TO_MIN_AGE_MINUTES = 10;
+/** One sentence for the person running `replay`: which window X accepts. */
+export const REPLAY_BOUNDS =
+  `X replays deliveries from the last ${REPLAY_WINDOW_HOURS} hours, from at least ${REPLAY_FROM_MIN_AGE_MINUTES} minutes ` +
+  `to at least ${REPLAY_TO_MIN_AGE_MINUTES} minutes before now`;
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 const EVENT_TYPE = /^[a-z_]+(\.[a-z_]+)+$/;
@@ -225,13 +236,17 @@ export async function unsubscribeCommand(ctx: XCommandContext, subscriptionId: s
 export type ReplayOptions = { webhookId?: string; hours?: number; from?: string; to?: string };
 
 /**
- * The window to ask X to replay, in whole UTC minutes (X's `yyyymmddhhmm`). `hours` (1 to 24, default 24) ends at the
- * current minute; its start is rounded up to a whole minute so it never reaches past X's 24 hours. `from`/`to` must be
- * ISO times with a zone, `from` not before now − 24 h, `to` not in the future. Throws UsageError saying what is wrong.
+ * The window to ask X to replay, in whole UTC minutes (X's `yyyymmddhhmm`), inside the bounds X accepts (REPLAY_BOUNDS).
+ * `hours` (1 to 24, default 24) reaches back that far from now and ends 10 minutes before now; its start is rounded up
+ * to a whole minute so it never reaches past X's 24 hours. `from`/`to` must be ISO times with a zone, `from` not before
+ * now − 24 h nor after now − 31 min, `to` (default now − 10 min) not after now − 10 min. Throws UsageError saying what
+ * is wrong.
  */
 export function replayWindow(options: ReplayOptions, now: Date): { from: Date; to: Date } {
   const nowMs = now.getTime();
   const oldest = ceilToMinute(nowMs - REPLAY_WINDOW_HOURS * HOUR_MS);
+  const newestFrom = floorToMinute(nowMs - REPLAY_FROM_MIN_AGE_MINUTES * MINUTE_MS);
+  const newestTo = floorToMinute(nowMs - REPLAY_TO_MIN_AGE_MINUTES * MINUTE_MS);
   if (options.hours !== undefined && (options.from !== undefined || options.to !== undefined)) {
     throw new UsageError('give either --hours or --from/--to, not both');
   }
@@ -243,17 +258,22 @@ export function replayWindow(options: ReplayOptions, now: Date): { from: Date; t
         `X keeps only the last ${REPLAY_WINDOW_HOURS} hours of deliveries: --hours must be a whole number from 1 to ${REPLAY_WINDOW_HOURS}`,
       );
     }
-    return { from: new Date(ceilToMinute(nowMs - hours * HOUR_MS)), to: new Date(floorToMinute(nowMs)) };
+    return { from: new Date(ceilToMinute(nowMs - hours * HOUR_MS)), to: new Date(newestTo) };
   }
   const from = floorToMinute(parseIsoTime(options.from, '--from'));
-  const to = options.to === undefined ? floorToMinute(nowMs) : floorToMinute(parseIsoTime(options.to, '--to'));
+  const to = options.to === undefined ? newestTo : floorToMinute(parseIsoTime(options.to, '--to'));
   if (from < oldest) {
     throw new UsageError(
       `X keeps only the last ${REPLAY_WINDOW_HOURS} hours of deliveries: --from must be at or after ${isoMinute(oldest)} ` +
         `(deliveries before that cannot be replayed)`,
     );
   }
-  if (to > nowMs) throw new UsageError(`--to is in the future (now is ${now.toISOString()})`);
+  if (from > newestFrom) {
+    throw new UsageError(`${REPLAY_BOUNDS}: --from must be at or before ${isoMinute(newestFrom)} (now is ${now.toISOString()})`);
+  }
+  if (to > newestTo) {
+    throw new UsageError(`${REPLAY_BOUNDS}: --to must be at or before ${isoMinute(newestTo)} (now is ${now.toISOString()})`);
+  }
   if (from > to) throw new UsageError('--from must not be after --to');
   return { from: new Date(from), to: new Date(to) };
 }
@@ -270,6 +290,7 @@ export async function replayCommand(ctx: XCommandContext, options: ReplayOptions
     `Asked X to replay deliveries to webhook ${webhookId} from ${isoMinute(window.from.getTime())} to ` +
       `${isoMinute(window.to.getTime())} (UTC, whole minutes): replay job ${jobId}.`,
   );
+  ctx.out.line(`${REPLAY_BOUNDS}, so the last ${REPLAY_TO_MIN_AGE_MINUTES} minutes are not part of it.`);
   ctx.out.line('X re-sends them over the next minutes; the bridge stores each X item once, so what it already has makes nothing new.');
   return EXIT.ok;
 }

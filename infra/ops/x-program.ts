@@ -20,6 +20,8 @@ import {
   BOT_EVENT_TYPES,
   deleteCommand,
   explainXError,
+  REPLAY_BOUNDS,
+  REPLAY_TO_MIN_AGE_MINUTES,
   REPLAY_WINDOW_HOURS,
   registerCommand,
   replayCommand,
@@ -42,7 +44,8 @@ Commands:
   status                          webhooks with X's valid flag, subscriptions, and what needs doing (exit 1 if anything)
   revalidate [webhook-id]         ask X to CRC-check the webhook again (re-enables delivery once it passes)
   replay [--hours N | --from ISO [--to ISO]] [--webhook-id ID]
-                                  ask X to re-deliver the last N hours (default and most: ${REPLAY_WINDOW_HOURS}, all X keeps)
+                                  ask X to re-deliver the last N hours (default and most: ${REPLAY_WINDOW_HOURS}, all X keeps),
+                                  up to ${REPLAY_TO_MIN_AGE_MINUTES} minutes ago: ${REPLAY_BOUNDS}
   delete <webhook-id>             delete a webhook
   unsubscribe <subscription-id>   delete one X Activity subscription
   help                            this text
@@ -51,6 +54,8 @@ Credentials: X_API_KEY, X_API_SECRET (the X app's consumer key and secret), X_AC
 (the bot account's OAuth 1.0a token) and X_BOT_USER_ID from the environment; or, with --brand <brand>, from the
 brand's Secrets Manager secret support-bridge/<brand> (AWS credentials from AWS_PROFILE etc.) and the bot id from
 infra/brands/<brand>.json. X_API_BASE_URL points the CLI at another X API origin (a loopback fake).
+status, replay and unsubscribe call endpoints X opens only to the app: the CLI asks X for the app-only Bearer token
+with the consumer key and secret (POST /oauth2/token) once per run; the other calls are signed as the bot.
 Exit codes: 0 done, 1 failed (or status found a problem), 2 wrong command line.`;
 
 /** What runXProgram needs from outside; every field but `env` and `out` has a real default. */

@@ -38,16 +38,19 @@ export type XReplyPoster = XPoster & {
 };
 
 /**
- * Why X refused for good. `duplicate_content`, `not_summoned`, `reply_restricted`, `too_long`, `dm_closed` are about
- * the reply; `usage_capped` (monthly cap) and `unauthorized` (credentials or app permissions) need ops; `rejected` is
- * any other 4xx.
+ * Why X refused for good. `duplicate_content`, `not_summoned`, `reply_restricted`, `target_deleted`, `too_long`,
+ * `dm_closed` are about the reply; `credits_depleted` (pay-per-use balance at zero), `usage_capped` (monthly cap) and
+ * `unauthorized` (credentials or app permissions) need ops; `rejected` is any other 4xx. None is worth retrying: no
+ * wait for a rate-limit reset changes any of them.
  */
 export type XRefusalCode =
   | 'duplicate_content'
   | 'not_summoned'
   | 'reply_restricted'
+  | 'target_deleted'
   | 'too_long'
   | 'dm_closed'
+  | 'credits_depleted'
   | 'usage_capped'
   | 'unauthorized'
   | 'rejected';
@@ -107,7 +110,7 @@ const dmEventsSchema = z.object({
 // A reply's reconciliation looks back minutes, not days; a few pages of 100 cover it with room to spare.
 const MAX_LOOKUP_PAGES = 5;
 
-type Endpoint = 'post' | 'dm' | 'lookup' | 'ops' | 'read';
+type Endpoint = 'post' | 'dm' | 'lookup' | 'ops' | 'read' | 'token';
 
 /**
  * Builds the XPoster that talks to X (or to `apiBaseUrl`, for fakes) as the bot account. Throws ConfigError when
@@ -383,17 +386,46 @@ const subscriptionSchema = z.object({
   tag: z.optional(z.string()),
 });
 
+// X's answer to POST /oauth2/token; X's docs tell apps to check that the token type is `bearer`.
+const appTokenSchema = z.object({ token_type: z.literal('bearer'), access_token: z.string().check(z.minLength(1)) });
+// X documents three shapes for a created subscription: `data.subscription` (openapi.json
+// CreateActivitySubscriptionResponse), the bare `data` and a one-element `data` array (x-api/activity/quickstart.mdx).
+const createdSubscriptionSchema = z.object({
+  data: z.union([z.object({ subscription: subscriptionSchema }), subscriptionSchema, z.tuple([subscriptionSchema])]),
+});
+
 /**
- * Builds the ops client with the same credentials, base URL and error mapping as createXPoster. It signs with the
- * bot's OAuth 1.0a user token: X's webhook endpoints accept user context, and X Activity subscriptions to private
- * events (DMs) require it.
+ * Builds the ops client with the same credentials, base URL and error mapping as createXPoster. Each call is signed
+ * the way X's OpenAPI document (xdevplatform/docs openapi.json, `security` per operation) allows it:
+ * - `GET /2/webhooks`, `POST /2/webhooks/replay` and `DELETE /2/activity/subscriptions/{id}` take only an app-only
+ *   Bearer token ([BearerToken]); X answers OAuth 1.0a there with 403 "Unsupported Authentication". The token comes
+ *   from the consumer key and secret (`POST /oauth2/token`, grant `client_credentials`,
+ *   fundamentals/authentication/oauth-2-0/application-only.mdx), is asked for at the first such call and kept for the
+ *   client's life: X hands out one token per app and refuses apps that ask too often (403, code 99).
+ * - Registering, re-validating and deleting a webhook and creating or listing subscriptions take user context as
+ *   well, and stay on the bot's OAuth 1.0a token: X Activity subscriptions to private events (DMs) require the user.
+ *   (x-api/webhooks/introduction.mdx says every webhook endpoint needs the Bearer token; the OpenAPI document, which
+ *   X generates its SDK from, lists UserToken for these.)
  */
 export function createXOpsClient(options: XClientOptions): XOpsClient {
-  const { v2, send } = createClient(options);
+  const client = createClient(options);
+  const { v2, send } = client;
   const ops = <T>(request: () => Promise<T>) => send('ops', request);
+  let appToken: Promise<TwitterApi['v2']> | undefined;
+  const appV2 = (): Promise<TwitterApi['v2']> => {
+    appToken ??= client.appOnly().catch((error: unknown) => {
+      // A refused or failed token request is not cached: the next call asks again.
+      appToken = undefined;
+      throw error;
+    });
+    return appToken;
+  };
+  const appOps = async <T>(request: (app: TwitterApi['v2']) => Promise<T>) => {
+    const app = await appV2();
+    return send('ops', () => request(app));
+  };
   const webhookList = z.object({ data: z._default(z.array(webhookSchema), []) });
   const subscriptionList = z.object({ data: z._default(z.array(subscriptionSchema), []) });
-  const createdSubscription = z.object({ data: z.object({ subscription: subscriptionSchema }) });
   return {
     async registerWebhook(url) {
       const body = await ops(() => v2.post('webhooks', { url }));
@@ -401,7 +433,7 @@ export function createXOpsClient(options: XClientOptions): XOpsClient {
       return toWebhook(parseAnswer(webhookSchema, unwrapData(body), 'webhook registration'));
     },
     async listWebhooks() {
-      const body = await ops(() => v2.get('webhooks'));
+      const body = await appOps((app) => app.get('webhooks'));
       return parseAnswer(webhookList, body, 'webhook list').data.map(toWebhook);
     },
     async revalidateWebhook(webhookId) {
@@ -418,7 +450,7 @@ export function createXOpsClient(options: XClientOptions): XOpsClient {
         from_date: replayDate(from),
         to_date: replayDate(to),
       };
-      const body = await ops(() => v2.post('webhooks/replay', request));
+      const body = await appOps((app) => app.post('webhooks/replay', request));
       // Shown bare on docs.x.com ({created_at, job_id}); accepted wrapped in `data` too.
       return { jobId: parseAnswer(z.object({ job_id: z.string() }), unwrapData(body), 'replay job').job_id };
     },
@@ -430,7 +462,8 @@ export function createXOpsClient(options: XClientOptions): XOpsClient {
         ...(tag ? { tag } : {}),
       };
       const body = await ops(() => v2.post('activity/subscriptions', request));
-      return toSubscription(parseAnswer(createdSubscription, body, 'subscription').data.subscription);
+      const { data } = parseAnswer(createdSubscriptionSchema, body, 'subscription');
+      return toSubscription(Array.isArray(data) ? data[0] : 'subscription' in data ? data.subscription : data);
     },
     async listSubscriptions() {
       const body = await ops(() => v2.get('activity/subscriptions'));
@@ -438,7 +471,7 @@ export function createXOpsClient(options: XClientOptions): XOpsClient {
     },
     async unsubscribe(subscriptionId) {
       const params = { subscription_id: checkedId(subscriptionId, 'subscriptionId') };
-      await ops(() => v2.delete('activity/subscriptions/:subscription_id', undefined, { params }));
+      await appOps((app) => app.delete('activity/subscriptions/:subscription_id', undefined, { params }));
     },
   };
 }
@@ -563,6 +596,8 @@ type XClient = {
   v2: TwitterApi['v2'];
   /** Runs one request, turning whatever the library throws into the bridge's vocabulary. */
   send<T>(endpoint: Endpoint, request: () => Promise<T>): Promise<T>;
+  /** Asks X for the app-only Bearer token (one request) and resolves with a v2 client that signs with it. */
+  appOnly(): Promise<TwitterApi['v2']>;
 };
 
 function createClient(options: XClientOptions): XClient {
@@ -584,21 +619,32 @@ function createClient(options: XClientOptions): XClient {
     accessToken: options.accessToken,
     accessSecret: options.accessTokenSecret,
   };
-  const client = new TwitterApi(tokens, {
+  const settings = {
     plugins: [redirect],
     // The library always calls https.request; only an explicit http.Agent lets it speak plain http to a fake.
     ...(base.startsWith('http:') ? { httpAgent: new http.Agent({ keepAlive: true }) } : {}),
-  });
+  };
+  const client = new TwitterApi(tokens, settings);
   const secrets = Object.values(tokens).filter((s) => s.length >= 4);
   const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+  const send = async <T>(endpoint: Endpoint, request: () => Promise<T>): Promise<T> => {
+    try {
+      return await request();
+    } catch (error) {
+      throw mapXError(error, endpoint, redact);
+    }
+  };
   return {
     v2: client.v2,
-    async send(endpoint, request) {
-      try {
-        return await request();
-      } catch (error) {
-        throw mapXError(error, endpoint, redact);
-      }
+    send,
+    async appOnly() {
+      // What twitter-api-v2's appLogin() does (Basic auth with the consumer key and secret, grant client_credentials),
+      // plus the token-type check X's docs ask for; the redirect plugin sends it to the configured origin too.
+      const basic = new TwitterApi({ username: options.apiKey, password: options.apiSecret }, settings);
+      const body = await send('token', () => basic.post(`${LIBRARY_ORIGIN}/oauth2/token`, { grant_type: 'client_credentials' }));
+      const { access_token: bearer } = parseAnswer(appTokenSchema, body, 'app-only token');
+      secrets.push(bearer);
+      return new TwitterApi(bearer, settings).v2;
     },
   };
 }
@@ -648,6 +694,8 @@ function replayDate(date: Date): string {
 }
 
 const USAGE_CAPPED = /\/2\/problems\/usage-capped$/;
+// Pay-per-use: the account's credit balance is at zero (x-api/getting-started/pricing.mdx, "Credit balance").
+const CREDITS_DEPLETED = /\/2\/problems\/credits-depleted$/;
 // Problem types that mean the app itself may not do this (read-only app, no project, wrong auth type): ops must act.
 const APP_NOT_ALLOWED = /\/2\/problems\/(oauth1-permissions|client-forbidden|unsupported-authentication)$/;
 // Refusals told apart by X's wording; the first match wins, so "not summoned" is tried before "reply restricted"
@@ -655,8 +703,12 @@ const APP_NOT_ALLOWED = /\/2\/problems\/(oauth1-permissions|client-forbidden|uns
 const REFUSALS: [XRefusalCode, RegExp][] = [
   ['too_long', /too long/i],
   ['duplicate_content', /duplicate content|is a duplicate/i],
-  // Since 2026-02-23 self-serve apps may reply only where the author mentioned or quoted the bot.
-  ['not_summoned', /not been mentioned|otherwise engaged/i],
+  // Since 2026-02-23 self-serve apps may reply only where the author mentioned or quoted the bot; X has worded the
+  // refusal two ways ("…not been mentioned or otherwise engaged by the author…", then "You can only reply to or quote
+  // posts where you are mentioned or are the author.").
+  ['not_summoned', /not been mentioned|otherwise engaged|where you are mentioned/i],
+  // X's error 385: the post replied to is gone (or hidden from the bot); no retry brings it back.
+  ['target_deleted', /deleted or not visible to you/i],
   ['dm_closed', /cannot send messages|not allowed to send (direct )?messages/i],
   ['reply_restricted', /(restricted|limited) who can reply|(reply|replies|conversation)\b[^.]*\b(restricted|limited)/i],
 ];
@@ -701,8 +753,13 @@ function mapResponse(error: ApiResponseError, endpoint: Endpoint, redact: (text:
   const reason = redact([detail, ...messages.filter((m) => m !== detail)].join(' — '));
   const refuse = (code: XRefusalCode) => new PermanentError(reason, code);
 
-  // A 429 (sometimes a 403) whose type is the monthly usage cap: no wait within the month helps.
-  if (USAGE_CAPPED.test(type)) return refuse('usage_capped');
+  // A 429 (sometimes a 403) whose type is the monthly usage cap (title UsageCapExceeded): no wait within the month
+  // helps, so it is not a rate limit and its reset headers are not waited for.
+  if (USAGE_CAPPED.test(type) || data.title === 'UsageCapExceeded') return refuse('usage_capped');
+  // Out of pay-per-use credits: nothing passes until someone adds credits.
+  if (status === 402 || CREDITS_DEPLETED.test(type)) return refuse('credits_depleted');
+  // POST /oauth2/token answers wrong consumer credentials (and too frequent asking) with 403 code 99.
+  if (endpoint === 'token' && status >= 400 && status < 500 && status !== 429) return refuse('unauthorized');
   if (status === 429) return new RetryableError(`X rate limit: ${reason}`, rateLimitResetMs(error.headers));
   if (status >= 500) return new RetryableError(`X answered ${status}: ${reason}`);
   if (status === 401) return refuse('unauthorized');

@@ -10,11 +10,15 @@
 // subscriptions (POST/GET /2/activity/subscriptions, DELETE /2/activity/subscriptions/:subscription_id), and the
 // users and posts look-ups (GET /2/users?ids=, GET /2/tweets?ids= with expansions=author_id) over the accounts and
 // posts a test adds (addUser, addPost), answered as test/fixtures/x/x-lookup-responses.json records them.
+// App-only auth as X's OpenAPI document sets it: POST /oauth2/token hands out the app's Bearer token for its consumer
+// key and secret, and GET /2/webhooks, POST /2/webhooks/replay and DELETE /2/activity/subscriptions/:id take only that
+// token, answering OAuth 1.0a with X's 403 "Unsupported Authentication" (test/fixtures/x/x-ops-responses.json).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { weightedLength } from '../../shared/x/weighted-length';
 import { FakeXPostReads } from './fake-x-reads';
+import opsResponses from '../fixtures/x/x-ops-responses.json';
 
 /** One request as the fake received it. `body` is the parsed JSON body, or undefined when absent or not JSON. */
 export type RecordedRequest = {
@@ -156,6 +160,12 @@ const problems = {
   unauthorized: { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' },
   serviceUnavailable: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 },
   notFound: { title: 'Not Found', detail: 'Sorry, that page does not exist.', type: 'about:blank', status: 404 },
+  // test/fixtures/x/x-ops-responses.json, where each names its source.
+  unsupportedAuthentication: opsResponses['GET /2/webhooks 403 OAuth 1.0a on an app-only endpoint'].body,
+  notSummonedAuthorOnly: opsResponses['POST /2/tweets 403 reply not summoned (newer wording)'].body,
+  targetDeleted: opsResponses['POST /2/tweets 403 reply target deleted'].body,
+  creditsDepleted: opsResponses['ANY 402 credits depleted'].body,
+  appTokenRefused: opsResponses['POST /oauth2/token 403 wrong credentials'].body,
 } as const;
 
 /** The problem bodies the fake answers with, for assertions. */
@@ -182,6 +192,12 @@ export const xResponses = {
   serviceUnavailable: (): ScriptedResponse => ({ status: 503, body: problems.serviceUnavailable }),
   duplicateContent: (): ScriptedResponse => ({ status: 403, body: problems.duplicate }),
   notSummoned: (): ScriptedResponse => ({ status: 403, body: problems.notSummoned }),
+  /** The newer wording of the same refusal. */
+  notSummonedAuthorOnly: (): ScriptedResponse => ({ status: 403, body: problems.notSummonedAuthorOnly }),
+  /** The post replied to is deleted or hidden from the bot. */
+  targetDeleted: (): ScriptedResponse => ({ status: 403, body: problems.targetDeleted }),
+  /** Pay-per-use credits at zero: a 402 on any call. */
+  creditsDepleted: (): ScriptedResponse => ({ status: 402, body: problems.creditsDepleted }),
   replyRestricted: (): ScriptedResponse => ({ status: 403, body: problems.replyRestricted }),
   tooLong: (): ScriptedResponse => ({ status: 400, body: problems.tooLong }),
   dmClosed: (): ScriptedResponse => ({ status: 403, body: problems.dmClosed }),
@@ -204,6 +220,16 @@ const FIFTEEN_MINUTES = 15 * 60_000;
 const DAY = 24 * 60 * 60_000;
 const NUMERIC_ID = /^\d{1,19}$/;
 
+// The operations whose `security` in X's OpenAPI document is [BearerToken] alone: no user context.
+function appOnlyEndpoint(request: RecordedRequest): boolean {
+  const { method, path } = request;
+  return (
+    (method === 'GET' && path === '/2/webhooks') ||
+    (method === 'POST' && path === '/2/webhooks/replay') ||
+    (method === 'DELETE' && /^\/2\/activity\/subscriptions\/[^/]+$/.test(path))
+  );
+}
+
 /** A fake X API server on 127.0.0.1 (port 0). Start it in beforeAll, stop it in afterAll. */
 export class FakeXServer {
   /** Every request received, in order, scripted or not. */
@@ -218,6 +244,8 @@ export class FakeXServer {
   readonly users = new Map<string, FakeUser>();
   /** Posts the mentions timeline and recent search find (test/support/fake-x-reads.ts): `readable.add(post)`. */
   readonly readable: FakeXPostReads;
+  /** The app-only Bearer token POST /oauth2/token hands out: one per app, the same until invalidated, as X does. */
+  readonly appBearerToken = `AAAAAAAAAAAAAAAAAAAAA${randomBytes(30).toString('base64url')}`;
 
   private readonly server: http.Server;
   private readonly options: FakeXServerOptions;
@@ -378,9 +406,14 @@ export class FakeXServer {
       return;
     }
 
+    // POST /oauth2/token authenticates with the consumer key and secret (HTTP Basic), not with OAuth.
+    if (request.method === 'POST' && request.path === '/oauth2/token') {
+      this.send(res, this.issueAppToken(request));
+      return;
+    }
     const auth = this.authenticate(req, request);
     if (!auth.ok) {
-      this.send(res, { status: 401, body: problems.unauthorized });
+      this.send(res, auth.refusal ?? { status: 401, body: problems.unauthorized });
       return;
     }
     if (group) {
@@ -415,8 +448,18 @@ export class FakeXServer {
   }
 
   // X requires user context (OAuth 1.0a here) to post and DM; the management endpoints also take an app bearer.
-  private authenticate(req: http.IncomingMessage, request: RecordedRequest): { ok: true; user: string } | { ok: false } {
+  private authenticate(
+    req: http.IncomingMessage,
+    request: RecordedRequest,
+  ): { ok: true; user: string } | { ok: false; refusal?: Answer } {
     const header = req.headers.authorization ?? '';
+    if (appOnlyEndpoint(request)) {
+      if (header.startsWith('OAuth ')) return { ok: false, refusal: { status: 403, body: problems.unsupportedAuthentication } };
+      const bearer = /^Bearer (\S+)$/.exec(header)?.[1];
+      // With the app's credentials configured, only the token the fake handed out is the app's.
+      const known = bearer !== undefined && (!this.options.credentials || bearer === this.appBearerToken);
+      return known ? { ok: true, user: 'app' } : { ok: false };
+    }
     // GET /2/users and GET /2/tweets take either (X's OpenAPI: UserToken, OAuth2UserToken or BearerToken).
     const userContextOnly =
       (request.method === 'POST' && request.path === '/2/tweets') || request.path.startsWith('/2/dm_conversations/');
@@ -434,6 +477,27 @@ export class FakeXServer {
       if (!constantTimeEqual(expected, oauth.oauth_signature ?? '')) return { ok: false };
     }
     return { ok: true, user: userIdFromToken(oauth.oauth_token ?? '', this.options.botUserId) };
+  }
+
+  // POST /oauth2/token (fundamentals/authentication/oauth-2-0/application-only.mdx): Basic auth with the RFC 1738
+  // encoded consumer key and secret, form body grant_type=client_credentials; anything else is X's 403 code 99.
+  private issueAppToken(request: RecordedRequest): Answer {
+    const refused: Answer = { status: 403, body: problems.appTokenRefused };
+    const basic = /^Basic (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (!basic || new URLSearchParams(request.rawBody).get('grant_type') !== 'client_credentials') return refused;
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return refused;
+    let key: string;
+    let secret: string;
+    try {
+      [key, secret] = [decodeURIComponent(decoded.slice(0, colon)), decodeURIComponent(decoded.slice(colon + 1))];
+    } catch {
+      return refused;
+    }
+    const creds = this.options.credentials;
+    if (creds && (key !== creds.consumerKey || secret !== creds.consumerSecret)) return refused;
+    return { status: 200, body: { token_type: 'bearer', access_token: this.appBearerToken } };
   }
 
   /**
@@ -712,6 +776,11 @@ export class FakeXServer {
     // X keeps 24 hours of deliveries for v2 webhook replay.
     if (from > to || from < this.now() - DAY) {
       return invalidRequest('from_date', 'from_date must not be after to_date nor more than 24 hours ago.');
+    }
+    // The bounds X's replay documented (from at least 31 minutes, to at least 10 minutes in the past), which the
+    // bridge keeps to: a window closer to now is refused.
+    if (from > this.now() - 31 * 60_000 || to > this.now() - 10 * 60_000) {
+      return invalidRequest('to_date', 'from_date must be at least 31 minutes and to_date at least 10 minutes in the past.');
     }
     const job: FakeReplayJob = {
       job_id: this.id(),

@@ -9,7 +9,7 @@ import { BOT_EVENT_TYPES, replayWindow } from '../../infra/ops/x-commands';
 import { brandSecretName } from '../../infra/ops/x-credentials';
 import { runXProgram, type XProgramDeps } from '../../infra/ops/x-program';
 import { crcResponseToken } from '../../shared/x/signature';
-import { FakeXServer, xResponses } from '../support/fake-x-server';
+import { FakeXServer, xProblems, xResponses } from '../support/fake-x-server';
 
 const BOT = '1602999888777666555';
 const creds = {
@@ -209,15 +209,20 @@ describe('subscribe', () => {
 });
 
 describe('replay', () => {
-  it('asks X for the last 24 hours, in whole minutes inside X’s window', async () => {
+  it('asks X for the last 24 hours, in whole minutes inside X’s window, and says where the window ends', async () => {
     const webhookId = await registered();
     const result = await x(['replay']);
     expect(result.code).toBe(0);
-    // now is 12:00:30: the window starts at the first whole minute not older than 24 h and ends at the current minute.
+    // now is 12:00:30: the window starts at the first whole minute not older than 24 h and ends at the last whole
+    // minute at least 10 minutes old (11:50:30 → 11:50), the newest end X's replay accepts.
     expect(fake.requestsTo('POST', '/2/webhooks/replay').map((r) => r.body)).toEqual([
-      { webhook_id: webhookId, from_date: '202611151201', to_date: '202611161200' },
+      { webhook_id: webhookId, from_date: '202611151201', to_date: '202611161150' },
     ]);
-    expect(result.stdout).toContain(`from 2026-11-15T12:01Z to 2026-11-16T12:00Z (UTC, whole minutes): replay job ${fake.replayJobs[0]?.job_id}`);
+    expect(result.stdout).toContain(`from 2026-11-15T12:01Z to 2026-11-16T11:50Z (UTC, whole minutes): replay job ${fake.replayJobs[0]?.job_id}`);
+    expect(result.stdout).toContain(
+      'X replays deliveries from the last 24 hours, from at least 31 minutes to at least 10 minutes before now, so the last 10 minutes are not part of it.',
+    );
+    expect((await x(['help'])).stdout).toContain('from at least 31 minutes to at least 10 minutes before now');
   });
 
   it('takes --hours and --from/--to', async () => {
@@ -226,9 +231,9 @@ describe('replay', () => {
     expect((await x(['replay', '--from', '2026-11-16T09:30Z', '--to', '2026-11-16T10:45:59Z'])).code).toBe(0);
     expect((await x(['replay', '--from', '2026-11-16T10:00+01:00'])).code).toBe(0);
     expect(fake.requestsTo('POST', '/2/webhooks/replay').map((r) => r.body)).toEqual([
-      { webhook_id: webhookId, from_date: '202611161001', to_date: '202611161200' },
+      { webhook_id: webhookId, from_date: '202611161001', to_date: '202611161150' },
       { webhook_id: webhookId, from_date: '202611160930', to_date: '202611161045' },
-      { webhook_id: webhookId, from_date: '202611160900', to_date: '202611161200' },
+      { webhook_id: webhookId, from_date: '202611160900', to_date: '202611161150' },
     ]);
   });
 
@@ -241,6 +246,14 @@ describe('replay', () => {
     const tooOld = await x(['replay', '--from', '2026-11-15T11:59Z']);
     expect(tooOld.code).toBe(2);
     expect(tooOld.stderr).toContain('X keeps only the last 24 hours of deliveries: --from must be at or after 2026-11-15T12:01Z');
+
+    // now is 12:00:30: from must be 11:29 or earlier, to 11:50 or earlier.
+    const fromTooNew = await x(['replay', '--from', '2026-11-16T11:30Z']);
+    expect(fromTooNew.code).toBe(2);
+    expect(fromTooNew.stderr).toContain('from at least 31 minutes to at least 10 minutes before now: --from must be at or before 2026-11-16T11:29Z');
+    const toTooNew = await x(['replay', '--from', '2026-11-16T11:00Z', '--to', '2026-11-16T11:51Z']);
+    expect(toTooNew.code).toBe(2);
+    expect(toTooNew.stderr).toContain('--to must be at or before 2026-11-16T11:50Z');
 
     for (const argv of [
       ['replay', '--hours', '2', '--from', '2026-11-16T09:30Z'],
@@ -258,9 +271,15 @@ describe('replay', () => {
 
   it('replayWindow: the boundaries of X’s 24 hours', () => {
     const now = new Date(Date.UTC(2026, 10, 16, 12, 0, 0));
-    expect(replayWindow({}, now)).toEqual({ from: new Date(Date.UTC(2026, 10, 15, 12, 0)), to: now });
+    expect(replayWindow({}, now)).toEqual({ from: new Date(Date.UTC(2026, 10, 15, 12, 0)), to: new Date(Date.UTC(2026, 10, 16, 11, 50)) });
     expect(replayWindow({ from: '2026-11-15T12:00Z' }, now).from).toEqual(new Date(Date.UTC(2026, 10, 15, 12, 0)));
     expect(() => replayWindow({ from: '2026-11-15T11:59:59Z' }, now)).toThrow(/at or after 2026-11-15T12:00Z/);
+    expect(replayWindow({ from: '2026-11-16T11:29Z', to: '2026-11-16T11:50Z' }, now)).toEqual({
+      from: new Date(Date.UTC(2026, 10, 16, 11, 29)),
+      to: new Date(Date.UTC(2026, 10, 16, 11, 50)),
+    });
+    expect(() => replayWindow({ from: '2026-11-16T11:30Z' }, now)).toThrow(/--from must be at or before 2026-11-16T11:29Z/);
+    expect(() => replayWindow({ from: '2026-11-16T11:00Z', to: '2026-11-16T11:51Z' }, now)).toThrow(/--to must be at or before 2026-11-16T11:50Z/);
   });
 });
 
@@ -307,6 +326,71 @@ describe('revalidate and delete', () => {
     const unknown = await x(['delete', webhookId]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('X knows no such webhook for this app');
+  });
+});
+
+describe('credentials per endpoint, as X’s OpenAPI document sets them', () => {
+  const authOf = (method: string, path: string | RegExp) =>
+    fake.requestsTo(method, path).map((r) => String(r.headers.authorization).split(' ')[0]);
+
+  it('status, revalidate, replay, subscribe and unsubscribe use the app-only Bearer token where X requires it, asked for once per run', async () => {
+    const id = await registered();
+    expect(authOf('POST', '/2/webhooks')).toEqual(['OAuth']);
+
+    // subscribe without --webhook-id lists the webhooks (Bearer only), and creates subscriptions as the bot.
+    fake.requests.length = 0;
+    expect((await x(['subscribe', '--events', 'dm.received'])).code).toBe(0);
+    expect(authOf('GET', '/2/webhooks')).toEqual(['Bearer']);
+    expect(authOf('POST', '/2/activity/subscriptions')).toEqual(['OAuth']);
+    const subscriptionId = fake.subscriptions[0]?.subscription_id ?? '';
+
+    fake.requests.length = 0;
+    const status = await x(['status']);
+    expect(status.stdout).toMatch(new RegExp(`${id}\\s+valid`));
+    expect(authOf('GET', '/2/webhooks')).toEqual(['Bearer']);
+    expect(authOf('GET', '/2/activity/subscriptions')).toEqual(['OAuth']);
+
+    fake.requests.length = 0;
+    expect((await x(['revalidate'])).code).toBe(0);
+    expect(authOf('PUT', `/2/webhooks/${id}`)).toEqual(['OAuth']);
+    // revalidate lists the webhooks twice (to find it, then to check it): one token serves both.
+    expect(authOf('GET', '/2/webhooks')).toEqual(['Bearer', 'Bearer']);
+    expect(fake.requestsTo('POST', '/oauth2/token')).toHaveLength(1);
+
+    fake.requests.length = 0;
+    expect((await x(['replay'])).code).toBe(0);
+    expect(authOf('GET', '/2/webhooks')).toEqual(['Bearer']);
+    expect(fake.requestsTo('POST', '/2/webhooks/replay')[0]?.headers.authorization).toBe(`Bearer ${fake.appBearerToken}`);
+    const token = fake.requestsTo('POST', '/oauth2/token');
+    expect(token).toHaveLength(1);
+    expect(token[0]?.rawBody).toBe('grant_type=client_credentials');
+    const basic = Buffer.from(`${creds.consumerKey}:${creds.consumerSecret}`).toString('base64');
+    expect(token[0]?.headers.authorization).toBe(`Basic ${basic}`);
+
+    fake.requests.length = 0;
+    expect((await x(['unsubscribe', subscriptionId])).code).toBe(0);
+    expect(authOf('DELETE', `/2/activity/subscriptions/${subscriptionId}`)).toEqual(['Bearer']);
+    expect(fake.subscriptions).toEqual([]);
+  });
+
+  it('the fake refuses OAuth 1.0a where X takes only the app’s Bearer token, with X’s problem body', async () => {
+    // Whoever signs GET /2/webhooks as the user meets X's 403, and the CLI says the credentials are the problem.
+    const userSigned = await fetch(`${fake.url}/2/webhooks`, {
+      headers: { authorization: 'OAuth oauth_consumer_key="k", oauth_token="t", oauth_signature="s", oauth_nonce="n", oauth_timestamp="1", oauth_signature_method="HMAC-SHA1"' },
+    });
+    expect(userSigned.status).toBe(403);
+    expect(await userSigned.json()).toEqual(xProblems.unsupportedAuthentication);
+    const otherBearer = await fetch(`${fake.url}/2/webhooks`, { headers: { authorization: 'Bearer not-the-apps-token' } });
+    expect(otherBearer.status).toBe(401);
+  });
+
+  it('explains consumer credentials X will not give a token for, and asks again on the next call', async () => {
+    const result = await x(['status'], { env: env({ X_API_SECRET: 'not-the-consumer-secret' }) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('X refused the credentials: X_API_KEY/X_API_SECRET must be the app’s consumer key and secret');
+    expect(result.stderr).toContain('Unable to verify your credentials');
+    expect(result.text).not.toContain('not-the-consumer-secret');
+    expect(fake.requestsTo('GET', '/2/webhooks')).toEqual([]);
   });
 });
 

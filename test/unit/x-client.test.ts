@@ -160,6 +160,42 @@ describe('createXPoster against the fake X API', () => {
       expect(error).toMatchObject({ code: 'not_summoned', message: xProblems.notSummoned.detail });
     });
 
+    it('not summoned, in X’s newer wording: only posts where the bot is mentioned or the author', async () => {
+      fake.failNext(1, xResponses.notSummonedAuthorOnly());
+      const error = await permanent(() => poster.postReply(reply()));
+      expect(error).toMatchObject({
+        code: 'not_summoned',
+        message: 'You can only reply to or quote posts where you are mentioned or are the author.',
+      });
+      expect(fake.requestsTo('POST', '/2/tweets')).toHaveLength(1);
+    });
+
+    it('target deleted: the post replied to is deleted or not visible to the bot (403, and 400 on the parameter)', async () => {
+      fake.failNext(1, xResponses.targetDeleted());
+      const error = await permanent(() => poster.postReply(reply()));
+      expect(error).toMatchObject({ code: 'target_deleted', message: xProblems.targetDeleted.detail });
+
+      fake.failNext(1, {
+        status: 400,
+        body: {
+          errors: [{ parameters: { 'reply.in_reply_to_tweet_id': ['1990000000000000001'] }, message: 'The post you are replying to is deleted or not visible to you.' }],
+          title: 'Invalid Request',
+          detail: 'One or more parameters to your request was invalid.',
+          type: 'https://api.x.com/2/problems/invalid-request',
+        },
+      });
+      expect((await permanent(() => poster.postReply(reply()))).code).toBe('target_deleted');
+    });
+
+    it('credits depleted: a 402 is permanent, on a post and on a DM, whatever rate-limit headers it carries', async () => {
+      const reset = Math.floor(START / 1000) + 900;
+      fake.failNext(1, { status: 402, body: xProblems.creditsDepleted, headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) } });
+      const error = await permanent(() => poster.postReply(reply()));
+      expect(error).toMatchObject({ code: 'credits_depleted', message: 'credits depleted' });
+      fake.failNext(1, xResponses.creditsDepleted());
+      expect((await permanent(() => poster.sendDm(dm()))).code).toBe('credits_depleted');
+    });
+
     it('reply restricted: the author limited who can reply', async () => {
       fake.failNext(1, xResponses.replyRestricted());
       const error = await permanent(() => poster.postReply(reply()));
@@ -194,6 +230,16 @@ describe('createXPoster against the fake X API', () => {
       expect(error).toMatchObject({ code: 'usage_capped', message: 'Usage cap exceeded: Monthly product cap' });
     });
 
+    it('usage capped is not a rate limit: a 429 UsageCapExceeded with a reset header is still permanent', async () => {
+      const reset = Math.floor(START / 1000) + 900;
+      fake.failNext(1, { status: 429, body: xProblems.usageCapped, headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) } });
+      expect((await permanent(() => poster.postReply(reply()))).code).toBe('usage_capped');
+      // Known by its title too, should X leave the type out.
+      const { type: _type, ...untyped } = xProblems.usageCapped;
+      fake.failNext(1, { status: 429, body: untyped });
+      expect((await permanent(() => poster.postReply(reply()))).code).toBe('usage_capped');
+    });
+
     it('usage capped whatever the host in the problem type (X still answers api.twitter.com types)', async () => {
       fake.failNext(1, { status: 403, body: { ...xProblems.usageCapped, type: 'https://api.twitter.com/2/problems/usage-capped' } });
       expect((await permanent(() => poster.postReply(reply()))).code).toBe('usage_capped');
@@ -222,7 +268,7 @@ describe('createXPoster against the fake X API', () => {
       fake.failNext(1, {
         status: 400,
         body: {
-          errors: [{ parameters: { 'reply.in_reply_to_tweet_id': ['1990000000000000001'] }, message: 'The post you are replying to is deleted or not visible to you.' }],
+          errors: [{ parameters: { 'reply.exclude_reply_user_ids': ['12'] }, message: 'The `reply.exclude_reply_user_ids` value [12] is not valid.' }],
           title: 'Invalid Request',
           detail: 'One or more parameters to your request was invalid.',
           type: 'https://api.x.com/2/problems/invalid-request',
@@ -231,7 +277,7 @@ describe('createXPoster against the fake X API', () => {
       const error = await permanent(() => poster.postReply(reply()));
       expect(error.code).toBe('rejected');
       expect(error.message).toBe(
-        'One or more parameters to your request was invalid. — The post you are replying to is deleted or not visible to you.',
+        'One or more parameters to your request was invalid. — The `reply.exclude_reply_user_ids` value [12] is not valid.',
       );
     });
 
@@ -496,6 +542,15 @@ describe('the fake X server itself', () => {
     expect(xProblems.notSummoned).toEqual(fixture['POST /2/tweets 403 reply not summoned (self-serve tiers, since 2026-02-23)']?.body);
     expect(xProblems.tooLong).toEqual(fixture['POST /2/tweets 400 too long']?.body);
     expect(xProblems.tooManyRequests).toEqual(fixture['ANY 429']?.body);
+    const ops = JSON.parse(readFileSync(new URL('../fixtures/x/x-ops-responses.json', import.meta.url), 'utf8')) as Record<
+      string,
+      { body: unknown }
+    >;
+    expect(xProblems.usageCapped).toEqual(ops['ANY 429 usage capped']?.body);
+    // Every problem body of the ops fixture is an RFC 7807 problem as X's OpenAPI Problem schema requires.
+    for (const [name, entry] of Object.entries(ops).filter(([key]) => !key.startsWith('_') && !key.includes('oauth2'))) {
+      expect(entry.body, name).toMatchObject({ type: expect.any(String), title: expect.any(String) });
+    }
   });
 
   it('answers 201 posts in the fixture’s shape, with rate-limit headers on every answer', async () => {
@@ -547,9 +602,9 @@ describe('createXOpsClient against the fake X API', () => {
     expect(await ops.listWebhooks()).toEqual([webhook]);
     await ops.revalidateWebhook(webhook.id);
 
-    const { jobId } = await ops.replayWebhook({ webhookId: webhook.id, from: new Date(START - 3600_000), to: new Date(START) });
+    const { jobId } = await ops.replayWebhook({ webhookId: webhook.id, from: new Date(START - 3600_000), to: new Date(START - 600_000) });
     expect(fake.replayJobs).toEqual([
-      expect.objectContaining({ job_id: jobId, webhook_id: webhook.id, from_date: '202611161100', to_date: '202611161200' }),
+      expect.objectContaining({ job_id: jobId, webhook_id: webhook.id, from_date: '202611161100', to_date: '202611161150' }),
     ]);
 
     const subscription = await ops.subscribe({ eventType: 'dm.received', userId: '1602999888777666555', webhookId: webhook.id, tag: 'demo' });
@@ -560,6 +615,77 @@ describe('createXOpsClient against the fake X API', () => {
 
     await ops.deleteWebhook(webhook.id);
     expect(await ops.listWebhooks()).toEqual([]);
+  });
+
+  it('signs the Bearer-only calls with the app-only token, asked for once, and the others as the bot', async () => {
+    clock = START;
+    fake.reset();
+    const ops = createXOpsClient({ ...posterCreds, apiBaseUrl: fake.url, timeoutMs: 2_000 });
+    const webhook = await ops.registerWebhook(receiverUrl);
+    await ops.listWebhooks();
+    await ops.replayWebhook({ webhookId: webhook.id, from: new Date(START - 3600_000), to: new Date(START - 600_000) });
+    const subscription = await ops.subscribe({ eventType: 'dm.received', userId: '1602999888777666555', webhookId: webhook.id });
+    await ops.listSubscriptions();
+    await ops.unsubscribe(subscription.subscriptionId);
+    await ops.revalidateWebhook(webhook.id);
+    await ops.deleteWebhook(webhook.id);
+
+    const scheme = (r: { headers: http.IncomingHttpHeaders }) => String(r.headers.authorization).split(' ')[0];
+    expect(fake.requests.map((r) => `${r.method} ${r.path.replace(/\d{5,}/g, ':id')} ${scheme(r)}`)).toEqual([
+      'POST /2/webhooks OAuth',
+      'POST /oauth2/token Basic',
+      'GET /2/webhooks Bearer',
+      'POST /2/webhooks/replay Bearer',
+      'POST /2/activity/subscriptions OAuth',
+      'GET /2/activity/subscriptions OAuth',
+      'DELETE /2/activity/subscriptions/:id Bearer',
+      'PUT /2/webhooks/:id OAuth',
+      'DELETE /2/webhooks/:id OAuth',
+    ]);
+    expect(fake.requestsTo('GET', '/2/webhooks')[0]?.headers.authorization).toBe(`Bearer ${fake.appBearerToken}`);
+  });
+
+  it('maps X’s 403 Unsupported Authentication and a refused token request to unauthorized, and asks again next time', async () => {
+    fake.reset();
+    const wrongSecret = createXOpsClient({ ...posterCreds, apiSecret: 'not-the-consumer-secret', apiBaseUrl: fake.url, timeoutMs: 2_000 });
+    const refused = await permanent(() => wrongSecret.listWebhooks());
+    expect(refused).toMatchObject({ code: 'unauthorized', message: 'Unable to verify your credentials' });
+    expect(refused.message).not.toContain('not-the-consumer-secret');
+    await permanent(() => wrongSecret.listWebhooks());
+    expect(fake.requestsTo('POST', '/oauth2/token')).toHaveLength(2);
+    expect(fake.requestsTo('GET', '/2/webhooks')).toEqual([]);
+
+    // X's answer when a Bearer-only endpoint is signed as the user, as the fake gives it.
+    fake.failNext(1, { status: 403, body: xProblems.unsupportedAuthentication });
+    const ops = createXOpsClient({ ...posterCreds, apiBaseUrl: fake.url, timeoutMs: 2_000 });
+    const unsupported = await permanent(() => ops.listWebhooks());
+    expect(unsupported).toMatchObject({ code: 'unauthorized', message: xProblems.unsupportedAuthentication.detail });
+  });
+
+  it('takes a created subscription in each shape X documents: data.subscription, data, and a one-element data array', async () => {
+    fake.reset();
+    const ops = createXOpsClient({ ...posterCreds, apiBaseUrl: fake.url, timeoutMs: 2_000 });
+    const subscription = {
+      subscription_id: '1976325569252868096',
+      event_type: 'post.mention.create',
+      filter: { user_id: '1602999888777666555' },
+      created_at: '2025-10-09T16:35:08.000Z',
+      updated_at: '2025-10-09T16:35:08.000Z',
+      tag: 'support-bridge',
+      webhook_id: '1976325569252868099',
+    };
+    const expected = {
+      subscriptionId: subscription.subscription_id,
+      eventType: 'post.mention.create',
+      filter: { user_id: '1602999888777666555' },
+      webhookId: subscription.webhook_id,
+      tag: 'support-bridge',
+    };
+    for (const body of [{ data: { subscription } }, { data: subscription }, { data: [subscription], meta: { total_subscriptions: 1 } }]) {
+      fake.failNext(1, { status: 200, body }, { method: 'POST', path: '/2/activity/subscriptions' });
+      const created = await ops.subscribe({ eventType: 'post.mention.create', userId: '1602999888777666555' });
+      expect(created).toEqual(expected);
+    }
   });
 
   it('reports X’s reason when the CRC check fails, and registers nothing', async () => {
