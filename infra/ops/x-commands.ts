@@ -342,6 +342,9 @@ export function explainXError(error: unknown, context: { cli?: string; eventType
       `(X said: ${reason})`,
     ];
   }
+  if (error.code === 'credits_depleted') {
+    return [`The X app has no pay-per-use credits left: add credits in X's Developer Console, then run this again. (X said: ${reason})`];
+  }
   if (error.code === 'usage_capped') {
     return [`The X app has reached its monthly usage cap: nothing more until the cap resets or the plan changes. (X said: ${reason})`];
   }

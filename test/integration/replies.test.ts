@@ -137,6 +137,22 @@ describe('replies through the bot', () => {
     expect(x.requestsTo('POST', '/2/tweets')).toHaveLength(1);
   });
 
+  it('402 credits depleted: reply_failed with credits_depleted, one attempt, no wait for a reset', async () => {
+    const b = await bridge();
+    const { ticketId } = await mentionTicket(b, '4000000010');
+    // Rate-limit headers on the 402 must not make the worker wait and try again: no credit arrives by waiting.
+    x.failNext(1, xResponses.creditsDepleted(), { method: 'POST', path: '/2/tweets' });
+    await b.api('POST', `/tickets/${ticketId}/replies`, { text: 'No credits left' });
+    await helpdesk.waitFor(() => replyEvents(ticketId).length > 0, 15_000);
+    expect(replyEvents(ticketId)[0]!.json).toMatchObject({
+      type: 'ticket.reply_failed',
+      data: { reply: { status: 'failed', error: { code: 'credits_depleted', message: expect.stringContaining('credits depleted') } } },
+    });
+    await b.waitForIdle({ timeoutMs: 10_000 });
+    expect(x.requestsTo('POST', '/2/tweets')).toHaveLength(1);
+    expect(x.posts).toEqual([]);
+  });
+
   it('a DM ticket answers on the DM endpoint', async () => {
     const b = await bridge();
     const sender = { id: '4000000005', username: 'dm_customer', name: 'DM' };

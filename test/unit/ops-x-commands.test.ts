@@ -136,6 +136,13 @@ describe('register and status', () => {
     expect(result.text).not.toContain('some-other-app-key');
   });
 
+  it('says when the X app is out of credits, without waiting for a reset', async () => {
+    fake.failNext(1, xResponses.creditsDepleted(), { method: 'GET', path: '/2/webhooks' });
+    const result = await x(['status']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('The X app has no pay-per-use credits left');
+  });
+
   it('says when to come back after a rate limit', async () => {
     const reset = Math.floor(START / 1000) + 600;
     fake.failNext(1, xResponses.rateLimited({ reset }), { method: 'GET', path: '/2/webhooks' });
