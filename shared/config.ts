@@ -41,6 +41,11 @@ export const SECRET_KEYS = Object.keys(secretValuesSchema.shape) as SecretName[]
  */
 export const BRIDGE_SECRETS: readonly SecretName[] = ['X_API_KEY', 'X_API_SECRET', 'HELPDESK_WEBHOOK_SECRET', 'HELPDESK_API_TOKEN'];
 
+// 0 turns reconciliation off; otherwise at least a minute (EventBridge Scheduler's finest rate) and at most a day.
+const reconcileSeconds = z.coerce
+  .number()
+  .check(z.int('must be a whole number of seconds'), z.refine((n) => n === 0 || (n >= 60 && n <= 86_400), 'must be 0 or 60 to 86400'));
+
 const envSchema = z.object({
   BRAND: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/, 'must be a lowercase slug ([a-z0-9-], at most 40)')),
   X_BOT_USER_ID: numericId,
@@ -50,6 +55,8 @@ const envSchema = z.object({
   MENTION_MERGE_WINDOW_HOURS: z._default(hours, 24),
   REOPEN_WINDOW_HOURS: z._default(hours, 168),
   X_READ_BUDGET_PER_DAY: z._default(readsPerDay, 2000),
+  /** How often the reconciler reads X for what the webhook missed (shared/x/reconcile.ts); 0 = never. */
+  X_RECONCILE_INTERVAL_SECONDS: z._default(reconcileSeconds, 300),
   // Where the stack (or the local runner) put things.
   TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
   INBOUND_QUEUE_URL: z.optional(httpUrl),
@@ -78,6 +85,8 @@ export type Config = {
     apiBaseUrl: string;
     /** The most X reads (users and posts, as X bills them) per UTC day; 0 = none (shared/x/x-reads.ts). */
     readBudgetPerDay: number;
+    /** X_RECONCILE_INTERVAL_SECONDS: seconds between reconciliation runs; 0 = none. */
+    reconcileIntervalSeconds: number;
   };
   helpdesk: { webhookUrl?: string; webhookSecret: string; apiToken: string };
   windows: { mentionMergeHours: number; reopenHours: number };
@@ -130,6 +139,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       botUsername: e.X_BOT_USERNAME.replace(/^@/, ''),
       apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
       readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
+      reconcileIntervalSeconds: e.X_RECONCILE_INTERVAL_SECONDS,
     },
     helpdesk: {
       webhookUrl: e.HELPDESK_WEBHOOK_URL,

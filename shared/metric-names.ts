@@ -58,6 +58,12 @@ export const METRIC_NAMES = {
   NotifyRetryMalformed: 'NotifyRetryMalformed',
   /** x-reads: users or posts X returned to a read (what X bills), by `kind` (user | post). */
   XReads: 'XReads',
+  /** reconcile: posts the reconciler's reads of X returned (mentions timeline, conversation searches). */
+  ReconcileItemsFound: 'ReconcileItemsFound',
+  /** reconcile: of those, posts the table did not hold yet (the webhook had not delivered them): a webhook health signal. */
+  ReconcileItemsMissed: 'ReconcileItemsMissed',
+  /** reconcile: a run that stopped early (read budget, X's rate limit, X failing), by `reason`. */
+  ReconcileStopped: 'ReconcileStopped',
   /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent. Alarmed. */
   XReadsRefused: 'XReadsRefused',
   /** x-reads: the estimated X bill of the reads made, in US dollars at X's published prices (unit None). */
