@@ -62,7 +62,7 @@ export const METRIC_NAMES = {
   ReconcileItemsFound: 'ReconcileItemsFound',
   /** reconcile: of those, posts the table did not hold yet (the webhook had not delivered them): a webhook health signal. */
   ReconcileItemsMissed: 'ReconcileItemsMissed',
-  /** reconcile: a run that stopped early (read budget, X's rate limit, X failing), by `reason`. */
+  /** reconcile: a run that stopped early (read budget, X's rate limit, X failing); the log says which. */
   ReconcileStopped: 'ReconcileStopped',
   /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent. Alarmed. */
   XReadsRefused: 'XReadsRefused',

@@ -12,7 +12,7 @@ import { sqsClient } from '../../shared/aws/sqs-client';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
-import { count, countBy, instrumented, logger } from '../../shared/logger';
+import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES } from '../../shared/metric-names';
 import { reconcile, type ReconcileReport } from '../../shared/x/reconcile';
 import { createXTimelineReads, type XTimelineReads } from '../../shared/x/reconcile-x-client';
@@ -66,7 +66,7 @@ export function createReconcileHandler(
       const report = await reconcile(deps);
       count(METRIC_NAMES.ReconcileItemsFound, report.found);
       count(METRIC_NAMES.ReconcileItemsMissed, report.missed);
-      if (report.outcome !== 'done') countBy(METRIC_NAMES.ReconcileStopped, 'reason', report.outcome);
+      if (report.outcome !== 'done' && report.outcome !== 'busy' && report.outcome !== 'waiting') count(METRIC_NAMES.ReconcileStopped);
       const log = report.outcome === 'done' || report.outcome === 'busy' || report.outcome === 'waiting' ? logger.info : logger.warn;
       log.call(logger, 'reconciliation run', { ...report, costUsd: report.costMicroUsd / 1_000_000 });
       return report;

@@ -196,6 +196,11 @@ export class BridgeMonitoring extends Construct {
         ...counts(METRIC_NAMES.XReadsRefused, METRIC_NAMES.XUsersNotFound, METRIC_NAMES.XLookupsFailed),
       ]),
       graph('X reads: estimated cost (USD)', counts(METRIC_NAMES.XReadCostUsd)),
+      // Items the reconciler found that the webhook had not delivered: steady growth means the webhook is losing items.
+      graph(
+        'Reconciliation: found, missed by the webhook, stopped runs',
+        counts(METRIC_NAMES.ReconcileItemsFound, METRIC_NAMES.ReconcileItemsMissed, METRIC_NAMES.ReconcileStopped),
+      ),
       graph(
         'Notify: records not yet deliverable',
         counts(METRIC_NAMES.NotifyRecordsFailed, METRIC_NAMES.NotifyRetryMalformed),
