@@ -2,11 +2,10 @@
 // (`GET /2/users/:id/mentions`) and recent search (`GET /2/tweets/search/recent`), signed as the bot account (X's
 // OpenAPI document accepts OAuth 1.0a user context on both). It asks for every field and expansion a complete message
 // needs, so the answer's posts read like an X Activity API payload with its `includes`. Call it only through
-// shared/x/x-reads.ts (`page`), which budgets and prices it. X's 429 becomes a RetryableError carrying X's reset.
-import http from 'node:http';
-import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
-import { ConfigError, PermanentError, RetryableError } from '../errors';
-import { X_DEFAULT_API_BASE_URL, X_LOOKUP_USER_FIELDS, type XCredentials } from './x-client';
+// shared/x/x-reads.ts (`page`), which budgets and prices it. X's answers are mapped as every X call is (x-client.ts):
+// a 429 becomes a RetryableError carrying X's reset.
+import { PermanentError } from '../errors';
+import { createXReadClient, X_LOOKUP_USER_FIELDS, type XCredentials } from './x-client';
 
 /**
  * What a complete message needs (X's data dictionary, x-api/fundamentals/data-dictionary.mdx): the author and time,
@@ -44,24 +43,11 @@ export type XTimelineReads = {
   searchRecent(input: { query: string; sinceId?: string; startTime?: string; nextToken?: string; maxResults: number }): Promise<XPostsPage>;
 };
 
-const LIBRARY_ORIGIN = 'https://api.x.com';
 const NUMERIC_ID = /^\d{1,20}$/;
 
 /** The reconciler's reads as the bot account, at `apiBaseUrl` (a loopback fake in tests). */
 export function createXTimelineReads(options: XCredentials & { apiBaseUrl?: string; timeoutMs?: number }): XTimelineReads {
-  const base = parseBase(options.apiBaseUrl ?? X_DEFAULT_API_BASE_URL);
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  // twitter-api-v2 has no base-URL option: every URL it builds is rewritten before it is signed (as x-client.ts does).
-  const redirect: ITwitterApiClientPlugin = {
-    onBeforeRequestConfig({ params }) {
-      if (base !== LIBRARY_ORIGIN && params.url.startsWith(LIBRARY_ORIGIN + '/')) params.url = base + params.url.slice(LIBRARY_ORIGIN.length);
-      params.timeout ??= timeoutMs;
-    },
-  };
-  const client = new TwitterApi(
-    { appKey: options.apiKey, appSecret: options.apiSecret, accessToken: options.accessToken, accessSecret: options.accessTokenSecret },
-    { plugins: [redirect], ...(base.startsWith('http:') ? { httpAgent: new http.Agent({ keepAlive: true }) } : {}) },
-  ).v2;
+  const client = createXReadClient(options);
   const fields = {
     'tweet.fields': X_RECONCILE_TWEET_FIELDS,
     expansions: X_RECONCILE_EXPANSIONS,
@@ -70,11 +56,7 @@ export function createXTimelineReads(options: XCredentials & { apiBaseUrl?: stri
   };
   const get = async (path: string, query: Record<string, string | number | undefined>): Promise<XPostsPage> => {
     const defined = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
-    try {
-      return (await client.get(path, { ...fields, ...defined })) as XPostsPage;
-    } catch (error) {
-      throw mapError(error);
-    }
+    return (await client.get(path, { ...fields, ...defined })) as XPostsPage;
   };
   return {
     mentions: ({ userId, sinceId, startTime, paginationToken, maxResults }) => {
@@ -84,36 +66,4 @@ export function createXTimelineReads(options: XCredentials & { apiBaseUrl?: stri
     searchRecent: ({ query, sinceId, startTime, nextToken, maxResults }) =>
       get('tweets/search/recent', { query, since_id: sinceId, start_time: startTime, next_token: nextToken, max_results: maxResults }),
   };
-}
-
-function parseBase(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError('Invalid configuration: X_API_BASE_URL must be an http(s) URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('Invalid configuration: X_API_BASE_URL must be an http(s) URL');
-  return (url.origin + url.pathname).replace(/\/+$/, '');
-}
-
-// Reads are never refused for content: only X's limits, outages and credentials matter here. The library's error
-// is never kept as a cause: it holds the request, whose headers carry the OAuth token.
-function mapError(error: unknown): unknown {
-  if (error instanceof ApiResponseError) {
-    const data = (typeof error.data === 'object' && error.data !== null ? error.data : {}) as Record<string, unknown>;
-    const type = typeof data.type === 'string' ? data.type : '';
-    const detail = typeof data.detail === 'string' ? data.detail : `X answered HTTP ${error.code}`;
-    if (/\/2\/problems\/usage-capped$/.test(type)) return new PermanentError(detail, 'usage_capped');
-    if (error.code === 429) {
-      const reset = Number(error.headers['x-rate-limit-reset']);
-      return new RetryableError(`X rate limit: ${detail}`, Number.isFinite(reset) && reset > 0 ? reset * 1000 : undefined);
-    }
-    if (error.code >= 500) return new RetryableError(`X answered ${error.code}: ${detail}`);
-    return new PermanentError(detail, error.code === 401 ? 'unauthorized' : 'rejected');
-  }
-  if (error instanceof ApiPartialResponseError || error instanceof ApiRequestError) {
-    return new RetryableError('X could not be reached or cut its answer short');
-  }
-  return error;
 }

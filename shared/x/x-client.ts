@@ -324,6 +324,16 @@ export function createXLookups(options: XClientOptions): XLookups {
 }
 
 /**
+ * Signed GETs of X's v2 read endpoints as the bot account (the reconciler's timeline and search pages), with the same
+ * base URL, timeout and error vocabulary as every other call here: RetryableError (429 with X's reset, 5xx, network)
+ * or PermanentError. Call it only through shared/x/x-reads.ts, which budgets and prices reads.
+ */
+export function createXReadClient(options: XClientOptions): { get(path: string, query: Record<string, string | number>): Promise<unknown> } {
+  const { v2, send } = createClient(options);
+  return { get: (path, query) => send('read', () => v2.get(path, query)) };
+}
+
+/**
  * The look-ups for the bridge's X configuration, or undefined when the bot's access token is not configured (local
  * mode without X): then nothing is read and unnamed authors stay `unresolved`.
  */
