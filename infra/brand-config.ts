@@ -47,6 +47,17 @@ export const brandConfigSchema = z
      * X caps pay-per-use reads at 3 M a month (NOTES: pricing.mdx), so a day's budget above 100,000 is refused.
      */
     xReadBudgetPerDay: z.number().int('must be a whole number of reads').min(0).max(100_000).default(2000),
+    /**
+     * Seconds between reconciliation runs (functions/reconcile: what X's webhook did not deliver); 0 = no schedule.
+     * EventBridge Scheduler's rates are whole minutes, so a non-zero interval is 60 to 86400 in steps of 60.
+     */
+    xReconcileIntervalSeconds: z
+      .number('must be a number of seconds')
+      .int('must be a whole number of seconds')
+      .refine((s) => s === 0 || (s >= 60 && s <= 86_400 && s % 60 === 0), {
+        message: 'must be 0 (off) or a whole number of minutes from 60 to 86400 seconds',
+      })
+      .default(300),
     /** Who receives the alarm e-mails (a subscription to confirm after the first deploy). */
     alarmEmail: z.email('must be an e-mail address'),
     /**

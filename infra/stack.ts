@@ -1,14 +1,17 @@
-// One brand's Support Bridge on AWS: the table, queues and secret of shared/aws/resources.ts, the five functions
-// wired to them as the local runner wires them locally, the HTTP API, and the alarms. A brand's stack references
+// One brand's Support Bridge on AWS: the table, queues and secret of shared/aws/resources.ts, the six functions
+// wired to them as the local runner wires them locally, the reconciler's schedule, the HTTP API, and the alarms. A brand's stack references
 // only its own resources, so brands can be deployed, broken and deleted independently.
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { FUNCTION_SECRETS, QUEUES, TICKET_STREAM, type QueueSpec } from '../shared/aws/resources';
+import { FUNCTION_SECRETS, QUEUES, RECONCILE, TICKET_STREAM, type QueueSpec } from '../shared/aws/resources';
 import { SECRET_KEYS } from '../shared/config';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../shared/metric-names';
 import type { BrandConfig } from './brand-config';
@@ -66,6 +69,11 @@ const FUNCTION_SETTINGS: Record<FunctionName, { memorySize: number; timeoutSecon
     memorySize: 256,
     timeoutSeconds: QUEUES.reply.consumerTimeoutSeconds,
     description: 'Posts helpdesk replies on X, exactly once',
+  },
+  reconcile: {
+    memorySize: 256,
+    timeoutSeconds: RECONCILE.timeoutSeconds,
+    description: 'Reads on X what the webhook did not deliver and queues it for ingest',
   },
 };
 
@@ -155,10 +163,19 @@ export class SupportBridgeStack extends Stack {
       'helpdesk-api': { TABLE_NAME: tableName, ATTACHMENTS_BUCKET: attachmentsBucket, REPLY_QUEUE_URL: reply.queue.queueUrl },
       // The reply queue's URL lets reply push a message's visibility out to X's rate-limit reset.
       reply: { TABLE_NAME: tableName, REPLY_QUEUE_URL: reply.queue.queueUrl },
+      reconcile: {
+        TABLE_NAME: tableName,
+        INBOUND_QUEUE_URL: inbound.queue.queueUrl,
+        X_READ_BUDGET_PER_DAY: String(brand.xReadBudgetPerDay),
+        X_RECONCILE_INTERVAL_SECONDS: String(brand.xReconcileIntervalSeconds),
+      },
     };
     const reserved: Partial<Record<FunctionName, number>> = {
       reply: brand.reservedConcurrency.reply,
       notify: brand.reservedConcurrency.notify,
+      // One run at a time per brand: the lease (shared/x/reconcile.ts) already makes a second run report "busy";
+      // a reservation of one keeps Lambda from even starting it, and caps what the reconciler can cost.
+      reconcile: 1,
     };
 
     const make = (name: FunctionName) =>
@@ -197,6 +214,11 @@ export class SupportBridgeStack extends Stack {
     this.tickets.grantReadWrite(fn('helpdesk-api'));
     reply.queue.grantSendMessages(fn('helpdesk-api'));
     this.tickets.grantReadWrite(fn('reply'));
+    // The reconciler reads tickets (byStatus, a ticket's messages, X ids) and writes only its own lease and cursors
+    // (shared/aws/dynamo-reconcile-store.ts) and the brand's daily read counters (shared/aws/dynamo-x-cache.ts).
+    this.tickets.grantRead(fn('reconcile'));
+    this.tickets.grantWriteToPartitions(fn('reconcile'), [`RECONCILE#${brand.brand}`, `XREADS#${brand.brand}#*`]);
+    inbound.queue.grantSendMessages(fn('reconcile'));
     // DM media copies: ingest writes them and deletes them on redaction; notify and the API sign links to them.
     this.attachments.grantPutDelete(fn('ingest'));
     this.attachments.grantRead(fn('notify'));
@@ -245,6 +267,35 @@ export class SupportBridgeStack extends Stack {
         'it reveals stream ARNs only, and the read actions (GetRecords, GetShardIterator, DescribeStream) are ' +
         'scoped to this table\'s stream. Tests assert no other statement has a "*" resource.',
     });
+
+    // The reconciler's tick. Scheduler invokes asynchronously: a tick that cannot run (reconciliation's one slot
+    // is busy, or the run failed) is dropped once the next tick is due, since the next run does the same work from
+    // the stored cursors; retrying would only queue runs behind each other.
+    const reconcileEvery = brand.xReconcileIntervalSeconds;
+    if (reconcileEvery > 0) {
+      fn('reconcile').configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(reconcileEvery) });
+      // Its own role, allowed to invoke the reconciler only: the target's default role would also be granted every
+      // version and alias of it (`<arn>:*`), which nothing here publishes.
+      const scheduleRole = new iam.Role(this, 'ReconcileScheduleRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        }),
+        description: `Support Bridge (${brand.brand}): EventBridge Scheduler invokes the reconcile function`,
+      });
+      scheduleRole.addToPolicy(
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn('reconcile').functionArn] }),
+      );
+      new scheduler.Schedule(this, 'ReconcileSchedule', {
+        scheduleName: `${namePrefix}-reconcile`,
+        description: `Support Bridge (${brand.brand}): reconciliation with X every ${reconcileEvery} s`,
+        schedule: scheduler.ScheduleExpression.rate(Duration.seconds(reconcileEvery)),
+        target: new LambdaInvoke(fn('reconcile'), {
+          role: scheduleRole.withoutPolicyUpdates(),
+          retryAttempts: 0,
+          maxEventAge: Duration.seconds(60),
+        }),
+      });
+    }
 
     this.httpApi = new BridgeHttpApi(this, 'Http', {
       brand: brand.brand,

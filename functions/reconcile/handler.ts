@@ -8,6 +8,7 @@ import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
+import { FUNCTION_SECRETS, RECONCILE } from '../../shared/aws/resources';
 import { sqsClient } from '../../shared/aws/sqs-client';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
 import type { Config } from '../../shared/config';
@@ -19,11 +20,13 @@ import { createXTimelineReads, type XTimelineReads } from '../../shared/x/reconc
 import { xReads } from '../../shared/x/x-reads';
 
 /** A run may hold the brand's lease this long: the function's timeout (infra/stack.ts), after which Lambda stops it. */
-export const RECONCILE_LEASE_MS = 5 * 60_000;
+export const RECONCILE_LEASE_MS = RECONCILE.timeoutSeconds * 1000;
 
 export type ReconcileOptions = {
   /** Replaces the X client built from the config (tests). */
   x?: XTimelineReads;
+  /** Replaces the clock (tests: a later run, after a killed run's lease expired). */
+  now?: () => Date;
 };
 
 /**
@@ -43,7 +46,7 @@ export function createReconcileHandler(
       : undefined);
   if (!x) return undefined;
   const tableName = required(config.aws.tableName, 'TABLE_NAME');
-  const now = () => new Date();
+  const now = options.now ?? (() => new Date());
   const cache = dynamoXCache(clients.dynamodb, tableName, { brand: config.brand, now });
   const lookups = {
     users: async () => ({ users: [], notFound: [] }),
@@ -80,6 +83,5 @@ export const handler = lazyHandler(
     if (!run) throw new Error('Invalid configuration: X_ACCESS_TOKEN is required by this function');
     return () => run();
   },
-  // The account's mentions timeline and recent search are read as the bot account (OAuth 1.0a user context).
-  configWithSecrets(['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET']),
+  configWithSecrets(FUNCTION_SECRETS.reconcile),
 );

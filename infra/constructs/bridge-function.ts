@@ -9,8 +9,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The five functions, named as their folders under functions/. */
-export const FUNCTION_NAMES = ['x-webhook', 'ingest', 'notify', 'helpdesk-api', 'reply'] as const;
+/** The six functions, named as their folders under functions/. */
+export const FUNCTION_NAMES = ['x-webhook', 'ingest', 'notify', 'helpdesk-api', 'reply', 'reconcile'] as const;
 
 /** One function's folder name. */
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

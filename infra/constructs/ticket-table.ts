@@ -56,6 +56,20 @@ export class TicketTable extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: READ_ACTIONS, resourceArns: this.resources() });
   }
 
+  /**
+   * Item writes (put, update, delete; conditional ones included) on this table only, and only to items whose partition
+   * key matches one of `partitionKeys` (IAM's StringLike: `*` matches any characters). For a function that reads
+   * tickets but writes only its own items: IAM checks dynamodb:LeadingKeys on every single-item write.
+   */
+  grantWriteToPartitions(grantee: iam.IGrantable, partitionKeys: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitionKeys } },
+    });
+  }
+
   /** Item reads and writes (including conditional and transactional writes) on this table only. */
   grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({

@@ -18,6 +18,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBat
 import type { createHelpdeskApiHandler } from '../../functions/helpdesk-api/handler';
 import type { createIngestHandler } from '../../functions/ingest/handler';
 import type { createNotifyHandler } from '../../functions/notify/handler';
+import type { createReconcileHandler } from '../../functions/reconcile/handler';
 import type { createReplyHandler } from '../../functions/reply/handler';
 import type { createWebhookHandler } from '../../functions/x-webhook/handler';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
@@ -25,6 +26,7 @@ import { isTicketItem } from '../../shared/aws/items';
 import { QUEUES, TICKET_STREAM, type QueueName, type QueueSpec } from '../../shared/aws/resources';
 import { parseConfig, type Config } from '../../shared/config';
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
+import type { ReconcileReport } from '../../shared/x/reconcile';
 import { attachmentsDir, fileAttachmentStore, LOCAL_ATTACHMENTS_PATH, type FileAttachmentStore } from './file-attachment-store';
 import { startHttpServer, type HttpHandler, type HttpRoute, type HttpServer } from './http-server';
 import {
@@ -67,7 +69,15 @@ export type HandlerFactories = {
   ingest?: AttachmentsFactory<SqsHandler>;
   notify?: AttachmentsFactory<NotifyHandler>;
   reply?: Factory<SqsHandler>;
+  /** Undefined from the factory when the bot's access token is not configured: then nothing is reconciled. */
+  reconcile?: Factory<ReconcileRun | undefined>;
 };
+
+/** One reconciliation run (functions/reconcile), as EventBridge Scheduler's tick runs it on AWS. */
+export type ReconcileRun = () => Promise<ReconcileReport>;
+
+/** Whether the runner reconciles on a timer, as the stack's schedule does, and if not, why. */
+export type ReconciliationStatus = { every: number } | { off: string };
 
 /**
  * Dev values for what CONTRACT §1 says has a local default. They are not secret: they are printed at start and
@@ -186,6 +196,13 @@ export type LocalBridge = {
    * messages this start sent again because an earlier run had not finished them.
    */
   queueJournal?: { file: string; requeued: number };
+  /** The reconciler's timer: every X_RECONCILE_INTERVAL_SECONDS, or off and why. */
+  reconciliation: ReconciliationStatus;
+  /**
+   * Runs reconciliation once, after any run in progress (runs never overlap, timer or not), whatever the interval;
+   * undefined when the reconcile function is not wired or has no X access token.
+   */
+  reconcileOnce(): Promise<ReconcileReport | undefined>;
   eventSources: {
     ingest?: SqsEventSource;
     notifyRetry?: SqsEventSource;
@@ -387,6 +404,13 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     const ingest = build('ingest', withAttachments(options.handlers.ingest), 'X events stay on the inbound queue');
     const notify = build('notify', withAttachments(options.handlers.notify), 'no ticket events reach the helpdesk');
     const reply = build('reply', options.handlers.reply, 'replies stay queued');
+    const reconcile = build('reconcile', options.handlers.reconcile, 'nothing the webhook missed is read from X');
+    const reconciler = startReconcileTimer(reconcile, {
+      intervalSeconds: config.x.reconcileIntervalSeconds,
+      // The factory answers undefined without the bot's token: reading X needs the account's user context.
+      offWithoutRun: options.handlers.reconcile ? 'X_ACCESS_TOKEN is not set' : 'the reconcile function is not wired',
+      log,
+    });
 
     const sqsSource = (name: string, queue: QueueName, handler: SqsHandler) => {
       const q = resources.queues[queue];
@@ -455,6 +479,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     }
     // HTTP stops first, so nothing new enters while the event sources finish their batches.
     cleanup.push(() => http.stop());
+    // Before HTTP even: no new run starts, and the one in progress finishes its page while the queues are there.
+    cleanup.push(() => reconciler.stop());
 
     const wiredQueues: [QueueName, SqsEventSource | undefined][] = [
       ['inbound', eventSources.ingest],
@@ -536,6 +562,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       streamFailuresQueue,
       attachments,
       ...(journal ? { queueJournal: { file: journal.file, requeued } } : {}),
+      reconciliation: reconciler.status,
+      reconcileOnce: () => reconciler.runOnce(),
       eventSources,
       requestCounts() {
         const snapshot = (counters: Map<string, Counter>) =>
@@ -569,6 +597,53 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The reconciler's timer: a run every `intervalSeconds`, each started only after the previous one finished (a timer
+ * armed when a run ends, never an interval), so runs never overlap, here as the lease and reserved concurrency make
+ * sure on AWS. Manual runs queue behind the one in progress. Off without a run function or with an interval of 0.
+ */
+function startReconcileTimer(
+  run: ReconcileRun | undefined,
+  { intervalSeconds, offWithoutRun, log }: { intervalSeconds: number; offWithoutRun: string; log: (message: string, error?: unknown) => void },
+): { status: ReconciliationStatus; runOnce(): Promise<ReconcileReport | undefined>; stop(): Promise<void> } {
+  let last: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const runOnce = (): Promise<ReconcileReport | undefined> => {
+    if (!run) return Promise.resolve(undefined);
+    if (stopped) return Promise.reject(new Error('the local bridge is stopped: no reconciliation run'));
+    const next = last.then(() => run());
+    last = next.catch(() => undefined);
+    return next;
+  };
+  const status: ReconciliationStatus = !run
+    ? { off: offWithoutRun }
+    : intervalSeconds === 0
+      ? { off: 'X_RECONCILE_INTERVAL_SECONDS is 0' }
+      : { every: intervalSeconds };
+  const arm = () => {
+    if (stopped || !('every' in status)) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      runOnce()
+        // A run that stops early (budget, X's 429) resolves; one that throws (table or queue unreachable) is logged,
+        // and the next tick resumes from the cursors, as the next scheduled invocation does on AWS.
+        .catch((error: unknown) => log('reconciliation run failed', error))
+        .finally(arm);
+    }, status.every * 1000);
+  };
+  arm();
+  return {
+    status,
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await last;
+    },
+  };
 }
 
 /**
@@ -623,6 +698,7 @@ const FUNCTION_MODULES = {
   ingest: ['../../functions/ingest/handler', 'createIngestHandler'],
   notify: ['../../functions/notify/handler', 'createNotifyHandler'],
   reply: ['../../functions/reply/handler', 'createReplyHandler'],
+  reconcile: ['../../functions/reconcile/handler', 'createReconcileHandler'],
 } as const satisfies Record<keyof HandlerFactories, readonly [string, string]>;
 
 // Type-only: the real factories must fit the slots they are loaded into (erased at run time, so nothing loads here).
@@ -633,6 +709,7 @@ type _RealFactoriesFit = FitsSlots<{
   ingest: typeof createIngestHandler;
   notify: typeof createNotifyHandler;
   reply: typeof createReplyHandler;
+  reconcile: typeof createReconcileHandler;
 }>;
 
 /**

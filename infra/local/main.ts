@@ -62,6 +62,12 @@ async function main(): Promise<void> {
   const { config } = bridge;
   const requeued = bridge.queueJournal?.requeued ? ` (${bridge.queueJournal.requeued} re-queued now)` : '';
   const token = defaulted.includes('HELPDESK_API_TOKEN') ? config.helpdesk.apiToken : '$HELPDESK_API_TOKEN';
+  const { reconciliation } = bridge;
+  // Said once, here: with reconciliation off, follow-ups X's webhook never delivers are not ticketed.
+  const reconcileLine =
+    'every' in reconciliation
+      ? `every ${reconciliation.every} s: X's mentions and unsolved tickets' conversations, read via ${config.x.apiBaseUrl}`
+      : `off (${reconciliation.off}): follow-ups the X webhook does not deliver are not read`;
   console.log(`
 Support Bridge (brand "${config.brand}") is up in ${Date.now() - started} ms
   X webhook:     ${bridge.url}/x/webhook
@@ -72,6 +78,7 @@ Support Bridge (brand "${config.brand}") is up in ${Date.now() - started} ms
                  messages are sent again at the next start${requeued}
   ticket events: ${config.helpdesk.webhookUrl ? `POSTed to ${config.helpdesk.webhookUrl}` : 'printed below (HELPDESK_WEBHOOK_URL is not set)'}
   replies:       ${config.x.accessToken ? `posted on X via ${config.x.apiBaseUrl}` : 'dry run (X_ACCESS_TOKEN is not set)'}
+  reconcile:     ${reconcileLine}
 
 Try it:
   npm run simulate -- mention "my order is late"

@@ -69,6 +69,15 @@ export const TICKET_STREAM = {
   consumerTimeoutSeconds: 30,
 } as const;
 
+/** The scheduled reconciler (functions/reconcile): one run per brand at a time. */
+export const RECONCILE = {
+  /**
+   * The function's timeout, and so how long a run may hold the brand's lease: Lambda stops a run by then, so a run
+   * that died frees the lease for the next tick.
+   */
+  timeoutSeconds: 300,
+} as const;
+
 /**
  * The secrets each function reads from the brand's secret. The stack grants the secret only to functions that need
  * one, and each function refuses to start without its own.
@@ -82,6 +91,8 @@ export const FUNCTION_SECRETS = {
   'helpdesk-api': ['HELPDESK_API_TOKEN'],
   // On AWS the bot's token is required: a Lambda never falls back to the local dry-run sink.
   reply: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+  // The account's mentions timeline and recent search are read as the bot account (OAuth 1.0a user context).
+  reconcile: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
 } as const satisfies Record<string, readonly SecretName[]>;
 
 /** The most bytes a webhook body may have; X's own bodies are far smaller. */

@@ -45,6 +45,7 @@ describe('brand files', () => {
       mentionMergeWindowHours: 24,
       reopenWindowHours: 168,
       xReadBudgetPerDay: 2000,
+      xReconcileIntervalSeconds: 300,
       silentChannelHours: 24,
       logRetentionDays: 30,
       reservedConcurrency: { reply: 2, notify: 5 },
@@ -64,6 +65,10 @@ describe('brand files', () => {
     [{ ...valid, account: '1234' }, 'infra/brands/acme.json: account must be a 12-digit AWS account id'],
     [{ ...valid, mentionMergeWindowHours: 1.5 }, 'infra/brands/acme.json: mentionMergeWindowHours must be a whole number of hours'],
     [{ ...valid, xReadBudgetPerDay: 12.5 }, 'infra/brands/acme.json: xReadBudgetPerDay must be a whole number of reads'],
+    [{ ...valid, xReconcileIntervalSeconds: 90 }, 'infra/brands/acme.json: xReconcileIntervalSeconds must be 0 (off) or a whole number of minutes'],
+    [{ ...valid, xReconcileIntervalSeconds: 30 }, 'infra/brands/acme.json: xReconcileIntervalSeconds must be 0 (off) or a whole number of minutes'],
+    [{ ...valid, xReconcileIntervalSeconds: 86_460 }, 'infra/brands/acme.json: xReconcileIntervalSeconds must be 0 (off) or a whole number of minutes'],
+    [{ ...valid, xReconcileIntervalSeconds: '300' }, 'infra/brands/acme.json: xReconcileIntervalSeconds must be a number of seconds'],
     [{ ...valid, reopenWindowHours: -1 }, 'infra/brands/acme.json: reopenWindowHours must be at least 0'],
     [{ ...valid, silentChannelHours: 0 }, 'infra/brands/acme.json: silentChannelHours must be at least 1'],
     [{ ...valid, silentChannelHours: 200 }, 'infra/brands/acme.json: silentChannelHours must be at most 168'],
@@ -76,6 +81,12 @@ describe('brand files', () => {
     [{ ...valid, brand: 'other' }, 'infra/brands/acme.json: brand must equal the file name ("acme"), got "other"'],
   ])('rejects %j naming the file and the field', (content, message) => {
     expect(errorFor(content)).toContain(message);
+  });
+
+  it('accepts 0 (no schedule) and whole minutes up to a day as the reconciliation interval', () => {
+    for (const seconds of [0, 60, 3600, 86_400]) {
+      expect(parseBrandConfig(ACME, JSON.stringify({ ...valid, xReconcileIntervalSeconds: seconds })).xReconcileIntervalSeconds).toBe(seconds);
+    }
   });
 
   it('rejects a file that is not JSON, naming it', () => {

@@ -39,6 +39,8 @@ const SDK_PACKAGES: Record<FunctionName, string[]> = {
     '@aws-sdk/util-dynamodb',
   ],
   reply: ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs', '@aws-sdk/util-dynamodb'],
+  // The table (lease, cursors, tickets, read counters), the inbound queue, and the bot's token from the secret.
+  reconcile: ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs', '@aws-sdk/util-dynamodb'],
 };
 
 /** The `@aws-sdk/*` packages the function's bundle loads, bundled as the stack bundles it (ESM, SDK external). */

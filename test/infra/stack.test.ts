@@ -8,7 +8,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { QUEUES, TABLE, TICKET_STREAM } from '../../shared/aws/resources';
+import { reconcileKeys } from '../../shared/aws/dynamo-reconcile-store';
+import { xCacheKeys } from '../../shared/aws/dynamo-x-cache';
+import { QUEUES, RECONCILE, TABLE, TICKET_STREAM } from '../../shared/aws/resources';
 import { METRIC_NAMES, METRIC_NAMESPACE, METRIC_SERVICE } from '../../shared/metric-names';
 import { BRANDS_DIR } from '../../infra/brand-config';
 import { FUNCTION_NAMES } from '../../infra/constructs/bridge-function';
@@ -181,7 +183,7 @@ describe('SupportBridge-example stack', () => {
   });
 
   describe('functions', () => {
-    it('runs all five on Node 24, arm64, with their own log group kept for the brand file retention', () => {
+    it('runs all six on Node 24, arm64, with their own log group kept for the brand file retention', () => {
       const functions = resourcesOf(template, 'AWS::Lambda::Function');
       expect(functions).toHaveLength(FUNCTION_NAMES.length);
       for (const [id, fn] of functions) {
@@ -208,16 +210,52 @@ describe('SupportBridge-example stack', () => {
       expect(timeoutOf('notify')).toBe(
         Math.max(TICKET_STREAM.consumerTimeoutSeconds, QUEUES.notifyRetry.consumerTimeoutSeconds),
       );
+      // The reconciler's lease lasts as long as its timeout: a run Lambda stopped frees it for the next tick.
+      expect(timeoutOf('reconcile')).toBe(RECONCILE.timeoutSeconds);
     });
 
-    it('reserves concurrency for the functions calling X and the helpdesk only', () => {
+    it('reserves concurrency for the functions calling X and the helpdesk only, and one run at a time for the reconciler', () => {
       const reserved = Object.fromEntries(
         resourcesOf(template, 'AWS::Lambda::Function').map(([id, fn]) => [id, fn.Properties?.ReservedConcurrentExecutions]),
       );
-      expect(Object.entries(reserved).filter(([, value]) => value !== undefined)).toEqual([
+      expect(Object.entries(reserved).filter(([, value]) => value !== undefined).sort(([a], [b]) => a.localeCompare(b))).toEqual([
         [expect.stringMatching(/^Notify/), 5],
+        [expect.stringMatching(/^Reconcile/), 1],
         [expect.stringMatching(/^Reply/), 2],
       ]);
+    });
+
+    it('runs the reconciler every xReconcileIntervalSeconds through EventBridge Scheduler, dropping ticks it cannot run', () => {
+      const fnId = logicalIdOf(template, 'AWS::Lambda::Function', 'ReconcileFunction');
+      const schedules = resourcesOf(template, 'AWS::Scheduler::Schedule');
+      expect(schedules).toHaveLength(1);
+      const [, schedule] = schedules[0]!;
+      expect(schedule.Properties).toMatchObject({
+        Name: 'support-bridge-example-reconcile',
+        ScheduleExpression: 'rate(5 minutes)',
+        State: 'ENABLED',
+        Target: {
+          Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        },
+      });
+      // The schedule's role may invoke the reconciler and nothing else, and only for this account.
+      const roleId = ((schedule.Properties?.Target as Json).RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const role = template.toJSON().Resources[roleId] as Resource;
+      expect(JSON.stringify(role.Properties?.AssumeRolePolicyDocument)).toContain('scheduler.amazonaws.com');
+      expect(JSON.stringify(role.Properties?.AssumeRolePolicyDocument)).toContain('aws:SourceAccount');
+      const statements = resourcesOf(template, 'AWS::IAM::Policy')
+        .filter(([, policy]) => (policy.Properties?.Roles as Json[]).some((r) => r.Ref === roleId))
+        .flatMap(([, policy]) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fnId, 'Arn'] } },
+      ]);
+      // A tick Lambda could not run before the next one is due is dropped, not retried behind it.
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 300,
+      });
     });
 
     it('hands each function only the settings it needs, and secrets only as SECRET_ARN', () => {
@@ -236,6 +274,7 @@ describe('SupportBridge-example stack', () => {
         Notify: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
         HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL'],
         Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL'],
+        Reconcile: ['SECRET_ARN', 'TABLE_NAME', 'INBOUND_QUEUE_URL', 'X_READ_BUDGET_PER_DAY', 'X_RECONCILE_INTERVAL_SECONDS'],
       };
       for (const [id, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
         const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -467,6 +506,9 @@ describe('SupportBridge-example stack', () => {
       expect(sendTargets('helpdesk-api')).toEqual([arn('reply')]);
       expect(sendTargets('notify').sort()).toEqual([arn('notify-retry'), arn('notify-stream-failures')].sort());
       expect(sendTargets('reply')).toEqual([]);
+      expect(sendTargets('reconcile')).toEqual([arn('inbound')]);
+      expect(actionsOf('reconcile')).not.toContain('dynamodb:Scan');
+      expect(actionsOf('reconcile')).not.toContain('dynamodb:BatchWriteItem');
       // notify only reads the table; reply consumes its queue (ChangeMessageVisibility to wait out X's rate limit).
       expect(actionsOf('notify')).not.toContain('dynamodb:PutItem');
       expect(actionsOf('reply')).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']));
@@ -475,6 +517,29 @@ describe('SupportBridge-example stack', () => {
         expect(actionsOf(name), name).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
         expect(actionsOf(name), name).not.toContain('logs:CreateLogGroup');
       }
+    });
+
+    it('lets the reconciler read the table and both indexes, and write only its own items and the brand read counters', () => {
+      const tableArn = { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table', 'TicketsTable'), 'Arn'] };
+      const dynamo = policyStatementsOfFunction(template, 'reconcile').filter((s) => asList(s.Action).some((a) => a.startsWith('dynamodb:')));
+      const writes = dynamo.filter((s) => asList(s.Action).some((a) => /Put|Update|Delete|Write/.test(a)));
+      expect(writes).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RECONCILE#example', 'XREADS#example#*'] } },
+        },
+      ]);
+      // The partition keys the grant names are the ones the adapters write.
+      expect(reconcileKeys.lease('example').pk).toBe('RECONCILE#example');
+      expect(reconcileKeys.state('example').pk).toBe('RECONCILE#example');
+      expect(xCacheKeys.readDay('example', '2026-01-01').pk).toMatch(/^XREADS#example#/);
+      const reads = dynamo.filter((s) => !writes.includes(s));
+      expect(reads.flatMap((s) => asList(s.Action)).sort()).toEqual(
+        ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'].sort(),
+      );
+      expect(JSON.stringify(reads.map((s) => s.Resource))).toContain('/index/byStatus');
     });
 
     it('attaches no managed policies to the function roles', () => {
@@ -511,7 +576,7 @@ describe('SupportBridge-example stack', () => {
       const dlqAlarms = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
       expect(dlqAlarms).toHaveLength(4);
       for (const alarm of dlqAlarms) expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
-      expect(alarms.filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda')).toHaveLength(5);
+      expect(alarms.filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda')).toHaveLength(FUNCTION_NAMES.length);
       const custom = (name: string) => alarms.find((a) => a.MetricName === name && a.Namespace === METRIC_NAMESPACE);
       expect(custom('WebhookServerErrors')).toMatchObject({ Dimensions: [{ Name: 'brand', Value: 'example' }] });
       for (const name of [METRIC_NAMES.RepliesFailed, METRIC_NAMES.DeliveryFailed]) {
@@ -639,6 +704,7 @@ describe('several brands', () => {
         alarmEmail: 'oncall@acme.test',
         silentChannelHours: 6,
         logRetentionDays: 90,
+        xReconcileIntervalSeconds: 0,
       }),
     );
     ({ stacks } = buildApp({ brandsDir: dir }));
@@ -679,6 +745,12 @@ describe('several brands', () => {
         }
       }
     }
+  });
+
+  it('deploys the reconciler without a schedule when xReconcileIntervalSeconds is 0', () => {
+    const acme = Template.fromStack(stacks.find((s) => s.stackName === 'SupportBridge-acme')!);
+    acme.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    acme.resourceCountIs('AWS::Lambda::Function', FUNCTION_NAMES.length);
   });
 
   it('takes each brand settings from its own file', () => {

@@ -16,6 +16,7 @@ import { interceptLocalhostDns } from 'fauxqs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createHelpdeskApiHandler } from '../../functions/helpdesk-api/handler';
 import { createNotifyHandler } from '../../functions/notify/handler';
+import { createReconcileHandler } from '../../functions/reconcile/handler';
 import { createReplyHandler } from '../../functions/reply/handler';
 import { createWebhookHandler } from '../../functions/x-webhook/handler';
 import { LOCAL_AWS } from '../../infra/local/services';
@@ -103,6 +104,7 @@ function becomeLambda(name: SecretFunction, secretArn: string): void {
       notify: { TABLE_NAME: 'support-bridge-acme-tickets', HELPDESK_WEBHOOK_URL: 'https://helpdesk.example.com/x-events', NOTIFY_RETRY_QUEUE_URL: otherQueueUrl('notify-retry') },
       'helpdesk-api': { TABLE_NAME: 'support-bridge-acme-tickets', REPLY_QUEUE_URL: otherQueueUrl('reply') },
       reply: { TABLE_NAME: 'support-bridge-acme-tickets', REPLY_QUEUE_URL: otherQueueUrl('reply') },
+      reconcile: { TABLE_NAME: 'support-bridge-acme-tickets', INBOUND_QUEUE_URL: inboundQueueUrl },
     }[name],
     ...ENVIRONMENT_DECOY,
   });
@@ -113,9 +115,22 @@ const CREATE = {
   notify: createNotifyHandler,
   'helpdesk-api': createHelpdeskApiHandler,
   reply: (config: Config) => createReplyHandler(config),
+  // A run reads X and the table; here the function is only built from its config (it refuses to build without the
+  // bot's token), and the scheduler's tick is answered without a run.
+  reconcile: (config: Config) => {
+    if (!createReconcileHandler(config)) throw new Error('Invalid configuration: X_ACCESS_TOKEN is required by this function');
+    return async () => undefined;
+  },
 } satisfies Record<SecretFunction, (config: Config) => unknown>;
 
-type EventOf = { 'x-webhook': HttpEvent; 'helpdesk-api': HttpEvent; notify: DynamoDBStreamEvent | SQSEvent; reply: SQSEvent };
+type EventOf = {
+  'x-webhook': HttpEvent;
+  'helpdesk-api': HttpEvent;
+  notify: DynamoDBStreamEvent | SQSEvent;
+  reply: SQSEvent;
+  /** EventBridge Scheduler's payload, which the function ignores. */
+  reconcile: unknown;
+};
 
 /**
  * The function's handler built as its module builds it on Lambda; `configs` receives each config it is built from
@@ -161,6 +176,7 @@ const HARMLESS_EVENT: { [N in SecretFunction]: EventOf[N] } = {
   'helpdesk-api': httpEvent('GET', '/healthz'),
   notify: { Records: [] } as DynamoDBStreamEvent,
   reply: { Records: [] } as SQSEvent,
+  reconcile: {},
 };
 
 /** The secret values a config carries, by name; a value the function was not given is absent. */
@@ -231,7 +247,7 @@ describe('each function reads its own values from the brand secret', () => {
   it('gets exactly the values FUNCTION_SECRETS lists for it, from the secret at SECRET_ARN, not from the environment', async () => {
     const secret = remember('brand', brandSecret());
     const secretArn = sm.createSecret('support-bridge/acme', JSON.stringify(secret));
-    for (const name of ['x-webhook', 'notify', 'helpdesk-api', 'reply'] as const) {
+    for (const name of ['x-webhook', 'notify', 'helpdesk-api', 'reply', 'reconcile'] as const) {
       becomeLambda(name, secretArn);
       const configs: Config[] = [];
       await lambdaHandler(name, configs)(HARMLESS_EVENT[name] as never);
@@ -239,7 +255,7 @@ describe('each function reads its own values from the brand secret', () => {
       expect(configs.map(secretsIn), name).toEqual([expected]);
     }
     // One read per function, of the current version of the secret the stack named.
-    expect(sm.requestsFor('GetSecretValue')).toEqual(Array.from({ length: 4 }, () => ({ operation: 'GetSecretValue', secretId: secretArn })));
+    expect(sm.requestsFor('GetSecretValue')).toEqual(Array.from({ length: 5 }, () => ({ operation: 'GetSecretValue', secretId: secretArn })));
   });
 
   it('x-webhook answers X with the consumer secret from the secret: CRC, and a signed delivery queued through SQS', async () => {
@@ -301,6 +317,7 @@ describe('a new, malformed or missing secret stops the function with a message n
     ['a webhook key under 24 bytes', 'notify', JSON.stringify({ HELPDESK_WEBHOOK_SECRET: shortKey }), 'Invalid configuration: HELPDESK_WEBHOOK_SECRET must decode to at least 24 bytes'],
     ['an API token under 16 characters', 'helpdesk-api', JSON.stringify({ HELPDESK_API_TOKEN: shortToken }), 'Invalid configuration: HELPDESK_API_TOKEN must be at least 16 characters'],
     ['the bot token without its secret', 'reply', JSON.stringify({ X_API_KEY: 'k'.repeat(25), X_API_SECRET: bareValue, X_ACCESS_TOKEN: `${BOT.id}-${notWhsec}` }), 'Invalid configuration: X_ACCESS_TOKEN_SECRET is required'],
+    ['the bot token without its secret', 'reconcile', JSON.stringify({ X_API_KEY: 'k'.repeat(25), X_API_SECRET: bareValue, X_ACCESS_TOKEN: `${BOT.id}-${notWhsec}` }), 'Invalid configuration: X_ACCESS_TOKEN_SECRET is required'],
   ])('%s (%s)', async (_label, name, secretString, message) => {
     remember(_label, { notWhsec, shortKey, shortToken, bareValue, digits });
     becomeLambda(name, sm.createSecret(`support-bridge/acme-${name}`, secretString));

@@ -43,6 +43,9 @@ export async function startTestBridge(overrides: Partial<LocalBridgeOptions> = {
     prefix: `t-${randomUUID().slice(0, 12)}`,
     emulators: { dynamodbEndpoint: inject('dynamodbEndpoint'), sqsEndpoint: inject('sqsEndpoint') },
     ...overrides,
+    // No reconciliation timer unless a test asks for one: a run at an arbitrary moment would add reads to the fake
+    // X a test counts. `reconcileOnce()` runs it when a test wants it.
+    env: { X_RECONCILE_INTERVAL_SECONDS: '0', ...overrides.env },
     handlers,
   });
   return Object.assign(bridge, {
