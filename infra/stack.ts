@@ -201,7 +201,8 @@ export class SupportBridgeStack extends Stack {
     const fn = (name: FunctionName) => this.functions[name].fn;
 
     // Each function reads only the secret values it needs (FUNCTION_SECRETS); IAM cannot grant part of one secret,
-    // so the grant is all or nothing: a function that needs none would get no access and no SECRET_ARN (today every one reads some).
+    // so the grant is all or nothing: a function that needs none would get no access and no SECRET_ARN (today
+    // every one reads some).
     for (const name of FUNCTION_NAMES) {
       if (FUNCTION_SECRETS[name].length > 0) this.secret.grantRead(fn(name));
     }
