@@ -72,6 +72,12 @@ export const METRIC_NAMES = {
   XUsersNotFound: 'XUsersNotFound',
   /** ingest: items given back to the queue because X failed or refused the look-up of their author. */
   XLookupsFailed: 'XLookupsFailed',
+  /** ingest: the channel went down (the brand account revoked the app); the helpdesk got channel.health_changed. Alarmed. */
+  ChannelDown: 'ChannelDown',
+  /** ingest: the channel went degraded (the day's read budget is spent); the helpdesk got channel.health_changed. */
+  ChannelDegraded: 'ChannelDegraded',
+  /** ingest: an `oauth.revoke` / `user_event` revoke received (a redelivery counts again; ChannelDown does not). */
+  AppRevocations: 'AppRevocations',
 } as const;
 
 /** The name of one custom metric. */

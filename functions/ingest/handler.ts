@@ -6,7 +6,7 @@ import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { RetryableError } from '../../shared/errors';
 import type { AwsClients } from '../../shared/aws/clients';
-import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
+import { dynamoChannelHealthStore, dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
 import { dynamoDbClient } from '../../shared/aws/dynamodb-client';
 import { lazyHandler } from '../../shared/aws/lambda-config';
@@ -22,6 +22,7 @@ import type { AttachmentStore } from '../../shared/attachments/attachment-store'
 import { s3AttachmentStoreFor } from '../../shared/aws/s3-attachment-store';
 import { lazyXLookupsFor } from '../../shared/x/lazy-x-lookups';
 import { xReads, type XLookups } from '../../shared/x/x-reads';
+import { readBudgetWatch } from '../../shared/channel/channel-health';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   created: METRIC_NAMES.TicketsCreated,
@@ -34,6 +35,7 @@ const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   duplicate: METRIC_NAMES.DuplicatesDropped,
   tombstoned: METRIC_NAMES.DeletesBeforeIngest,
   ignored: METRIC_NAMES.InboundIgnored,
+  revoked: METRIC_NAMES.AppRevocations,
 };
 
 /** What ingest reaches besides the table: X's read API, and the store DM media are copied into. */
@@ -58,6 +60,7 @@ export function createIngestHandler(
 ) {
   const tableName = required(config.aws.tableName, 'TABLE_NAME');
   const now = () => new Date();
+  const channel = dynamoChannelHealthStore(clients.dynamodb, tableName, config.brand);
   const deps: IngestDeps = {
     store: dynamoTicketStore(clients.dynamodb, tableName),
     brand: config.brand,
@@ -66,6 +69,7 @@ export function createIngestHandler(
     windows: config.windows,
     now,
     ...(options.attachments ? { media: options.attachments } : {}),
+    channel,
   };
   const media: MediaDeps | undefined = options.attachments && {
     store: options.attachments,
@@ -76,7 +80,17 @@ export function createIngestHandler(
   const x = options.x ?? lazyXLookupsFor(config.x);
   if (!x) logger.warn('no X access token configured: authors X did not name are ticketed unresolved, nothing is read');
   const completion: CompleteDeps = {
-    ...(x ? { reads: xReads({ x, counter: cache.reads, budgetPerDay: config.x.readBudgetPerDay, now }) } : {}),
+    ...(x
+      ? {
+          reads: xReads({
+            x,
+            counter: cache.reads,
+            budgetPerDay: config.x.readBudgetPerDay,
+            now,
+            budget: readBudgetWatch({ store: channel, now }),
+          }),
+        }
+      : {}),
     cache: cache.users,
     storedItems: (xIds) => deps.store.getXItems(xIds),
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
@@ -192,6 +206,8 @@ function laneOf(item: InboundEvent): string {
       return [item.sender.xUserId, item.recipientXUserId].sort().join(':');
     case 'delete':
       return item.authorXUserId;
+    case 'revoke':
+      return 'channel';
   }
 }
 

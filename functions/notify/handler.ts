@@ -1,5 +1,5 @@
-// Primary adapter: ticket changes (the table stream) and queued retries (the notify-retry queue) → the notify use
-// case → partial batch failures. One function for both sources, told apart by each batch's eventSource.
+// Primary adapter: ticket and channel changes (the table stream) and queued retries (the notify-retry queue) → the
+// notify use case → partial batch failures. One function for both sources, told apart by each batch's eventSource.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '../../shared/aws/sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -7,7 +7,7 @@ import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoEventReader } from '../../shared/aws/dynamo-event-reader';
-import { isTicketItem, itemToTicket, openingMessageOf } from '../../shared/aws/items';
+import { isChannelItem, isTicketItem, itemToChannel, itemToTicket, openingMessageOf } from '../../shared/aws/items';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
@@ -88,7 +88,10 @@ export function createNotifyHandler(
     });
 }
 
-/** The stream records that are ticket writes, decoded, in stream order. Deletes (TTL, cleanup) are not changes. */
+/**
+ * The stream records that are ticket or channel writes, decoded, in stream order. Deletes (TTL, cleanup) are not
+ * changes.
+ */
 export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
   const changes: StreamTicketChange[] = [];
   for (const record of records) {
@@ -97,10 +100,15 @@ export function ticketChanges(records: DynamoDBRecord[]): StreamTicketChange[] {
     if (record.eventName === 'REMOVE' || !image || !recordId) continue;
     // The Lambda event's AttributeValue type and the SDK's describe the same wire format.
     const item = unmarshall(image as Record<string, AttributeValue>);
-    if (!isTicketItem(item)) continue;
+    const channel = isChannelItem(item);
+    if (!channel && !isTicketItem(item)) continue;
     try {
       const oldImage = record.dynamodb?.OldImage;
       const previous = oldImage ? unmarshall(oldImage as Record<string, AttributeValue>).sequence : undefined;
+      if (channel) {
+        changes.push({ recordId, channel: itemToChannel(item), ...(typeof previous === 'number' ? { previousSequence: previous } : {}) });
+        continue;
+      }
       const opening = openingMessageOf(item);
       changes.push({
         recordId,

@@ -129,6 +129,12 @@ export class BridgeMonitoring extends Construct {
         'and nothing is read on X until midnight UTC. Raise the budget or look for what is reading.',
       { metric: custom(METRIC_NAMES.XReadsRefused), ...anyOccurrence },
     );
+    alarm(
+      'ChannelDown',
+      'The brand account revoked the app on X: nothing arrives and no reply can be posted. The helpdesk got ' +
+        'channel.health_changed (down) with what to do: re-authorise the app, then subscribe the webhook again.',
+      { metric: custom(METRIC_NAMES.ChannelDown), ...anyOccurrence },
+    );
     // "No event for N hours": one-hour sums that are all below 1 (or missing, as a silent channel emits nothing)
     // for N consecutive hours. Hourly periods keep N up to 168 within CloudWatch's 7-day evaluation range.
     const silence = `No X webhook event for ${props.silentChannelHours} h: check the webhook registration and CRC.`;

@@ -2,7 +2,7 @@
 // generated from the zod schemas the code validates with, so the published contract cannot drift from the code.
 // test/unit/contract-files.test.ts fails when the committed files differ from what this builds.
 import * as z from 'zod/mini';
-import { ticketEventBodySchema, ticketEventSchemas } from '../../shared/helpdesk/events';
+import { channelHealthEventSchema, ticketEventBodySchema, ticketEventSchemas } from '../../shared/helpdesk/events';
 import { replyRequestSchema } from '../../shared/replies/request-reply';
 import {
   apiErrorSchema,
@@ -154,6 +154,7 @@ export function buildEventSchemas(): Record<string, Json> {
     files[`${type}.schema.json`] = z.toJSONSchema(schema, { io: 'output' }) as Json;
   }
   files['ticket-event.schema.json'] = z.toJSONSchema(ticketEventBodySchema, { io: 'output' }) as Json;
+  files['channel.health_changed.schema.json'] = z.toJSONSchema(channelHealthEventSchema, { io: 'output' }) as Json;
   return files;
 }
 

@@ -46,6 +46,10 @@ import { redactedMessage } from '../tickets/rules';
 import { parseTicketId } from '../tickets/ticket-id';
 import type { StoredReply, StoredXItem, TicketStore } from '../tickets/ticket-store';
 import { ValidationError } from '../errors';
+import type * as Sdk from '@aws-sdk/client-dynamodb';
+import { requireSdk } from './sdk/load';
+import { itemToChannel } from './items';
+import { CHANNEL_STATUS_RANK, type ChannelHealth, type ChannelHealthStore, type ChannelStatus } from '../channel/channel-health';
 
 const TOMBSTONE_DAYS = 30;
 const STATUSES = ticketStatusSchema.options;
@@ -442,4 +446,83 @@ function decodeCursor(cursor: string): string {
     // fall through to the validation error
   }
   throw new ValidationError('cursor is not one this API returned', 'cursor');
+}
+
+const { UpdateItemCommand } = requireSdk<typeof Sdk>('@aws-sdk/client-dynamodb');
+
+/**
+ * The channel health store on the same table (one item, `CHANNEL#<brand>`). Each change is one conditional update
+ * that bumps `sequence` and names the status it replaces (`previousStatus`, read by the update itself), so no read
+ * comes before it and no race can write one change twice:
+ * - raising a condition holds only while the stored status is milder (`rank`): the same status again is refused,
+ *   so a redelivered revoke is no second event;
+ * - clearing holds only while the stored reason is the one cleared (and it was found before `foundBefore`).
+ */
+export function dynamoChannelHealthStore(db: DynamoDBClient, tableName: string, brand: string): ChannelHealthStore {
+  const key = marshall(keys.channel(brand));
+  async function update(
+    next: { status: ChannelStatus; reason: ChannelHealth['reason']; detail: string; at: string },
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<'changed' | 'unchanged'> {
+    try {
+      await db.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression:
+            'SET #type = :type, #brand = :brand, #previousStatus = if_not_exists(#status, :ok), #status = :status, ' +
+            '#rank = :rank, #reason = :reason, #detail = :detail, #changedAt = :at, ' +
+            '#sequence = if_not_exists(#sequence, :zero) + :one',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            '#type': 'type',
+            '#brand': 'brand',
+            '#previousStatus': 'previousStatus',
+            '#status': 'status',
+            '#rank': 'rank',
+            '#reason': 'reason',
+            '#detail': 'detail',
+            '#changedAt': 'changedAt',
+            '#sequence': 'sequence',
+          },
+          ExpressionAttributeValues: marshall({
+            ':type': 'channel',
+            ':brand': brand,
+            ':ok': 'ok',
+            ':status': next.status,
+            ':rank': CHANNEL_STATUS_RANK[next.status],
+            ':reason': next.reason,
+            ':detail': next.detail,
+            ':at': next.at,
+            ':zero': 0,
+            ':one': 1,
+            ...values,
+          }),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return 'changed';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'unchanged';
+      throw error;
+    }
+  }
+  return {
+    async getChannel() {
+      const result = await db.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      return result.Item ? itemToChannel(unmarshall(result.Item)) : undefined;
+    },
+    raise(condition, at) {
+      return update({ ...condition, at }, 'attribute_not_exists(#rank) OR #rank < :rank', {});
+    },
+    clear(clearing, detail, at) {
+      const before = clearing.foundBefore === undefined ? '' : ' AND #changedAt < :before';
+      return update(
+        { status: 'ok', reason: 'recovered', detail, at },
+        `#reason = :cleared AND #rank > :zero${before}`,
+        { ':cleared': clearing.reason, ...(clearing.foundBefore === undefined ? {} : { ':before': clearing.foundBefore }) },
+      );
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // How the ticket domain's values are laid out as DynamoDB items. One codec, used by the store, by the notify
 // function reading the table's stream, and by tests that look at the table directly.
 import type { Channel, Message, Reply, Ticket } from '../tickets/model';
+import { CHANNEL_STATUS_RANK, channelHealthSchema, type ChannelHealth } from '../channel/channel-health';
 import { contentXIdOf, messageSchema, replySchema, ticketSchema } from '../tickets/model';
 import { formatTicketId, parseTicketId, type TicketKey } from '../tickets/ticket-id';
 
@@ -18,9 +19,58 @@ export const keys = {
   }),
   message: (xId: string) => ({ pk: `X#${xId}`, sk: 'X' }),
   reply: (replyId: string) => ({ pk: `REPLY#${replyId}`, sk: 'REPLY' }),
+  /**
+   * The brand's X channel health: one item, whose stream records are the outbox of `channel.health_changed`. It sits
+   * under the ticket items' key prefixes on purpose: the notify function's event-source filter (pk `CUST#`, sk
+   * `TICKET#`, in the stack and in the local runner) then hands its records over as it does a ticket's. No customer
+   * partition is named `CHANNEL` (those are numeric X user ids), and no ticket query's prefix (`TICKET#mention#`,
+   * `TICKET#dm#`) or index (it has no GSI keys) reaches it.
+   */
+  channel: (brand: string) => ({ pk: CHANNEL_PK, sk: `TICKET#CHANNEL#${brand}` }),
 };
 
-/** True for a stream image or item that is a ticket. */
+const CHANNEL_PK = 'CUST#CHANNEL';
+
+/** True for a stream image or item that is the channel's health. Check it before isTicketItem, which it also passes. */
+export function isChannelItem(item: Item): boolean {
+  return item.pk === CHANNEL_PK && typeof item.sk === 'string' && item.sk.startsWith('TICKET#CHANNEL#');
+}
+
+/**
+ * The channel's item. Flat, unlike the domain value: its one conditional update (dynamoChannelHealthStore) sets
+ * `previousStatus` from the status it replaces, which an update can only do to a top-level attribute. `rank` is the
+ * status's severity, which the update's condition compares.
+ */
+export function channelToItem(channel: ChannelHealth): Item {
+  return {
+    ...keys.channel(channel.brand),
+    type: 'channel',
+    brand: channel.brand,
+    status: channel.status,
+    rank: CHANNEL_STATUS_RANK[channel.status],
+    reason: channel.reason,
+    detail: channel.detail,
+    sequence: channel.sequence,
+    changedAt: channel.lastChange.at,
+    ...(channel.lastChange.previousStatus === undefined ? {} : { previousStatus: channel.lastChange.previousStatus }),
+  };
+}
+
+export function itemToChannel(item: Item): ChannelHealth {
+  return channelHealthSchema.parse({
+    brand: item.brand,
+    status: item.status,
+    reason: item.reason,
+    detail: item.detail,
+    sequence: item.sequence,
+    lastChange: { at: item.changedAt, ...(item.previousStatus === undefined ? {} : { previousStatus: item.previousStatus }) },
+  });
+}
+
+/**
+ * True for a stream image or item under the ticket keys: a ticket, or the channel's health item (see keys.channel;
+ * tell them apart with isChannelItem first). The notify stream filter, which both carry events.
+ */
 export function isTicketItem(item: Item): boolean {
   return typeof item.pk === 'string' && item.pk.startsWith('CUST#') && String(item.sk).startsWith('TICKET#');
 }

@@ -1,6 +1,6 @@
-// Helpdesk adapter: one signed POST of one ticket event (contract §4). It decides only "delivered or try again";
+// Helpdesk adapter: one signed POST of one ticket or channel event (contract §4). It decides only "delivered or try again";
 // when to try again is the notify use case's business (shared/helpdesk/notify.ts, shared/helpdesk/backoff.ts).
-import type { TicketEvent } from './events';
+import type { HelpdeskEvent } from './events';
 import { webhookHeaders } from './signing';
 
 /**
@@ -30,7 +30,7 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
  * anything else (3xx included: redirects are never followed, since the signature was made for this endpoint), a
  * timeout or a network error is `ok: false` and worth retrying. Never throws for the helpdesk's sake.
  */
-export async function deliver(event: TicketEvent, options: DeliveryOptions): Promise<DeliveryResult> {
+export async function deliver(event: HelpdeskEvent, options: DeliveryOptions): Promise<DeliveryResult> {
   const body = JSON.stringify(event.body);
   if (!options.endpoint) return printToConsole(event, options.print);
   const timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
@@ -66,9 +66,13 @@ function failureReason(error: unknown, timeoutMs: number): string {
   return `network error: ${String(detail)}`;
 }
 
-function printToConsole(event: TicketEvent, print?: (text: string) => void): DeliveryResult {
-  const { type, data } = event.body;
-  const line = `helpdesk event ${type} ticket=${data.ticket.id} sequence=${data.ticket.sequence} webhook-id=${event.webhookId} (HELPDESK_WEBHOOK_URL not set: printed, not sent)`;
+function printToConsole(event: HelpdeskEvent, print?: (text: string) => void): DeliveryResult {
+  const { body } = event;
+  const subject =
+    body.type === 'channel.health_changed'
+      ? `channel=${body.data.channel.status} sequence=${body.data.channel.sequence}`
+      : `ticket=${body.data.ticket.id} sequence=${body.data.ticket.sequence}`;
+  const line = `helpdesk event ${body.type} ${subject} webhook-id=${event.webhookId} (HELPDESK_WEBHOOK_URL not set: printed, not sent)`;
   const text = `${line}\n${JSON.stringify(event.body, null, 2)}`;
   // eslint-disable-next-line no-console -- with no helpdesk configured (the local default) the console is the helpdesk
   (print ?? console.log)(text);

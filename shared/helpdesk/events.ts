@@ -1,9 +1,11 @@
 // The helpdesk event format (contract §4): what integrators receive, as zod schemas that double as the source of the
-// published JSON Schema files (zod 4 `z.toJSONSchema`), and the pure mapping from a changed ticket to its event.
+// published JSON Schema files (zod 4 `z.toJSONSchema`), and the pure mappings from a changed ticket, or a changed
+// channel (`channel.health_changed`, no ticket), to its event.
 // No I/O here: the notify use case fetches the message or reply an event names and hands it in.
 import * as z from 'zod/mini';
 import type { Attachment, Message, Reply, Ticket, TicketChange, TicketEventType } from '../tickets/model';
 import { channelSchema, replyStatusSchema, ticketStatusSchema } from '../tickets/model';
+import { channelStatusSchema, type ChannelHealth } from '../channel/channel-health';
 
 // Timestamps are ISO 8601 strings as the bridge stores them. Documented as `format: date-time` rather than checked
 // with z.iso.datetime(), whose long regex would clutter the published schema and add nothing integrators need.
@@ -570,4 +572,88 @@ export function toTicketEvent(ticket: Ticket, ctx: TicketEventContext = {}): Tic
       };
     }
   }
+}
+
+/** The brand's X channel as the helpdesk sees it in `channel.health_changed`. */
+export const helpdeskChannelSchema = z
+  .looseObject({
+    brand: z.string().register(z.globalRegistry, { description: 'The brand slug of the bridge that sent the event.' }),
+    status: described(
+      channelStatusSchema,
+      'ok: customers\' posts and DMs arrive and replies go out. degraded: they do, but something is limited (see ' +
+        '`reason`). down: nothing arrives from X and no reply can be posted until a person acts (see `detail`).',
+    ),
+    // A string, not an enum: codes will be added as more causes are watched, and a strict validator must not break.
+    reason: z.string().register(z.globalRegistry, {
+      description:
+        'A stable code for the cause: `app_revoked` (the brand account withdrew the app\'s access on X; down), ' +
+        '`read_budget_spent` (the day\'s X read budget is spent: new customers show unresolved until the next UTC ' +
+        'day; degraded), `recovered` (back to ok). More codes may be added: treat an unknown one by its `status`.',
+    }),
+    detail: z.string().register(z.globalRegistry, {
+      description: 'What happened and what a person can do about it, in plain words.',
+    }),
+    previousStatus: z.optional(channelStatusSchema).register(z.globalRegistry, {
+      description: 'The status before this change (absent on the channel\'s first change, which was from ok).',
+    }),
+    sequence: z.number().check(z.int(), z.positive()).register(z.globalRegistry, {
+      description:
+        'Grows with every change to the channel. Retries can deliver events out of order: apply an event only when ' +
+        'its sequence is higher than the last channel event you applied.',
+    }),
+  })
+  .register(z.globalRegistry, {
+    id: 'Channel',
+    title: 'Channel',
+    description: 'The health of the brand\'s X channel: whether customers\' messages arrive and replies go out.',
+  });
+export type HelpdeskChannel = z.infer<typeof helpdeskChannelSchema>;
+
+/** `channel.health_changed`: no ticket, the channel's new state. */
+export const channelHealthEventSchema = z
+  .looseObject({
+    type: z.literal('channel.health_changed'),
+    timestamp: eventTimestamp,
+    data: z.looseObject({ channel: helpdeskChannelSchema }),
+  })
+  .register(z.globalRegistry, {
+    id: 'ChannelHealthChangedEvent',
+    title: 'channel.health_changed',
+    description:
+      'The brand\'s X channel changed status: `data.channel.status` is the new one, `reason` a stable code and ' +
+      '`detail` what to do. Sent once per change (the same status is never announced twice in a row), and again with ' +
+      'status ok when the condition clears. Signed and retried like ticket events; order by `data.channel.sequence`.',
+  });
+export type ChannelHealthEventBody = z.infer<typeof channelHealthEventSchema>;
+
+/** Every event the helpdesk receives: a ticket event or a channel event, told apart by `type`. */
+export type HelpdeskEventBody = TicketEventBody | ChannelHealthEventBody;
+/** An event ready to send, of either kind. */
+export type HelpdeskEvent = { webhookId: string; body: HelpdeskEventBody };
+
+/** The webhook id of the channel change that brought it to `sequence`: derived from the data, like a ticket's. */
+export function channelWebhookIdFor(sequence: number): string {
+  return `evt_channel_${sequence}`;
+}
+
+/** The event for the channel's last change. `timestamp` is when the change happened, the same on every retry. */
+export function toChannelEvent(channel: ChannelHealth): { webhookId: string; body: ChannelHealthEventBody } {
+  return {
+    webhookId: channelWebhookIdFor(channel.sequence),
+    body: {
+      type: 'channel.health_changed',
+      timestamp: channel.lastChange.at,
+      data: {
+        channel: {
+          brand: channel.brand,
+          status: channel.status,
+          reason: channel.reason,
+          detail: channel.detail,
+          // The first change of a channel never written before is from ok; it is said only when it is news.
+          ...(channel.lastChange.previousStatus === undefined ? {} : { previousStatus: channel.lastChange.previousStatus }),
+          sequence: channel.sequence,
+        },
+      },
+    },
+  };
 }

@@ -1,4 +1,5 @@
-// Use case: turn ticket changes into delivered helpdesk events, at least once (contract §4).
+// Use case: turn ticket changes, and changes of the channel's health, into delivered helpdesk events, at least once
+// (contract §4). The channel's item is an outbox like a ticket's: its change is `channel.health_changed`.
 // Primary adapter: functions/notify/handler.ts. Secondary adapters (ports below): the event context reader
 // (DynamoDB), the notify-retry queue (SQS), the helpdesk (delivery.ts) and a clock.
 //
@@ -14,6 +15,7 @@
 import * as z from 'zod/mini';
 import type { AttachmentStore } from '../attachments/attachment-store';
 import type { Message, Reply, Ticket } from '../tickets/model';
+import type { ChannelHealth } from '../channel/channel-health';
 import { ticketEventTypeSchema } from '../tickets/model';
 import { toSqsBody, type Queue } from '../aws/sqs-queue';
 import { count, logger } from '../logger';
@@ -23,11 +25,12 @@ import type { DeliveryResult } from './delivery';
 import {
   contextNeededFor,
   toHelpdeskMessage,
+  toChannelEvent,
   toTicketEvent,
+  type HelpdeskEvent,
+  type HelpdeskEventBody,
   type HelpdeskMessage,
   type StoredLinks,
-  type TicketEvent,
-  type TicketEventBody,
 } from './events';
 
 /** Reads what an event carries besides its ticket. Undefined when the item does not exist. */
@@ -47,7 +50,7 @@ export type NotifyDeps = {
   reader: TicketEventReader;
   retryQueue: Pick<Queue, 'send' | 'delay'>;
   /** One attempt at the helpdesk; never throws (delivery.ts). */
-  deliver: (event: TicketEvent) => Promise<DeliveryResult>;
+  deliver: (event: HelpdeskEvent) => Promise<DeliveryResult>;
   /**
    * Signs short-lived links to the bridge's copies of DM media (shared/attachments/attachment-store.ts). Without it,
    * or when signing fails, an event names the API path that hands out a fresh link instead.
@@ -71,6 +74,7 @@ export type NotifyDeps = {
  */
 export type StreamTicketChange =
   | { recordId: string; ticket: Ticket; previousSequence?: number; opening?: Message }
+  | { recordId: string; channel: ChannelHealth; previousSequence?: number }
   | { recordId: string; unreadable: string };
 
 /** One receive of a notify-retry queue message. */
@@ -83,7 +87,7 @@ export type RetryReceive = { messageId: string; receiptHandle: string; receiveCo
 export type RetryMessage = {
   webhookId: string;
   /** The event's body, key order kept, with `data.message.text` emptied (see `textOf`). */
-  body: TicketEventBody;
+  body: HelpdeskEventBody;
   /** Attempts already made when the message was queued (1 after the stream's attempt, 0 if it had no time to try). */
   attempt: number;
   /** When the stream first handled the event; with the receive count it tells how long the helpdesk has been failing. */
@@ -100,11 +104,18 @@ export type RetryMessage = {
 // byte for byte as first signed so helpdesks that hash bodies see one event.
 const retryMessageSchema = z.object({
   webhookId: z.string().check(z.minLength(1)),
-  body: z.looseObject({
-    type: ticketEventTypeSchema,
-    timestamp: z.string(),
-    data: z.looseObject({ ticket: z.looseObject({ id: z.string(), sequence: z.number() }) }),
-  }),
+  body: z.union([
+    z.looseObject({
+      type: ticketEventTypeSchema,
+      timestamp: z.string(),
+      data: z.looseObject({ ticket: z.looseObject({ id: z.string(), sequence: z.number() }) }),
+    }),
+    z.looseObject({
+      type: z.literal('channel.health_changed'),
+      timestamp: z.string(),
+      data: z.looseObject({ channel: z.looseObject({ status: z.string(), sequence: z.number() }) }),
+    }),
+  ]),
   attempt: z.number().check(z.int(), z.nonnegative()),
   firstAttemptAt: z.string(),
   textOf: z.optional(z.string().check(z.minLength(1))),
@@ -117,7 +128,14 @@ const RECORDS_FAILED = METRIC_NAMES.NotifyRecordsFailed;
 /** A notify-retry message that is not a queued event; SQS parks it in the DLQ. */
 const RETRY_MALFORMED = METRIC_NAMES.NotifyRetryMalformed;
 
-type Built = { change: Extract<StreamTicketChange, { ticket: Ticket }>; index: number; event: TicketEvent };
+type Built = { change: Exclude<StreamTicketChange, { unreadable: string }>; index: number; event: HelpdeskEvent };
+
+/** The lane a change is delivered in (its ticket's, or the channel's) and its place in it. */
+function laneOf(change: Built['change']): { lane: string; sequence: number } {
+  return 'channel' in change
+    ? { lane: 'channel', sequence: change.channel.sequence }
+    : { lane: `ticket:${change.ticket.id}`, sequence: change.ticket.sequence };
+}
 
 /**
  * Handles a batch of stream records (one shard, in order). Returns the record ids Lambda must retry from: a record
@@ -141,15 +159,16 @@ export async function notifyTicketChanges(
   const lanes = new Map<string, Built[]>();
   for (const b of built.slice(0, cut)) {
     if (b === 'failed' || b === 'skipped') continue;
-    const lane = lanes.get(b.change.ticket.id) ?? [];
+    const key = laneOf(b.change).lane;
+    const lane = lanes.get(key) ?? [];
     // The same change read twice in one batch is one event.
     if (!lane.some((other) => other.event.webhookId === b.event.webhookId)) lane.push(b);
-    lanes.set(b.change.ticket.id, lane);
+    lanes.set(key, lane);
   }
   const enqueueFailures: number[] = [];
   await Promise.all(
     [...lanes.values()].map(async (lane) => {
-      lane.sort((a, b) => a.change.ticket.sequence - b.change.ticket.sequence);
+      lane.sort((a, b) => laneOf(a.change).sequence - laneOf(b.change).sequence);
       let helpdeskFailed = false;
       for (const { change, index, event } of lane) {
         const outOfTime = deps.now().getTime() - startedAt > budgetMs;
@@ -196,6 +215,12 @@ async function buildEvent(change: StreamTicketChange, index: number, deps: Notif
   count(RECORDS_FAILED);
   if ('unreadable' in change) {
     logger.error('stream record is not a readable ticket; the stream will replay it', { recordId: change.recordId, reason: change.unreadable });
+  } else if ('channel' in change) {
+    logger.error('channel event could not be built; the stream will replay it', {
+      recordId: change.recordId,
+      sequence: change.channel.sequence,
+      error: outcome.error,
+    });
   } else {
     logger.error('ticket event could not be built; the stream will replay it', {
       recordId: change.recordId,
@@ -209,7 +234,7 @@ async function buildEvent(change: StreamTicketChange, index: number, deps: Notif
 }
 
 /** What one stream change becomes: its event, nothing (a write that moved no sequence), or why it cannot be built. */
-type ChangeOutcome = { event: TicketEvent } | { skipped: true } | { failed: string; error?: Error };
+type ChangeOutcome = { event: HelpdeskEvent } | { skipped: true } | { failed: string; error?: Error };
 
 async function eventForChange(
   change: StreamTicketChange,
@@ -217,6 +242,11 @@ async function eventForChange(
   attachments?: NotifyDeps['attachments'],
 ): Promise<ChangeOutcome> {
   if ('unreadable' in change) return { failed: `not a readable ticket: ${change.unreadable}` };
+  if ('channel' in change) {
+    // As for a ticket: a write that did not move the sequence is no change.
+    if (change.previousSequence === change.channel.sequence) return { skipped: true };
+    return { event: toChannelEvent(change.channel) };
+  }
   const { ticket } = change;
   // A write that did not move the sequence is not a change the helpdesk has to hear about (and has no new id).
   if (change.previousSequence === ticket.sequence) return { skipped: true };
@@ -265,7 +295,7 @@ export async function retryMessagesForChanges(
  * The queue's copy of an event: the body with the message's text, links, attachments and quoted words emptied and
  * the message's X id beside it, so nothing deleted on X waits in the queue. Key order is kept, so putting the same text back gives the same bytes.
  */
-export function toRetryMessage(event: TicketEvent, attempt: number, firstAttemptAt: string): RetryMessage {
+export function toRetryMessage(event: HelpdeskEvent, attempt: number, firstAttemptAt: string): RetryMessage {
   const body = structuredClone(event.body);
   const message = carriedMessage(body);
   if (message) {
@@ -280,7 +310,8 @@ export function toRetryMessage(event: TicketEvent, attempt: number, firstAttempt
 }
 
 /** The message an event body carries (created, message_added, reopened, message_redacted), if any. */
-function carriedMessage(body: TicketEventBody): HelpdeskMessage | undefined {
+function carriedMessage(body: HelpdeskEventBody): HelpdeskMessage | undefined {
+  if (body.type === 'channel.health_changed') return undefined;
   const data = body.data as { message?: HelpdeskMessage };
   return typeof data.message === 'object' && data.message !== null ? data.message : undefined;
 }
@@ -294,10 +325,10 @@ async function currentEvent(
   message: RetryMessage,
   reader: TicketEventReader,
   attachments?: NotifyDeps['attachments'],
-): Promise<TicketEvent> {
+): Promise<HelpdeskEvent> {
   const body = message.body;
   const carried = carriedMessage(body);
-  if (carried) {
+  if (carried && body.type !== 'channel.health_changed') {
     const current = await reader.currentMessage(message.textOf ?? carried.xId, body.data.ticket.id);
     const shown = current ? toHelpdeskMessage(current, await linksFor(current, attachments)) : undefined;
     // Assigning keys the body already has keeps their place, so the bytes match the first attempt's.
@@ -422,7 +453,10 @@ function retryDelay(deps: NotifyDeps, attempt: number): number {
 }
 
 /** What every log line about an event carries; never the body (it may hold message text) nor the secret. */
-function eventLogKeys(event: TicketEvent) {
+function eventLogKeys(event: HelpdeskEvent) {
+  if (event.body.type === 'channel.health_changed') {
+    return { webhookId: event.webhookId, type: event.body.type, sequence: event.body.data.channel.sequence };
+  }
   return {
     ticketId: event.body.data.ticket.id,
     webhookId: event.webhookId,

@@ -30,6 +30,7 @@ import {
 import { formatTicketId, parseTicketId } from './ticket-id';
 import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from './ticket-store';
 import { settlePosted } from '../replies/post-reply';
+import { appRevoked, type ChannelHealthStore } from '../channel/channel-health';
 import { sameReplyText } from '../replies/reply-target';
 
 export type IngestDeps = {
@@ -41,6 +42,8 @@ export type IngestDeps = {
   now: () => Date;
   /** The bridge's own copies of media (DM files); a redaction removes the message's before it writes. */
   media?: StoredMedia;
+  /** The channel's health, which a revoke sets `down`. Required for revokes; other items never touch it. */
+  channel?: ChannelHealthStore;
 };
 
 /** Where the bridge keeps its copies of media X serves only with the account's credentials. */
@@ -56,7 +59,9 @@ export type IngestOutcome =
   | { outcome: 'edited'; xId: string; ticketId: string; sequence: number }
   | { outcome: 'duplicate'; xId: string; ticketId?: string }
   | { outcome: 'tombstoned'; xId: string }
-  | { outcome: 'ignored'; xId: string; reason: 'self' | 'deleted' };
+  | { outcome: 'ignored'; xId: string; reason: 'self' | 'deleted' }
+  /** The account revoked the app: `changed` when this set the channel down, `unchanged` when it already was. */
+  | { outcome: 'revoked'; xId: string; channel: 'changed' | 'unchanged' };
 
 /** Rounds of read-decide-write before giving the item back to the queue: only contention gets here. */
 const MAX_ROUNDS = 6;
@@ -69,6 +74,11 @@ const CUSTOMER_TICKETS = 5;
  * order at all, nothing is lost or doubled). Throws RetryableError when contention outlasts its rounds.
  */
 export async function ingestItem(item: InboundEvent, deps: IngestDeps, prefetched?: Prefetched): Promise<IngestOutcome> {
+  if (item.kind === 'revoke') {
+    // No ticket: the channel's health. Its write is conditional on the status it changes, so a redelivery is free.
+    if (!deps.channel) throw new Error('a revoke needs the channel health store');
+    return { outcome: 'revoked', xId: item.xId, channel: await appRevoked({ store: deps.channel, now: deps.now }) };
+  }
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const known = round === 0 ? prefetched : undefined;
     const result = item.kind === 'delete' ? await applyDelete(item, deps, known) : await applyMessage(item, deps, known);

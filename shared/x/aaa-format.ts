@@ -1,10 +1,11 @@
 // The Account Activity API's webhook format → inbound events. One delivery is `{for_user_id, <kind>_events: [...],
 // users?, user_has_blocked?}` with v1.1 objects; X ends this API on 2027-01-01.
-import type { IgnoreReason, InboundDelete, InboundPost, InboundQuoted } from './inbound-event';
+import type { IgnoreReason, InboundDelete, InboundPost, InboundQuoted, InboundRevoke } from './inbound-event';
 import {
   count,
   editHistoryOf,
   isObject,
+  isoFromIso,
   isoFromMillis,
   isoFromTwitterDate,
   isTrue,
@@ -56,6 +57,10 @@ export function normaliseAaaBody(body: JsonObject, env: Env): void {
   if (itemKeys.length === 0) count(env, 'unsupported');
   for (const key of itemKeys) {
     const items = body[key];
+    if (key === 'user_event' && isObject(items) && 'revoke' in items) {
+      record(env, aaaRevoke(items.revoke, env));
+      continue;
+    }
     if (!HANDLED_ARRAYS.has(key)) {
       count(env, IGNORED_ARRAYS.get(key) ?? 'unsupported', itemCount(items));
       continue;
@@ -179,6 +184,26 @@ function aaaDelete(item: unknown, env: Env): ItemOutcome {
     authorXUserId,
     deletedAt: isoFromMillis(item.timestamp_ms) ?? env.receivedAt,
     via: 'tweet_delete_events',
+    receivedAt: env.receivedAt,
+  };
+  return event;
+}
+
+/**
+ * `user_event: {revoke: {date_time, target: {app_id}, source: {user_id}}}`: the account `source.user_id` withdrew the
+ * app's access. X sends it without for_user_id, so the source says whose it is: only the bot's is the channel's business.
+ */
+function aaaRevoke(revoke: unknown, env: Env): ItemOutcome {
+  if (!isObject(revoke) || !isObject(revoke.source)) return 'malformed';
+  const xId = numericId(revoke.source.user_id);
+  if (xId === undefined) return 'malformed';
+  if (xId !== env.bot.id) return 'other_account';
+  const event: InboundRevoke = {
+    kind: 'revoke',
+    format: 'aaa',
+    xId,
+    revokedAt: isoFromIso(revoke.date_time) ?? env.receivedAt,
+    via: 'user_event',
     receivedAt: env.receivedAt,
   };
   return event;

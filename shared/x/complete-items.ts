@@ -170,6 +170,7 @@ export async function completeBatch(
         return { ok: true, item: { ...item, sender } };
       }
       case 'delete':
+      case 'revoke':
         return { ok: true, item };
     }
   });
@@ -251,7 +252,7 @@ function quotedWithNames(quote: InboundQuoted, named: Map<string, CachedXUser>):
   return { ...quote, author: { xUserId: known.xUserId, username: known.username, name: known.name, ...(known.profile ? { profile: known.profile } : {}) } };
 }
 
-function notComplete(item: InboundEvent, cause: Error): Completion {
+function notComplete(item: { xId: string }, cause: Error): Completion {
   const reason = cause.message || 'X users look-up failed';
   return {
     ok: false,
@@ -307,6 +308,7 @@ export function completeFromBody(item: InboundEvent): CompleteEvent {
     case 'dm':
       return { ...item, sender: namedFromBody(item.sender) };
     case 'delete':
+    case 'revoke':
       return item;
   }
 }

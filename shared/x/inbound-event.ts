@@ -130,7 +130,26 @@ export const inboundDeleteSchema = z.object({
 });
 export type InboundDelete = z.infer<typeof inboundDeleteSchema>;
 
-export const inboundEventSchema = z.discriminatedUnion('kind', [inboundPostSchema, inboundDmSchema, inboundDeleteSchema]);
+/**
+ * The brand account withdrew the app's access on X (XAA `oauth.revoke`, AAA `user_event.revoke`): X sends the bot no
+ * more events and refuses its calls until the account authorises the app again. It makes no ticket: ingest sets the
+ * channel's health to `down` (shared/channel/channel-health.ts).
+ */
+export const inboundRevokeSchema = z.object({
+  kind: z.literal('revoke'),
+  format: z.enum(['xaa', 'aaa']),
+  /**
+   * The account that revoked: the bot's (a revoke by another account the app serves is not queued). Named `xId`
+   * like every item's X id, the id of what the item is about, so the queue, the logs and the batch read treat it alike.
+   */
+  xId,
+  revokedAt: z.string(),
+  via: z.string(),
+  receivedAt: z.string(),
+});
+export type InboundRevoke = z.infer<typeof inboundRevokeSchema>;
+
+export const inboundEventSchema = z.discriminatedUnion('kind', [inboundPostSchema, inboundDmSchema, inboundDeleteSchema, inboundRevokeSchema]);
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
 
 /**
@@ -152,7 +171,7 @@ export type NamedUser = {
  */
 export type CompletePost = Omit<InboundPost, 'author'> & { author: NamedUser };
 export type CompleteDm = Omit<InboundDm, 'sender'> & { sender: NamedUser };
-export type CompleteEvent = CompletePost | CompleteDm | InboundDelete;
+export type CompleteEvent = CompletePost | CompleteDm | InboundDelete | InboundRevoke;
 
 /** Why an item in a webhook body was acknowledged but not queued. Each reason is a metric. */
 export type IgnoreReason =
@@ -171,3 +190,4 @@ export type NormalisedBody = {
   events: InboundEvent[];
   ignored: Partial<Record<IgnoreReason, number>>;
 };
+

@@ -129,7 +129,7 @@ function boundedHistory(ids: string[]): string[] {
  * post, 1 per DM) and their URLs and alt text; the quoted post's text and author; the edit history.
  */
 export function withinLimits(event: InboundEvent): InboundEvent {
-  if (event.kind === 'delete') return event;
+  if (event.kind === 'delete' || event.kind === 'revoke') return event;
   const text = cut(event.text, MAX_TEXT_CODE_POINTS);
   const links = boundedLinks(event.links);
   if (event.kind === 'dm') {

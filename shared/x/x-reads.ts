@@ -72,7 +72,15 @@ export type XReadsDeps = {
   budgetPerDay: number;
   now: () => Date;
   metrics?: ReadMetrics;
+  /**
+   * Told when a reservation is refused (`spent`) or granted in full (`available`), with its UTC day: the channel's
+   * health follows it (shared/channel/channel-health.ts, readBudgetWatch). Never throws.
+   */
+  budget?: BudgetWatch;
 };
+
+/** What follows the day's read budget; see XReadsDeps.budget. */
+export type BudgetWatch = { spent(day: string): Promise<void>; available(day: string): Promise<void> };
 
 /**
  * What a look-up of some ids came to. Every id asked for is in exactly one of `found` (by id), `notFound` (X says it
@@ -161,6 +169,8 @@ export function xReads(deps: XReadsDeps): XReads {
     const allowed = ids.slice(0, Math.floor(reservedReads / perId));
     const refused = ids.slice(allowed.length);
     const unusedSlack = reservedReads - allowed.length * perId;
+    if (refused.length > 0) await deps.budget?.spent(day);
+    else await deps.budget?.available(day);
     if (refused.length > 0) {
       report.refused(kind, refused.length);
       logger.warn('X read budget spent for today: ids left unread', {
@@ -221,6 +231,8 @@ export function xReads(deps: XReadsDeps): XReads {
     const perPost = 2;
     const reserved = await deps.counter.reserve({ day, wanted: input.maxResults * perPost, budget: deps.budgetPerDay });
     const maxResults = Math.floor(reserved / perPost);
+    if (maxResults < input.minResults) await deps.budget?.spent(day);
+    else await deps.budget?.available(day);
     if (maxResults < input.minResults) {
       report.refused(input.kind, input.minResults);
       logger.warn('X read budget spent for today: page left unread', { day, kind: input.kind, budgetPerDay: deps.budgetPerDay });

@@ -1,7 +1,7 @@
 // The X Activity API's webhook format → inbound events. One delivery is `{data: {event_uuid, event_type, filter,
 // tag, payload, includes}}` (x-api/activity/event-payloads.mdx); post events carry a v2 post as `payload`, with its
 // users, quoted posts and media in the optional `includes`; DM events carry v1.1 DM objects (dm-format.ts).
-import type { IgnoreReason, InboundDelete, InboundPost, InboundQuoted } from './inbound-event';
+import type { IgnoreReason, InboundDelete, InboundPost, InboundQuoted, InboundRevoke } from './inbound-event';
 import {
   count,
   editHistoryOf,
@@ -80,6 +80,8 @@ function normaliseXaaEvent(envelope: unknown, env: Env): void {
     for (const dm of dms) record(env, directMessage(dm, users, 'xaa', eventType, env));
   } else if (eventType === 'post.delete') {
     record(env, xaaDelete(payload, env));
+  } else if (eventType === 'oauth.revoke') {
+    record(env, xaaRevoke(payload, env));
   } else {
     count(env, IGNORED_TYPES.get(eventType) ?? 'unsupported');
   }
@@ -189,6 +191,26 @@ function xaaDelete(payload: unknown, env: Env): ItemOutcome {
     // post.delete carries no time of its own.
     deletedAt: isoFromMillis(payload.timestamp_ms) ?? env.receivedAt,
     via: 'post.delete',
+    receivedAt: env.receivedAt,
+  };
+  return event;
+}
+
+/**
+ * `oauth.revoke` (x-api/activity/event-payloads.mdx): `payload: {date_time, user_id, app_id}` with an empty filter, so
+ * the payload's user_id says whose access went: only the bot's is the channel's business.
+ */
+function xaaRevoke(payload: unknown, env: Env): ItemOutcome {
+  if (!isObject(payload)) return 'malformed';
+  const xId = numericId(payload.user_id);
+  if (xId === undefined) return 'malformed';
+  if (xId !== env.bot.id) return 'other_account';
+  const event: InboundRevoke = {
+    kind: 'revoke',
+    format: 'xaa',
+    xId,
+    revokedAt: isoFromIso(payload.date_time) ?? env.receivedAt,
+    via: 'oauth.revoke',
     receivedAt: env.receivedAt,
   };
   return event;

@@ -354,7 +354,7 @@ describe('a kept DM photo through the bridge, on S3', () => {
     await notifyTicketChanges([{ recordId: '1', ticket }], {
       reader,
       retryQueue: { send: async () => undefined, delay: async () => undefined },
-      deliver: async (event) => (delivered.push(event), { ok: true, status: 204 }),
+      deliver: async (event) => (delivered.push(event as TicketEvent), { ok: true, status: 204 }),
       now: () => new Date(),
       attachments: store,
     });

@@ -3,6 +3,7 @@
 import { contentXIdOf, type Message, type Ticket } from '../../shared/tickets/model';
 import { redactedMessage } from '../../shared/tickets/rules';
 import { parseTicketId } from '../../shared/tickets/ticket-id';
+import { clearedChannel, raisedChannel, type ChannelHealth, type ChannelHealthStore } from '../../shared/channel/channel-health';
 import type { StoredReply, StoredXItem, TicketStore } from '../../shared/tickets/ticket-store';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -159,5 +160,27 @@ export function memoryTicketStore(): MemoryTicketStore {
       if (outbound) xItems.set(outbound.xId, { kind: 'message', message: clone(outbound) });
       return 'ok';
     },
+  };
+}
+
+/**
+ * The channel health store in memory, with the DynamoDB adapter's rule (shared/channel/channel-health.ts: raisedChannel,
+ * clearedChannel): a write that would change nothing is refused. `changes` lists every state written, in order: what
+ * the table's stream would hand to notify.
+ */
+export function memoryChannelHealthStore(brand: string): ChannelHealthStore & { changes: ChannelHealth[] } {
+  let current: ChannelHealth | undefined;
+  const changes: ChannelHealth[] = [];
+  const write = (next: ChannelHealth | undefined): 'changed' | 'unchanged' => {
+    if (!next) return 'unchanged';
+    current = next;
+    changes.push(structuredClone(next));
+    return 'changed';
+  };
+  return {
+    changes,
+    getChannel: async () => (current ? structuredClone(current) : undefined),
+    raise: async (condition, at) => write(raisedChannel(current, condition, brand, at)),
+    clear: async (clearing, detail, at) => write(clearedChannel(current, clearing, detail, at)),
   };
 }

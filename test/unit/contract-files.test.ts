@@ -29,5 +29,6 @@ describe('contract files', () => {
       '/tickets/{ticketId}/replies',
     ]);
     expect(Object.keys(files).filter((f) => f.startsWith('events/ticket.'))).toHaveLength(8);
+    expect(Object.keys(files)).toContain('events/channel.health_changed.schema.json');
   });
 });

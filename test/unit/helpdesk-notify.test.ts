@@ -79,7 +79,9 @@ function fakes(script: (event: TicketEvent) => DeliveryResult | Promise<Delivery
         delays.push({ receiptHandle, seconds });
       },
     },
-    async deliver(event) {
+    async deliver(helpdeskEvent) {
+      // These tests hand notify ticket changes only (channel changes have their own tests below).
+      const event = helpdeskEvent as TicketEvent;
       attempts.push(event);
       sentBytes.push(JSON.stringify(event.body));
       const result = await script(event);

@@ -51,9 +51,10 @@ const IGNORED: Record<string, string> = {
   'broadcast.start': 'unsupported',
   'broadcast.end': 'unsupported',
   'broadcast.chat': 'unsupported',
-  'oauth.revoke': 'unsupported',
 };
-const QUEUED: Record<string, 'post' | 'dm' | 'delete'> = {
+const QUEUED: Record<string, 'post' | 'dm' | 'delete' | 'revoke'> = {
+  // The account withdrew the app's access: no ticket, but the channel goes down (ingest).
+  'oauth.revoke': 'revoke',
   'post.create': 'post',
   'post.delete': 'delete',
   'post.mention.create': 'post',
@@ -104,6 +105,20 @@ describe("X's documented sample bodies", () => {
 });
 
 describe('what the documented samples say, field by field', () => {
+  it('oauth.revoke: the account that revoked (from the payload, the filter being empty) and when', () => {
+    const { events, ignored } = normalise('oauth.revoke');
+    expect(ignored).toEqual({});
+    expect(events).toEqual([
+      { kind: 'revoke', format: 'xaa', xId: BOT.id, revokedAt: '2026-07-23T21:44:05.000Z', via: 'oauth.revoke', receivedAt: ctx.receivedAt },
+    ]);
+  });
+
+  it("oauth.revoke by another account the app serves is not the bot's channel: counted other_account", () => {
+    const body = JSON.parse(readFileSync(`${FIXTURES}xaa-doc-oauth.revoke.json`, 'utf8')) as { data: { payload: { user_id: string } } };
+    body.data.payload.user_id = '4242';
+    expect(normaliseWebhookBody(body, ctx)).toEqual({ events: [], ignored: { other_account: 1 } });
+  });
+
   it('post.mention.create: the author named from includes.users (a plain array), with the profile agents see', () => {
     const post = onlyEvent('post.mention.create', 'post');
     expect(post).toMatchObject({

@@ -298,9 +298,21 @@ describe('Account Activity API: DMs, deletes and the events that are never ticke
     ['aaa-typing.json', { typing: 1 }],
     ['aaa-read.json', { read: 1 }],
     ['aaa-block.json', { unsupported: 1 }],
-    ['aaa-user-event-revoke.json', { unsupported: 1 }],
   ])('acknowledges %s without an event, counted as %o', (name, ignored) => {
     expect(normalise(fixture(name))).toEqual({ events: [], ignored });
+  });
+
+  it('queues a user_event revoke of the bot account (no for_user_id: the source says whose) as a revoke', () => {
+    expect(normalise(fixture('aaa-user-event-revoke.json'))).toEqual({
+      events: [{ kind: 'revoke', format: 'aaa', xId: BOT.id, revokedAt: '2026-11-16T14:20:00.000Z', via: 'user_event', receivedAt: RECEIVED_AT }],
+      ignored: {},
+    });
+  });
+
+  it("counts another account's user_event revoke as other_account, and a revoke without its source as malformed", () => {
+    const other = { user_event: { revoke: { date_time: '2026-11-16T14:20:00+00:00', target: { app_id: '1' }, source: { user_id: '4242' } } } };
+    expect(normalise(other)).toEqual({ events: [], ignored: { other_account: 1 } });
+    expect(normalise({ user_event: { revoke: { date_time: '2026-11-16T14:20:00+00:00' } } })).toEqual({ events: [], ignored: { malformed: 1 } });
   });
 });
 

@@ -1,0 +1,150 @@
+// Use case: the health of the brand's X channel, as one item in the tickets table whose stream record is the outbox
+// of `channel.health_changed` (contract §4), the way a ticket's item is the outbox of its events.
+// In: a condition found (the account revoked the app, the day's read budget is spent) or cleared. Out: the channel's
+// next state, written only when it changes what the helpdesk should know, with its sequence bumped in the same write.
+// Safe to retry: the write is conditional on the state it changes (a status the channel already has, or a condition
+// already cleared, refuses the write), so a redelivered revoke or a second refused read changes nothing and sends
+// nothing. No AWS import: the store is a port (DynamoDB: shared/aws/dynamo-ticket-store.ts, dynamoChannelHealthStore).
+import * as z from 'zod/mini';
+import { count, logger } from '../logger';
+import { METRIC_NAMES } from '../metric-names';
+
+export const channelStatusSchema = z.enum(['ok', 'degraded', 'down']);
+export type ChannelStatus = z.infer<typeof channelStatusSchema>;
+
+/** Why the channel is not ok, as stable codes; `recovered` when it is ok again. */
+export const channelReasonSchema = z.enum(['app_revoked', 'read_budget_spent', 'recovered']);
+export type ChannelReason = z.infer<typeof channelReasonSchema>;
+
+/** The channel's state as stored; `sequence` grows with every change (the event's id and order derive from it). */
+export const channelHealthSchema = z.object({
+  brand: z.string(),
+  status: channelStatusSchema,
+  reason: channelReasonSchema,
+  detail: z.string(),
+  sequence: z.number().check(z.int(), z.positive()),
+  lastChange: z.object({ at: z.string(), previousStatus: z.optional(channelStatusSchema) }),
+});
+export type ChannelHealth = z.infer<typeof channelHealthSchema>;
+
+/** A condition found: what the channel should become. */
+export type ChannelCondition = { status: Exclude<ChannelStatus, 'ok'>; reason: Exclude<ChannelReason, 'recovered'>; detail: string };
+
+/**
+ * A condition that cleared: the channel goes back to ok if `reason` is still what it reports, and (when given) the
+ * condition was found before `foundBefore` (an ISO time): a condition of today is not cleared by today's news.
+ */
+export type ChannelClearing = { reason: Exclude<ChannelReason, 'recovered'>; foundBefore?: string };
+
+/**
+ * Where the channel's state lives. Each write is one conditional write that bumps `sequence`; `unchanged` when its
+ * condition refused it (nothing is written, so no event is sent).
+ */
+export type ChannelHealthStore = {
+  getChannel(): Promise<ChannelHealth | undefined>;
+  /** Sets the condition, unless the channel is already at that status or a worse one. */
+  raise(condition: ChannelCondition, at: string): Promise<'changed' | 'unchanged'>;
+  /** Back to ok with `detail`, only as `ChannelClearing` says. */
+  clear(clearing: ChannelClearing, detail: string, at: string): Promise<'changed' | 'unchanged'>;
+};
+
+/** How bad a status is: a condition never replaces a worse one (a spent budget does not hide a revoked app). */
+export const CHANNEL_STATUS_RANK: Record<ChannelStatus, number> = { ok: 0, degraded: 1, down: 2 };
+
+export const APP_REVOKED: ChannelCondition = {
+  status: 'down',
+  reason: 'app_revoked',
+  detail:
+    'The brand account withdrew the app\'s access on X: no mentions or DMs arrive and no reply can be posted. ' +
+    'Re-authorise the app with the brand account, then subscribe the webhook again (ops `subscribe`).',
+};
+
+export const READ_BUDGET_SPENT: ChannelCondition = {
+  status: 'degraded',
+  reason: 'read_budget_spent',
+  detail:
+    'Today\'s X read budget (X_READ_BUDGET_PER_DAY) is spent: new customers show as unresolved until the next UTC ' +
+    'day, and the bridge reads nothing more from X until then. Raise the budget if this happens often.',
+};
+
+const RECOVERED_DETAIL: Record<ChannelClearing['reason'], string> = {
+  app_revoked: 'The app has access to the brand account again.',
+  read_budget_spent: 'A new UTC day began: the X read budget is available again.',
+};
+
+/**
+ * The channel's next state for a condition found, or undefined when the write would change nothing the helpdesk
+ * should hear (the same status again, or a milder one over a worse one). The rule the store's condition enforces.
+ */
+export function raisedChannel(current: ChannelHealth | undefined, condition: ChannelCondition, brand: string, at: string): ChannelHealth | undefined {
+  const previous = current?.status ?? 'ok';
+  if (CHANNEL_STATUS_RANK[condition.status] <= CHANNEL_STATUS_RANK[previous]) return undefined;
+  return {
+    brand,
+    status: condition.status,
+    reason: condition.reason,
+    detail: condition.detail,
+    sequence: (current?.sequence ?? 0) + 1,
+    lastChange: { at, previousStatus: previous },
+  };
+}
+
+/** The channel's next state for a condition cleared, or undefined when the channel does not report that condition. */
+export function clearedChannel(current: ChannelHealth | undefined, clearing: ChannelClearing, detail: string, at: string): ChannelHealth | undefined {
+  if (!current || current.status === 'ok' || current.reason !== clearing.reason) return undefined;
+  if (clearing.foundBefore !== undefined && !(current.lastChange.at < clearing.foundBefore)) return undefined;
+  return {
+    brand: current.brand,
+    status: 'ok',
+    reason: 'recovered',
+    detail,
+    sequence: current.sequence + 1,
+    lastChange: { at, previousStatus: current.status },
+  };
+}
+
+export type ChannelDeps = { store: ChannelHealthStore; now: () => Date };
+
+/** Records that the account revoked the app: the channel is `down`. Idempotent: a redelivery changes nothing. */
+export async function appRevoked(deps: ChannelDeps): Promise<'changed' | 'unchanged'> {
+  const outcome = await deps.store.raise(APP_REVOKED, deps.now().toISOString());
+  if (outcome === 'changed') {
+    count(METRIC_NAMES.ChannelDown);
+    logger.error('the brand account revoked the app: the channel is down', { reason: APP_REVOKED.reason });
+  }
+  return outcome;
+}
+
+/**
+ * Watches the day's read budget for the read module (shared/x/x-reads.ts): `spent` raises `read_budget_spent`,
+ * `available` (a reservation X's budget allowed) clears it when it was found on an earlier UTC day. Each state is
+ * written at most once per day per instance (the store's condition makes the rest free of events anyway), and a
+ * failure to record it never fails the read: it is logged and tried again at the next news.
+ */
+export function readBudgetWatch(deps: ChannelDeps): { spent(day: string): Promise<void>; available(day: string): Promise<void> } {
+  const told = new Map<'spent' | 'available', string>();
+  const once = async (state: 'spent' | 'available', day: string, write: () => Promise<'changed' | 'unchanged'>) => {
+    if (told.get(state) === day) return;
+    try {
+      const outcome = await write();
+      told.set(state, day);
+      if (outcome === 'changed') {
+        if (state === 'spent') count(METRIC_NAMES.ChannelDegraded);
+        logger.warn(state === 'spent' ? 'read budget spent: the channel is degraded' : 'read budget available again: the channel is ok', { day });
+      }
+    } catch (error) {
+      logger.warn('could not record the read budget in the channel health', { day, state, error: error as Error });
+    }
+  };
+  return {
+    spent: (day) => once('spent', day, () => deps.store.raise(READ_BUDGET_SPENT, deps.now().toISOString())),
+    available: (day) =>
+      once('available', day, () =>
+        deps.store.clear(
+          { reason: 'read_budget_spent', foundBefore: `${day}T00:00:00.000Z` },
+          RECOVERED_DETAIL.read_budget_spent,
+          deps.now().toISOString(),
+        ),
+      ),
+  };
+}
