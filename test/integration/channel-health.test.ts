@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamoChannelHealthStore } from '../../shared/aws/dynamo-ticket-store';
+import { APP_REVOKED, READ_BUDGET_SPENT } from '../../shared/channel/channel-health';
 import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
 import { BOT } from '../support/x-payloads';
@@ -73,5 +75,36 @@ describe('channel health', () => {
     ]);
     // No ticket came of it.
     expect(items.filter((item) => item.type === 'ticket')).toEqual([]);
+  });
+
+  it("the table's conditions keep the channel's rules: one write per change, never a milder status over a worse one", async () => {
+    const b = await bridge();
+    const store = dynamoChannelHealthStore(b.clients.dynamodb, b.resources.tableName, b.config.brand);
+    expect(await store.raise(READ_BUDGET_SPENT, '2026-12-01T20:00:00.000Z')).toBe('changed');
+    expect(await store.raise(READ_BUDGET_SPENT, '2026-12-01T20:00:01.000Z')).toBe('unchanged');
+    // Found today: today's reservation does not clear it, nor does clearing another reason.
+    expect(await store.clear({ reason: 'read_budget_spent', foundBefore: '2026-12-01T00:00:00.000Z' }, 'back', '2026-12-01T21:00:00.000Z')).toBe('unchanged');
+    expect(await store.clear({ reason: 'app_revoked' }, 'back', '2026-12-02T00:00:01.000Z')).toBe('unchanged');
+    expect(await store.raise(APP_REVOKED, '2026-12-01T22:00:00.000Z')).toBe('changed');
+    expect(await store.raise(READ_BUDGET_SPENT, '2026-12-01T22:00:01.000Z')).toBe('unchanged');
+    expect(await store.clear({ reason: 'read_budget_spent', foundBefore: '2026-12-02T00:00:00.000Z' }, 'back', '2026-12-02T00:00:01.000Z')).toBe('unchanged');
+    expect(await store.getChannel()).toEqual({
+      brand: b.config.brand,
+      status: 'down',
+      reason: 'app_revoked',
+      detail: APP_REVOKED.detail,
+      sequence: 2,
+      lastChange: { at: '2026-12-01T22:00:00.000Z', previousStatus: 'degraded' },
+    });
+    expect(await store.clear({ reason: 'app_revoked' }, 'access back', '2026-12-02T09:00:00.000Z')).toBe('changed');
+    expect(await store.getChannel()).toMatchObject({ status: 'ok', reason: 'recovered', detail: 'access back', sequence: 3 });
+    // Every change reached the helpdesk, in order, each once.
+    await helpdesk.waitFor(() => channelEvents().length >= 3, 15_000);
+    await b.drain();
+    expect(channelEvents().map((e) => [e.webhookId, (e.json.data.channel as { status: string }).status])).toEqual([
+      ['evt_channel_1', 'degraded'],
+      ['evt_channel_2', 'down'],
+      ['evt_channel_3', 'ok'],
+    ]);
   });
 });

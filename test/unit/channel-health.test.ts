@@ -111,6 +111,20 @@ describe('the read budget and the channel', () => {
     ]);
   });
 
+  it("reads given back the day the budget was spent do not clear it: only a new UTC day's reservation does", async () => {
+    const channel = memoryChannelHealthStore(BRAND);
+    let now = new Date('2026-12-01T20:00:00.000Z');
+    const watch = readBudgetWatch({ store: channel, now: () => now });
+    await watch.spent('2026-12-01');
+    now = new Date('2026-12-01T21:00:00.000Z');
+    await watch.available('2026-12-01');
+    expect((await channel.getChannel())?.status).toBe('degraded');
+    now = new Date('2026-12-02T00:00:01.000Z');
+    await watch.available('2026-12-02');
+    expect((await channel.getChannel())?.status).toBe('ok');
+    expect(channel.changes).toHaveLength(2);
+  });
+
   it('a failure to record the channel never fails the read', async () => {
     const broken = {
       getChannel: async () => undefined,
