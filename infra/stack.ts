@@ -245,7 +245,8 @@ export class SupportBridgeStack extends Stack {
         retryAttempts: 10,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.queues.streamFailures),
-        // Only ticket items make helpdesk events; messages and replies change their ticket too, so nothing is lost.
+        // Only ticket items and the channel's health make helpdesk events (shared/aws/items.ts, isNotifyItem);
+        // messages and replies change their ticket too, so nothing is lost.
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
@@ -255,6 +256,10 @@ export class SupportBridgeStack extends Stack {
                 sk: { S: lambda.FilterRule.beginsWith('TICKET#') },
               },
             },
+          }),
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
+            dynamodb: { NewImage: { pk: { S: lambda.FilterRule.beginsWith('CHANNEL#') }, sk: { S: ['CHANNEL'] } } },
           }),
         ],
       }),

@@ -211,6 +211,11 @@ export class BridgeMonitoring extends Construct {
         'Notify: records not yet deliverable',
         counts(METRIC_NAMES.NotifyRecordsFailed, METRIC_NAMES.NotifyRetryMalformed),
       ),
+      // The same changes the helpdesk hears of as channel.health_changed.
+      graph(
+        'Channel health: down, degraded, app revoked',
+        counts(METRIC_NAMES.ChannelDown, METRIC_NAMES.ChannelDegraded, METRIC_NAMES.AppRevocations),
+      ),
     );
     this.dashboard.addWidgets(
       graph(

@@ -22,7 +22,7 @@ import type { createReconcileHandler } from '../../functions/reconcile/handler';
 import type { createReplyHandler } from '../../functions/reply/handler';
 import type { createWebhookHandler } from '../../functions/x-webhook/handler';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
-import { isTicketItem } from '../../shared/aws/items';
+import { isNotifyItem } from '../../shared/aws/items';
 import { QUEUES, TICKET_STREAM, type QueueName, type QueueSpec } from '../../shared/aws/resources';
 import { parseConfig, type Config } from '../../shared/config';
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
@@ -276,10 +276,10 @@ function countRequests(client: DynamoDBClient | SQSClient, counters: Map<string,
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A ticket item's stream record: the notify function's event-source filter, as the stack declares it. */
-export function isTicketRecord(record: DynamoDBRecord): boolean {
+/** A ticket's or the channel's stream record: the notify function's event-source filter, as the stack declares it. */
+export function isNotifyRecord(record: DynamoDBRecord): boolean {
   const image = record.dynamodb?.NewImage;
-  return image !== undefined && isTicketItem({ pk: image.pk?.S, sk: image.sk?.S });
+  return image !== undefined && isNotifyItem({ pk: image.pk?.S, sk: image.sk?.S });
 }
 
 // Dead letters wait for a person: kept as long as SQS allows (14 days), as the stack keeps them.
@@ -441,7 +441,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         streams: admin.streams,
         streamArn: resources.streamArn,
         handler: notify,
-        filter: isTicketRecord,
+        filter: isNotifyRecord,
         batchSize: TICKET_STREAM.batchSize,
         pollIntervalMs,
         checkpointFile,

@@ -20,20 +20,18 @@ export const keys = {
   message: (xId: string) => ({ pk: `X#${xId}`, sk: 'X' }),
   reply: (replyId: string) => ({ pk: `REPLY#${replyId}`, sk: 'REPLY' }),
   /**
-   * The brand's X channel health: one item, whose stream records are the outbox of `channel.health_changed`. It sits
-   * under the ticket items' key prefixes on purpose: the notify function's event-source filter (pk `CUST#`, sk
-   * `TICKET#`, in the stack and in the local runner) then hands its records over as it does a ticket's. No customer
-   * partition is named `CHANNEL` (those are numeric X user ids), and no ticket query's prefix (`TICKET#mention#`,
-   * `TICKET#dm#`) or index (it has no GSI keys) reaches it.
+   * The brand's X channel health: one item, whose stream records are the outbox of `channel.health_changed`. Its own
+   * partition: the notify function's event-source filter (in the stack and in the local runner: isNotifyItem) passes
+   * it beside the ticket items, and no ticket query or index reaches it.
    */
-  channel: (brand: string) => ({ pk: CHANNEL_PK, sk: `TICKET#CHANNEL#${brand}` }),
+  channel: (brand: string) => ({ pk: `${CHANNEL_PK_PREFIX}${brand}`, sk: 'CHANNEL' }),
 };
 
-const CHANNEL_PK = 'CUST#CHANNEL';
+const CHANNEL_PK_PREFIX = 'CHANNEL#';
 
-/** True for a stream image or item that is the channel's health. Check it before isTicketItem, which it also passes. */
+/** True for a stream image or item that is the channel's health. */
 export function isChannelItem(item: Item): boolean {
-  return item.pk === CHANNEL_PK && typeof item.sk === 'string' && item.sk.startsWith('TICKET#CHANNEL#');
+  return typeof item.pk === 'string' && item.pk.startsWith(CHANNEL_PK_PREFIX) && item.sk === 'CHANNEL';
 }
 
 /**
@@ -67,12 +65,17 @@ export function itemToChannel(item: Item): ChannelHealth {
   });
 }
 
-/**
- * True for a stream image or item under the ticket keys: a ticket, or the channel's health item (see keys.channel;
- * tell them apart with isChannelItem first). The notify stream filter, which both carry events.
- */
+/** True for a stream image or item that is a ticket. */
 export function isTicketItem(item: Item): boolean {
   return typeof item.pk === 'string' && item.pk.startsWith('CUST#') && String(item.sk).startsWith('TICKET#');
+}
+
+/**
+ * The items whose stream records become helpdesk events: tickets and the channel's health. The notify function's
+ * event-source filter, as the stack declares it and the local runner applies it.
+ */
+export function isNotifyItem(item: Item): boolean {
+  return isTicketItem(item) || isChannelItem(item);
 }
 
 export function ticketToItem(ticket: Ticket): Item {

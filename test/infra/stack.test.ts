@@ -418,11 +418,10 @@ describe('SupportBridge-example stack', () => {
         },
       });
       const filters = (props.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
-      expect(filters).toHaveLength(1);
-      expect(JSON.parse(filters[0]!.Pattern)).toEqual({
-        eventName: ['INSERT', 'MODIFY'],
-        dynamodb: { NewImage: { pk: { S: [{ prefix: 'CUST#' }] }, sk: { S: [{ prefix: 'TICKET#' }] } } },
-      });
+      expect(filters.map((f) => JSON.parse(f.Pattern) as unknown)).toEqual([
+        { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { pk: { S: [{ prefix: 'CUST#' }] }, sk: { S: [{ prefix: 'TICKET#' }] } } } },
+        { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { pk: { S: [{ prefix: 'CHANNEL#' }] }, sk: { S: ['CHANNEL'] } } } },
+      ]);
     });
   });
 

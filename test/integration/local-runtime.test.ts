@@ -13,7 +13,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, S
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { HTTP_ROUTES, isTicketRecord, startLocalBridge } from '../../infra/local/bridge';
+import { HTTP_ROUTES, isNotifyRecord, startLocalBridge } from '../../infra/local/bridge';
 import { startHttpServer, type HttpServer } from '../../infra/local/http-server';
 import { ensureResources, LOCAL_AWS, type LocalResources } from '../../infra/local/services';
 import { startSqsEventSource } from '../../infra/local/sqs-event-source';
@@ -177,7 +177,7 @@ describe('DynamoDB stream event source', () => {
         name: 'test-stream',
         streams,
         streamArn: resources.streamArn,
-        filter: isTicketRecord,
+        filter: isNotifyRecord,
         checkpointFile,
         pollIntervalMs: 50,
         retryBaseDelayMs: 20,
@@ -248,7 +248,7 @@ describe('DynamoDB stream event source', () => {
       name: 'test-memory',
       streams,
       streamArn: resources.streamArn,
-      filter: isTicketRecord,
+      filter: isNotifyRecord,
       pollIntervalMs: 50,
       handler: async (event) => {
         batches.push(event.Records);
