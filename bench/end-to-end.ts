@@ -57,15 +57,15 @@ export async function measureEndToEnd(
     }
     await Promise.all(posts);
     await helpdesk.receiver.waitFor(
-      (received) => received.filter((e) => e.type === 'ticket.created' && sentAt.has(e.json.data.ticket.id)).length >= events,
+      (received) => received.filter((e) => e.type === 'ticket.created' && sentAt.has(e.json.data.ticket?.id ?? '')).length >= events,
       60_000,
     );
     const created = helpdesk.receiver.events.filter(
-      (e) => e.type === 'ticket.created' && sentAt.has(e.json.data.ticket.id) && e.attempt === 1,
+      (e) => e.type === 'ticket.created' && sentAt.has(e.json.data.ticket?.id ?? '') && e.attempt === 1,
     );
-    const latencies = created.map((e) => e.receivedAt.getTime() - sentAt.get(e.json.data.ticket.id)!);
-    const decidedAt = (e: (typeof created)[number]) => Date.parse(String((e.json.data.ticket as { createdAt?: string }).createdAt));
-    const toIngest = created.map((e) => decidedAt(e) - sentAt.get(e.json.data.ticket.id)!);
+    const latencies = created.map((e) => e.receivedAt.getTime() - sentAt.get(e.json.data.ticket?.id ?? '')!);
+    const decidedAt = (e: (typeof created)[number]) => Date.parse(String((e.json.data.ticket as { createdAt?: string } | undefined)?.createdAt));
+    const toIngest = created.map((e) => decidedAt(e) - sentAt.get(e.json.data.ticket?.id ?? '')!);
     const ingestToHelpdesk = created.map((e) => e.receivedAt.getTime() - decidedAt(e));
     await bridge.waitForIdle({ timeoutMs: 30_000 });
     const after = bridge.requestCounts();

@@ -17,7 +17,7 @@ export async function startHelpdesk(): Promise<BenchHelpdesk> {
 export async function waitForCreated(receiver: HelpdeskReceiver, ticketIds: string[], timeoutMs: number): Promise<void> {
   const wanted = new Set(ticketIds);
   await receiver.waitFor((events) => {
-    for (const e of events) if (e.type === 'ticket.created' && e.status >= 200 && e.status < 300) wanted.delete(e.json.data.ticket.id);
+    for (const e of events) if (e.type === 'ticket.created' && e.status >= 200 && e.status < 300) wanted.delete(e.json.data.ticket?.id ?? '');
     return wanted.size === 0;
   }, timeoutMs);
 }

@@ -87,8 +87,8 @@ const unnamedReply = (author: XUserRef, id = nextXId()) =>
   xaaReply({ id, author, inReplyTo: { id: nextXId(), user: BOT }, includes: 'empty' });
 
 type ShownUser = Record<string, unknown> & { name: string };
-const customerIn = (event: { json: { data: { ticket: unknown } } }) => (event.json.data.ticket as { customer: ShownUser }).customer;
-const ticketEvents = (ticketId: string) => helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+const customerIn = (event: { json: { data: { ticket?: unknown } } }) => (event.json.data.ticket as { customer: ShownUser }).customer;
+const ticketEvents = (ticketId: string) => helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
 const usersLookups = () => x.requestsTo('GET', '/2/users');
 const idsAsked = () => usersLookups().reduce((sum, r) => sum + (r.query.ids ?? '').split(',').length, 0);
 

@@ -33,7 +33,7 @@ async function bridge() {
   return started;
 }
 
-const eventsFor = (ticketId: string) => helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+const eventsFor = (ticketId: string) => helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
 
 describe('inbound pipeline', () => {
   it('a signed mention becomes a stored ticket and one signed ticket.created', async () => {
@@ -136,7 +136,7 @@ describe('inbound pipeline', () => {
     bridges.push(b);
     const author = { id: '999000333', username: 'crashy', name: 'Crash' };
     expect((await b.postWebhook(xaaMention({ author }))).status).toBe(200);
-    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket.id === 'mn-999000333-1'), 15_000);
+    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === 'mn-999000333-1'), 15_000);
     // Wait until SQS has handed the unacknowledged message out again and the second worker finished with it.
     await expect.poll(async () => (await b.waitForIdle({ timeoutMs: 20_000 })).queues.inbound.notVisible, { timeout: 15_000 }).toBe(0);
     expect(kills).toBe(1);
@@ -152,8 +152,8 @@ describe('inbound pipeline', () => {
     helpdesk.respondWith([503]);
     const author = { id: '555000444', username: 'retry_me', name: 'Retry' };
     expect((await b.postWebhook(xaaMention({ author }))).status).toBe(200);
-    const events = await helpdesk.waitFor((all) => all.filter((e) => e.json.data.ticket.id === 'mn-555000444-1').length >= 2, 20_000);
-    const mine = events.filter((e) => e.json.data.ticket.id === 'mn-555000444-1');
+    const events = await helpdesk.waitFor((all) => all.filter((e) => e.json.data.ticket?.id === 'mn-555000444-1').length >= 2, 20_000);
+    const mine = events.filter((e) => e.json.data.ticket?.id === 'mn-555000444-1');
     expect(mine.map((e) => e.status)).toEqual([503, 204]);
     expect(mine[0]!.webhookId).toBe(mine[1]!.webhookId);
     expect(mine[0]!.body).toBe(mine[1]!.body);

@@ -63,12 +63,12 @@ async function mentionTicket(b: TestBridge, userId: string) {
   const postId = nextXId();
   expect((await b.postWebhook(xaaMention({ id: postId, author }))).status).toBe(200);
   const ticketId = `mn-${userId}-1`;
-  await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket.id === ticketId), 15_000);
+  await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === ticketId), 15_000);
   return { ticketId, postId, author };
 }
 
 const replyEvents = (ticketId: string) =>
-  helpdesk.delivered.filter((e) => e.json.data.ticket.id === ticketId && e.type.startsWith('ticket.reply_'));
+  helpdesk.delivered.filter((e) => e.json.data.ticket?.id === ticketId && e.type.startsWith('ticket.reply_'));
 
 describe('replies through the bot', () => {
   it('posts once under the customer post, signed with OAuth 1.0a, and reports reply_posted', async () => {
@@ -157,7 +157,7 @@ describe('replies through the bot', () => {
     const b = await bridge();
     const sender = { id: '4000000005', username: 'dm_customer', name: 'DM' };
     await b.postWebhook(xaaDm({ sender }));
-    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket.id === 'dm-4000000005-1'), 15_000);
+    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === 'dm-4000000005-1'), 15_000);
     await b.api('POST', '/tickets/dm-4000000005-1/replies', { text: 'Thanks, found your order' });
     await helpdesk.waitFor(() => replyEvents('dm-4000000005-1').length > 0, 15_000);
     expect(x.requestsTo('POST', '/2/dm_conversations/with/4000000005/messages')).toHaveLength(1);
@@ -230,7 +230,7 @@ describe('replies through the bot', () => {
     expect((await b.api('PATCH', `/tickets/${ticketId}`, { status: 'solved' })).json).toMatchObject({ ticket: { sequence: 2 } });
     expect((await b.api('PATCH', `/tickets/${ticketId}`, { status: 'closed' })).status).toBe(400);
     const events = await helpdesk.waitFor(
-      (all) => all.some((e) => e.json.data.ticket.id === ticketId && e.type === 'ticket.status_changed'),
+      (all) => all.some((e) => e.json.data.ticket?.id === ticketId && e.type === 'ticket.status_changed'),
       15_000,
     );
     expect(events.find((e) => e.type === 'ticket.status_changed')!.json.data).toMatchObject({ previousStatus: 'open' });

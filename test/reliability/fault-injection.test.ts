@@ -344,7 +344,7 @@ describe('a worker killed at every step boundary', () => {
     const { tickets, messages } = tableView(await b.scanTable());
     expect(tickets.filter((t) => t.id.includes(customer.id)).map((t) => [t.id, t.sequence])).toEqual([[ticketId, 1]]);
     expect(messages.filter((m) => m.xId === mentionId).map((m) => m.ticketId)).toEqual([ticketId]);
-    const events = helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+    const events = helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
     expect(events.map((e) => [e.type, (e.json.data as { message?: { text?: string } }).message?.text])).toEqual([['ticket.created', text]]);
     expect(eventProblems([{ id: ticketId, sequence: 1 }], helpdesk.events)).toEqual([]);
   });
@@ -371,7 +371,7 @@ describe('a worker killed at every step boundary', () => {
     expect(answer.status).toBe(202);
     expect(answer.statuses.length).toBe(where === 'api' ? 2 : 1);
     await killed;
-    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket.id === ticketId && e.type.startsWith('ticket.reply_')), 20_000);
+    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === ticketId && e.type.startsWith('ticket.reply_')), 20_000);
     await b.waitForIdle({ timeoutMs: 15_000 });
     const view = (await b.api('GET', `/tickets/${ticketId}`)).json as {
       ticket: { sequence: number };
@@ -383,7 +383,7 @@ describe('a worker killed at every step boundary', () => {
     expect(view.messages.filter((m) => m.direction === 'outbound').map((m) => m.xId)).toEqual([view.replies[0]!.xId]);
     expect(view.ticket.sequence).toBe(2);
     expect(eventProblems([{ id: ticketId, sequence: 2 }], helpdesk.events)).toEqual([]);
-    expect(helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId).map((e) => e.type)).toEqual(['ticket.created', 'ticket.reply_posted']);
+    expect(helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId).map((e) => e.type)).toEqual(['ticket.created', 'ticket.reply_posted']);
   });
 
   // Room for the waits below to fail first, with what they saw, on a machine busy enough to stretch every step.
@@ -392,7 +392,7 @@ describe('a worker killed at every step boundary', () => {
   // Waits recognise an event by its ticket and sequence, not by its webhook-id, so a wrong id fails an assertion that
   // says so instead of a wait that times out.
   const isChange = (e: ReceivedEvent, ticketId: string, sequence: number) =>
-    e.json.data.ticket.id === ticketId && e.json.data.ticket.sequence === sequence;
+    e.json.data.ticket?.id === ticketId && e.json.data.ticket?.sequence === sequence;
 
   /**
    * A customer's new ticket, announced, with nothing else in flight: a crash point or a scripted helpdesk answer armed
@@ -437,7 +437,7 @@ describe('a worker killed at every step boundary', () => {
     const view = (await b.api('GET', `/tickets/${ticketId}`)).json as TicketView;
     expect(view.ticket.sequence).toBe(2);
     expect(view.messages.map((m) => m.xId)).toEqual([mentionId, followUpId]);
-    const mine = helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+    const mine = helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
     expect([...new Set(mine.map((e) => e.webhookId))]).toEqual([`evt_${ticketId}_1`, webhookId]);
     const attempts = mine.filter((e) => isChange(e, ticketId, 2));
     expect(attempts.map((e) => e.status)).toEqual(answers);
@@ -483,7 +483,7 @@ describe('a worker killed at every step boundary', () => {
     await helpdesk.waitFor((events) => events.some((e) => isChange(e, ticketId, 2) && e.status === 204), 15_000);
     await b.waitForIdle({ timeoutMs: 15_000 });
 
-    const mine = helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+    const mine = helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
     expect(mine.map((e) => [e.webhookId, e.type, (e.json.data as { previousStatus?: string }).previousStatus])).toEqual([
       [`evt_${ticketId}_1`, 'ticket.created', undefined],
       [`evt_${ticketId}_2`, 'ticket.status_changed', 'open'],
@@ -511,7 +511,7 @@ describe('a worker killed at every step boundary', () => {
     const view = (await b.api('GET', `/tickets/${ticketId}`)).json as TicketView;
     expect(view.ticket).toMatchObject({ status: 'solved', sequence: 3 });
     expect(view.messages.map((m) => m.xId)).toEqual([mentionId, followUpId]);
-    const mine = helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+    const mine = helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
     expect(mine.map((e) => [e.webhookId, e.type])).toEqual([
       [`evt_${ticketId}_1`, 'ticket.created'],
       [`evt_${ticketId}_2`, 'ticket.message_added'],
@@ -677,11 +677,11 @@ describe("X's timeouts and 5xx bursts", () => {
     script();
     const text = `Flaky X answer for ${customer.username}`;
     expect((await b.api('POST', `/tickets/${ticketId}/replies`, { text }, undefined)).status).toBe(202);
-    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket.id === ticketId && e.type.startsWith('ticket.reply_')), 30_000);
+    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === ticketId && e.type.startsWith('ticket.reply_')), 30_000);
     await b.waitForIdle({ timeoutMs: 15_000 });
     expect(x.posts.filter((p) => p.text === text)).toHaveLength(1);
     expect(x.requestsTo('POST', '/2/tweets').filter((r) => (r.body as { text?: string }).text === text)).toHaveLength(expected.posts);
-    const events = helpdesk.events.filter((e) => e.json.data.ticket.id === ticketId);
+    const events = helpdesk.events.filter((e) => e.json.data.ticket?.id === ticketId);
     expect(events.map((e) => e.type)).toEqual(['ticket.created', 'ticket.reply_posted']);
     expect(eventProblems([{ id: ticketId, sequence: 2 }], helpdesk.events)).toEqual([]);
     if (expected.delays) expect(requestedDelays.filter((d) => d >= 10)).toEqual(expected.delays);

@@ -12,7 +12,7 @@ export type ReceivedEvent = {
   /** The raw body, exactly as received. */
   body: string;
   /** The body parsed. */
-  json: { type: string; timestamp: string; data: Record<string, unknown> & { ticket: { id: string; sequence: number } } };
+  json: { type: string; timestamp: string; data: Record<string, unknown> & { ticket?: { id: string; sequence: number } } };
   headers: Record<string, string>;
   /** 1 for the first request with this webhook-id, 2 for the second, ... */
   attempt: number;

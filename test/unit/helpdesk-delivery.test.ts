@@ -61,7 +61,7 @@ describe('deliver', () => {
     expect(received!.type).toBe('ticket.created');
     expect(received!.body).toBe(JSON.stringify(event.body));
     expect(received!.headers['content-type']).toBe('application/json');
-    expect(received!.json.data.ticket.sequence).toBe(1);
+    expect(received!.json.data.ticket?.sequence).toBe(1);
     expect(receiver.rejected).toHaveLength(0);
   });
 

@@ -23,7 +23,7 @@ export function eventProblems(
 ): string[] {
   const problems: string[] = [];
   const ids = new Set(tickets.map((t) => t.id));
-  const mine = events.filter((e) => ids.has(e.json.data.ticket.id));
+  const mine = events.filter((e) => ids.has(e.json.data.ticket?.id ?? ''));
   for (const ticket of tickets) {
     for (let sequence = 1; sequence <= ticket.sequence; sequence++) {
       const id = `evt_${ticket.id}_${sequence}`;
@@ -33,12 +33,12 @@ export function eventProblems(
       if (delivered.length > (options.maxDeliveriesPerId ?? 1)) problems.push(`${id} delivered ${delivered.length} times`);
       const bodies = [...new Set(attempts.map((e) => e.body))];
       if (bodies.length > 1) problems.push(`${id} was sent with different bodies: ${bodies.join(' | ')}`);
-      if (attempts.some((e) => e.json.data.ticket.sequence !== sequence)) problems.push(`${id} carries another sequence`);
+      if (attempts.some((e) => e.json.data.ticket?.sequence !== sequence)) problems.push(`${id} carries another sequence`);
     }
   }
   for (const event of mine) {
-    const ticket = tickets.find((t) => t.id === event.json.data.ticket.id)!;
-    if (event.json.data.ticket.sequence > ticket.sequence) problems.push(`${event.webhookId} is beyond the ticket's sequence ${ticket.sequence}`);
+    const ticket = tickets.find((t) => t.id === event.json.data.ticket?.id)!;
+    if ((event.json.data.ticket?.sequence ?? 0) > ticket.sequence) problems.push(`${event.webhookId} is beyond the ticket's sequence ${ticket.sequence}`);
   }
   return problems;
 }
