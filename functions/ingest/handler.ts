@@ -15,7 +15,7 @@ import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES, type MetricName } from '../../shared/metric-names';
 import { ingestItem, prefetchXItems, type IngestDeps, type IngestOutcome } from '../../shared/tickets/ingest';
-import { completeBatch, type Completion, type CompleteDeps } from '../../shared/x/complete-items';
+import { completeBatch, completeFromBody, type Completion, type CompleteDeps } from '../../shared/x/complete-items';
 import { inboundEventSchema, type InboundEvent } from '../../shared/x/inbound-event';
 import { keepDmMedia, type DmMediaSource } from '../../shared/attachments/keep-dm-media';
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
@@ -121,9 +121,14 @@ export async function processBatch(
     const lane = laneOf(parsed);
     lanes.set(lane, [...(lanes.get(lane) ?? []), { record, item: parsed }]);
   }
-  const completed = await completeItems([...lanes.values()].flat().map(({ item }) => item), completion);
   // One read for the whole batch's X ids instead of one per item: a redelivery is settled by it, a new item goes on.
   const prefetched = await prefetchXItems(deps.store, [...lanes.values()].flatMap((lane) => lane.map(({ item }) => item.xId)));
+  // A redelivery of a stored item changes nothing whoever wrote it: no look-up (no cache read, no X read) for its author.
+  const completed = await completeItems(
+    [...lanes.values()].flat().map(({ item }) => item),
+    completion,
+    (item) => prefetched.isStored(item.xId),
+  );
   await Promise.all(
     [...lanes.values()].map(async (lane) => {
       for (const { record, item } of lane) {
@@ -161,18 +166,30 @@ export async function processBatch(
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-/** Each item's completion; when the read counter cannot be reached, every item goes back to the queue. */
-async function completeItems(items: InboundEvent[], deps: CompleteDeps): Promise<Map<InboundEvent, Completion>> {
+/**
+ * Each item's completion; when the read counter cannot be reached, every item to complete goes back to the queue.
+ * Items `stored` says the table already holds are named from their body only.
+ */
+async function completeItems(
+  all: InboundEvent[],
+  deps: CompleteDeps,
+  stored: (item: InboundEvent) => boolean,
+): Promise<Map<InboundEvent, Completion>> {
+  const known = new Map<InboundEvent, Completion>(
+    all.filter(stored).map((item) => [item, { ok: true, item: completeFromBody(item) }] as const),
+  );
+  const items = all.filter((item) => !known.has(item));
+  if (items.length === 0) return known;
   try {
     const { completions, stats } = await completeBatch(items, deps);
     count(METRIC_NAMES.XUsersNotFound, stats.notFound);
     count(METRIC_NAMES.XLookupsFailed, completions.filter((c) => !c.ok).length);
     if (items.some((item) => item.kind !== 'delete')) logger.info('batch completed', { ...stats });
-    return new Map(items.map((item, i) => [item, completions[i] as Completion]));
+    return new Map([...known, ...items.map((item, i) => [item, completions[i] as Completion] as const)]);
   } catch (error) {
     const failed = new RetryableError('the batch could not be completed', undefined, { cause: error });
     logger.error('batch could not be completed; SQS will redeliver it', { error: error as Error });
-    return new Map(items.map((item) => [item, { ok: false, error: failed }]));
+    return new Map([...known, ...items.map((item) => [item, { ok: false, error: failed }] as const)]);
   }
 }
 

@@ -97,10 +97,16 @@ type Round = IngestOutcome | 'again';
 export type Prefetched = { stored: StoredXItem | undefined };
 
 /**
+ * A batch's findings: called with an X id, hands that id's finding out once; `isStored` only looks, telling whether the
+ * batch read found anything under the id (a message or a tombstone), so work a redelivery does not need can be skipped.
+ */
+export type PrefetchedItems = ((xId: string) => Prefetched | undefined) & { isStored(xId: string): boolean };
+
+/**
  * Reads a batch's X ids in one request and hands each id's finding out once: for a repeat of an id within the batch,
  * the first one's write has made the snapshot stale, so it reads its own. If the read fails, every item reads its own.
  */
-export async function prefetchXItems(store: TicketStore, xIds: string[]): Promise<(xId: string) => Prefetched | undefined> {
+export async function prefetchXItems(store: TicketStore, xIds: string[]): Promise<PrefetchedItems> {
   let known: Map<string, StoredXItem> | undefined;
   try {
     known = await store.getXItems(xIds);
@@ -108,11 +114,12 @@ export async function prefetchXItems(store: TicketStore, xIds: string[]): Promis
     logger.warn('batch read of X ids failed; each item reads its own', { error: error as Error });
   }
   const handedOut = new Set<string>();
-  return (xId) => {
+  const take = (xId: string): Prefetched | undefined => {
     if (!known || handedOut.has(xId)) return undefined;
     handedOut.add(xId);
     return { stored: known.get(xId) };
   };
+  return Object.assign(take, { isStored: (xId: string) => known?.has(xId) ?? false });
 }
 
 function customerOf(item: InboundPost | InboundDm, botUserId: string): { xUserId: string; channel: Channel } {

@@ -2,7 +2,8 @@
 // carry `includes: {}`, so ingest looks the authors up (GET /2/users?ids=, signed as the bot), caches them for a day,
 // and counts every read against X_READ_BUDGET_PER_DAY on the day's counter in the table.
 import { readFileSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_AWS } from '../../infra/local/services';
 import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
@@ -135,6 +136,32 @@ describe('named authors', () => {
       ids: jane.id,
       'user.fields': 'username,name,profile_image_url,verified_type,public_metrics,protected',
     });
+  });
+
+  it('a redelivery of a stored item looks up nobody, even once the cache has forgotten its author', async () => {
+    const b = await bridge();
+    const jane = customer();
+    x.addUser(jane.fake);
+    const body = unnamedReply(jane, nextXId());
+    expect((await b.postWebhook(body)).status).toBe(200);
+    const ticketId = `mn-${jane.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 15_000);
+    expect(usersLookups()).toHaveLength(1);
+    // The day's cache gone (its TTL passed): only the stored message can tell that nothing needs naming.
+    const db = new DynamoDBClient({ endpoint: b.endpoints.dynamodb, ...LOCAL_AWS });
+    try {
+      for (const item of await b.scanTable()) {
+        if (String(item.pk).startsWith('XUSER#')) {
+          await db.send(new DeleteItemCommand({ TableName: b.resources.tableName, Key: marshall({ pk: item.pk, sk: item.sk }) }));
+        }
+      }
+    } finally {
+      db.destroy();
+    }
+    expect((await b.postWebhook(body)).status).toBe(200);
+    await b.waitForIdle({ timeoutMs: 15_000 });
+    expect(usersLookups()).toHaveLength(1);
+    expect(ticketEvents(ticketId).map((e) => e.type)).toEqual(['ticket.created']);
   });
 
   it('100 new customers cost 100 user reads in batched look-ups; their second items cost none', async ({ annotate }) => {
