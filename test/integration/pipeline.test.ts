@@ -193,15 +193,20 @@ describe('inbound pipeline', () => {
     expect((await b.api('GET', '/tickets', undefined, 'wrong-token-wrong-token')).status).toBe(401);
     const first = await b.api('GET', '/tickets?limit=2');
     expect(first.status).toBe(200);
-    const page1 = first.json as { tickets: { id: string }[]; nextCursor: string | null };
+    type Page = { tickets: { id: string; createdAt: string }[]; nextCursor: string | null };
+    const page1 = first.json as Page;
     expect(page1.tickets).toHaveLength(2);
     expect(page1.nextCursor).toBeTruthy();
     const second = await b.api('GET', `/tickets?limit=2&cursor=${page1.nextCursor}`);
-    const page2 = second.json as { tickets: { id: string }[]; nextCursor: string | null };
+    const page2 = second.json as Page;
     expect(page2.tickets).toHaveLength(1);
     expect(page2.nextCursor).toBeNull();
-    // Newest first across pages: the mentions were written at 14:00, 14:01 and 14:02.
-    expect([...page1.tickets, ...page2.tickets].map((t) => t.id)).toEqual(['mn-123450002-1', 'mn-123450001-1', 'mn-123450000-1']);
+    // Newest first across pages, by when the ticket opened (ingest may open one batch's tickets in any order), the id
+    // breaking a tie; every ticket once.
+    const listed = [...page1.tickets, ...page2.tickets];
+    const newestFirst = [...listed].sort((x, y) => `${y.createdAt}#${y.id}`.localeCompare(`${x.createdAt}#${x.id}`));
+    expect(listed.map((t) => t.id)).toEqual(newestFirst.map((t) => t.id));
+    expect(listed.map((t) => t.id).sort()).toEqual(['mn-123450000-1', 'mn-123450001-1', 'mn-123450002-1']);
     expect((await b.api('GET', '/tickets?status=closed')).status).toBe(400);
     expect((await b.api('GET', '/tickets/mn-1-1')).status).toBe(404);
     expect((await b.api('GET', '/healthz', undefined, null)).status).toBe(200);
