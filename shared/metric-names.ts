@@ -62,6 +62,11 @@ export const METRIC_NAMES = {
   ReconcileItemsFound: 'ReconcileItemsFound',
   /** reconcile: of those, posts the table did not hold yet (the webhook had not delivered them): a webhook health signal. */
   ReconcileItemsMissed: 'ReconcileItemsMissed',
+  /**
+   * reconcile: of the missed posts, mentions X's webhook does deliver (explicit @mention, direct reply, quote), older
+   * than a minute when read: deliveries the webhook missed. Alarmed; two runs in a row degrade the channel.
+   */
+  ReconcileWebhookMissed: 'ReconcileWebhookMissed',
   /** reconcile: a run that stopped early (read budget, X's rate limit, X failing); the log says which. */
   ReconcileStopped: 'ReconcileStopped',
   /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent. Alarmed. */

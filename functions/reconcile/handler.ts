@@ -4,13 +4,14 @@
 import type { AwsClients } from '../../shared/aws/clients';
 import { dynamoDbClient } from '../../shared/aws/dynamodb-client';
 import { dynamoReconcileStore } from '../../shared/aws/dynamo-reconcile-store';
-import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
+import { dynamoChannelHealthStore, dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS, RECONCILE } from '../../shared/aws/resources';
 import { sqsClient } from '../../shared/aws/sqs-client';
 import { sqsQueue } from '../../shared/aws/sqs-queue';
+import { readBudgetWatch } from '../../shared/channel/channel-health';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { count, instrumented, logger } from '../../shared/logger';
@@ -52,23 +53,32 @@ export function createReconcileHandler(
     users: async () => ({ users: [], notFound: [] }),
     posts: async () => ({ posts: [], users: [], notFound: [] }),
   };
+  const channel = dynamoChannelHealthStore(clients.dynamodb, tableName, config.brand);
   const deps = {
     brand: config.brand,
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     x,
     // Only `page` is used here: the look-ups are ingest's.
-    reads: xReads({ x: lookups, counter: cache.reads, budgetPerDay: config.x.readBudgetPerDay, now }),
+    reads: xReads({
+      x: lookups,
+      counter: cache.reads,
+      budgetPerDay: config.x.readBudgetPerDay,
+      now,
+      budget: readBudgetWatch({ store: channel, now }),
+    }),
     store: dynamoReconcileStore(clients.dynamodb, tableName, config.brand),
     tickets: dynamoTicketStore(clients.dynamodb, tableName),
     inboundQueue: sqsQueue(clients.sqs, required(config.aws.inboundQueueUrl, 'INBOUND_QUEUE_URL')),
     now,
     leaseMs: RECONCILE_LEASE_MS,
+    channel,
   };
   return () =>
     instrumented('reconcile', config.brand, async () => {
       const report = await reconcile(deps);
       count(METRIC_NAMES.ReconcileItemsFound, report.found);
       count(METRIC_NAMES.ReconcileItemsMissed, report.missed);
+      count(METRIC_NAMES.ReconcileWebhookMissed, report.webhookMissed);
       if (report.outcome !== 'done' && report.outcome !== 'busy' && report.outcome !== 'waiting') count(METRIC_NAMES.ReconcileStopped);
       const log = report.outcome === 'done' || report.outcome === 'busy' || report.outcome === 'waiting' ? logger.info : logger.warn;
       log.call(logger, 'reconciliation run', { ...report, costUsd: report.costMicroUsd / 1_000_000 });

@@ -131,9 +131,38 @@ export class BridgeMonitoring extends Construct {
     );
     alarm(
       'ChannelDown',
-      'The brand account revoked the app on X: nothing arrives and no reply can be posted. The helpdesk got ' +
-        'channel.health_changed (down) with what to do: re-authorise the app, then subscribe the webhook again.',
+      'The X channel is down (the brand account revoked the app, X refuses its token, or the app\'s X credits or ' +
+        'usage cap are spent): nothing arrives and no reply can be posted. The helpdesk got channel.health_changed ' +
+        '(down) with the reason and what to do; the reconcile and ingest logs say the same.',
       { metric: custom(METRIC_NAMES.ChannelDown), ...anyOccurrence },
+    );
+    // Reconciliation runs every few minutes: two five-minute periods out of three with missed deliveries is a webhook
+    // that has stopped, not one late delivery.
+    alarm(
+      'WebhookMissingMentions',
+      'Reconciliation keeps finding mentions X\'s webhook should have delivered: they are ticketed late. Run ' +
+        '`npm run x -- status` and `revalidate` for the webhook, and `replay` for the hours it missed.',
+      {
+        metric: custom(METRIC_NAMES.ReconcileWebhookMissed),
+        threshold: 0,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    alarm(
+      'ReconcileStopping',
+      'Reconciliation runs keep stopping early (X failing, rate limits, the read budget): what the webhook misses is ' +
+        'not read. The reconcile function\'s log says why.',
+      {
+        metric: custom(METRIC_NAMES.ReconcileStopped),
+        threshold: 0,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
     );
     // "No event for N hours": one-hour sums that are all below 1 (or missing, as a silent channel emits nothing)
     // for N consecutive hours. Hourly periods keep N up to 168 within CloudWatch's 7-day evaluation range.
@@ -205,7 +234,12 @@ export class BridgeMonitoring extends Construct {
       // Items the reconciler found that the webhook had not delivered: steady growth means the webhook is losing items.
       graph(
         'Reconciliation: found, missed by the webhook, stopped runs',
-        counts(METRIC_NAMES.ReconcileItemsFound, METRIC_NAMES.ReconcileItemsMissed, METRIC_NAMES.ReconcileStopped),
+        counts(
+          METRIC_NAMES.ReconcileItemsFound,
+          METRIC_NAMES.ReconcileItemsMissed,
+          METRIC_NAMES.ReconcileWebhookMissed,
+          METRIC_NAMES.ReconcileStopped,
+        ),
       ),
       graph(
         'Notify: records not yet deliverable',

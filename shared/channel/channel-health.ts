@@ -13,7 +13,15 @@ export const channelStatusSchema = z.enum(['ok', 'degraded', 'down']);
 export type ChannelStatus = z.infer<typeof channelStatusSchema>;
 
 /** Why the channel is not ok, as stable codes; `recovered` when it is ok again. */
-export const channelReasonSchema = z.enum(['app_revoked', 'read_budget_spent', 'recovered']);
+export const channelReasonSchema = z.enum([
+  'app_revoked',
+  'credentials_refused',
+  'credits_depleted',
+  'usage_capped',
+  'read_budget_spent',
+  'webhook_missing_items',
+  'recovered',
+]);
 export type ChannelReason = z.infer<typeof channelReasonSchema>;
 
 /** The channel's state as stored; `sequence` grows with every change (the event's id and order derive from it). */
@@ -67,10 +75,110 @@ export const READ_BUDGET_SPENT: ChannelCondition = {
     'day, and the bridge reads nothing more from X until then. Raise the budget if this happens often.',
 };
 
+export const CREDENTIALS_REFUSED: ChannelCondition = {
+  status: 'down',
+  reason: 'credentials_refused',
+  detail:
+    'X refuses the brand account\'s access token (401): nothing is read and no reply can be posted. Authorise the app ' +
+    'with the brand account again and put the new token in the brand\'s secret.',
+};
+
+export const CREDITS_DEPLETED: ChannelCondition = {
+  status: 'down',
+  reason: 'credits_depleted',
+  detail:
+    'X refuses reads and posts because the app\'s pay-per-use credits are spent (402): nothing is read and no reply ' +
+    'can be posted. Add credits in the X developer console; the channel recovers at the next successful read.',
+};
+
+export const USAGE_CAPPED: ChannelCondition = {
+  status: 'down',
+  reason: 'usage_capped',
+  detail:
+    'X refuses reads because the app reached its monthly usage cap: nothing more is read until the cap resets or is ' +
+    'raised in the X developer console.',
+};
+
+export const WEBHOOK_MISSING_ITEMS: ChannelCondition = {
+  status: 'degraded',
+  reason: 'webhook_missing_items',
+  detail:
+    'X\'s webhook did not deliver mentions it should have, in consecutive reconciliation runs: they were read from X ' +
+    'and ticketed late (up to X_RECONCILE_INTERVAL_SECONDS). Check the webhook with `npm run x -- status` and ' +
+    '`npm run x -- revalidate`.',
+};
+
 const RECOVERED_DETAIL: Record<ChannelClearing['reason'], string> = {
   app_revoked: 'The app has access to the brand account again.',
+  credentials_refused: 'X accepts the brand account\'s access token again.',
+  credits_depleted: 'X accepts the app\'s reads again: its credits were topped up.',
+  usage_capped: 'X accepts the app\'s reads again: its usage cap was reset or raised.',
   read_budget_spent: 'A new UTC day began: the X read budget is available again.',
+  webhook_missing_items: 'X\'s webhook delivers mentions again: the last reconciliation found none it had missed.',
 };
+
+/** What an X refusal (shared/x/x-client.ts codes) says about the channel, if anything. */
+const REFUSAL_CONDITIONS: Partial<Record<string, ChannelCondition>> = {
+  unauthorized: CREDENTIALS_REFUSED,
+  credits_depleted: CREDITS_DEPLETED,
+  usage_capped: USAGE_CAPPED,
+};
+
+/** Conditions a successful read as the brand account disproves: it reached X with the account's token. */
+const CLEARED_BY_A_READ: ReadonlySet<ChannelClearing['reason']> = new Set([
+  'app_revoked',
+  'credentials_refused',
+  'credits_depleted',
+  'usage_capped',
+] as const);
+
+/** Consecutive reconciliation runs that found mentions the webhook had missed before the channel is degraded. */
+export const WEBHOOK_MISS_RUNS = 2;
+
+/** What one reconciliation run says about the channel (shared/x/reconcile.ts). */
+export type ReconcileNews = {
+  /** When the run began: a condition raised after it is not cleared by it. */
+  startedAt: string;
+  /** It read from X with the account's token and X answered. */
+  readOk: boolean;
+  /** X's refusal code when X refused a read for good (x-client.ts), else undefined. */
+  refusal?: string;
+  /** Consecutive runs (this one included) that found mentions the webhook should have delivered and did not. */
+  webhookMissRuns: number;
+  /** This run read the mentions timeline to its end and found none the webhook had missed. */
+  webhookKeptUp: boolean;
+};
+
+/**
+ * Tells the channel what a reconciliation run learned: a refusal raises its condition; a successful read clears a
+ * condition it disproves; mentions the webhook missed in WEBHOOK_MISS_RUNS runs in a row degrade the channel, and a
+ * run that found none clears it. One read of the channel's item, and a write only when something changes. Never
+ * throws: the run's outcome does not depend on it.
+ */
+export async function reconcileHealth(deps: ChannelDeps, news: ReconcileNews): Promise<void> {
+  const at = () => deps.now().toISOString();
+  try {
+    const raise = async (condition: ChannelCondition) => {
+      if ((await deps.store.raise(condition, at())) !== 'changed') return;
+      count(condition.status === 'down' ? METRIC_NAMES.ChannelDown : METRIC_NAMES.ChannelDegraded);
+      logger.error(`the channel is ${condition.status}: ${condition.reason}`, { reason: condition.reason });
+    };
+    const refused = news.refusal === undefined ? undefined : REFUSAL_CONDITIONS[news.refusal];
+    if (refused) return await raise(refused);
+    if (news.webhookMissRuns >= WEBHOOK_MISS_RUNS) await raise(WEBHOOK_MISSING_ITEMS);
+    if (!news.readOk && !news.webhookKeptUp) return;
+    const current = await deps.store.getChannel();
+    if (!current || current.status === 'ok' || current.reason === 'recovered') return;
+    const reason = current.reason;
+    const clears = (news.readOk && CLEARED_BY_A_READ.has(reason)) || (news.webhookKeptUp && reason === 'webhook_missing_items');
+    if (!clears) return;
+    if ((await deps.store.clear({ reason, foundBefore: news.startedAt }, RECOVERED_DETAIL[reason], at())) === 'changed') {
+      logger.info('the channel is ok again', { reason });
+    }
+  } catch (error) {
+    logger.warn('could not record the reconciliation run in the channel health', { error: error as Error });
+  }
+}
 
 /**
  * The channel's next state for a condition found, or undefined when the write would change nothing the helpdesk

@@ -587,8 +587,11 @@ export const helpdeskChannelSchema = z
     reason: z.string().register(z.globalRegistry, {
       description:
         'A stable code for the cause: `app_revoked` (the brand account withdrew the app\'s access on X; down), ' +
-        '`read_budget_spent` (the day\'s X read budget is spent: new customers show unresolved until the next UTC ' +
-        'day; degraded), `recovered` (back to ok). More codes may be added: treat an unknown one by its `status`.',
+        '`credentials_refused` (X refuses the account\'s token; down), `credits_depleted` (the app\'s X credits are ' +
+        'spent; down), `usage_capped` (the app reached its monthly X usage cap; down), `read_budget_spent` (the ' +
+        'day\'s X read budget is spent: new customers show unresolved until the next UTC day; degraded), ' +
+        '`webhook_missing_items` (X\'s webhook missed mentions that reconciliation then read late; degraded), ' +
+        '`recovered` (back to ok). More codes may be added: treat an unknown one by its `status`.',
     }),
     detail: z.string().register(z.globalRegistry, {
       description: 'What happened and what a person can do about it, in plain words.',

@@ -14,7 +14,8 @@
 // dies resumes at the page it did not finish (re-queueing at most that page, never re-reading earlier ones). X's 429
 // stops the run and its reset is kept: no run reads before it. Past the day's read budget the run stops and says so.
 import { randomUUID } from 'node:crypto';
-import { RetryableError } from '../errors';
+import { reconcileHealth, type ChannelHealthStore } from '../channel/channel-health';
+import { PermanentError, RetryableError } from '../errors';
 import { toSqsBody, type Queue } from '../aws/sqs-queue';
 import type { TicketStore } from '../tickets/ticket-store';
 import type { InboundEvent } from './inbound-event';
@@ -35,6 +36,11 @@ const MAX_RESULTS = 100;
 const FIRST_RUN_LOOKBACK_MS = 24 * 60 * 60_000;
 /** X ids are snowflakes: milliseconds since this epoch, shifted left 22 bits. */
 const SNOWFLAKE_EPOCH_MS = 1288834974657n;
+/**
+ * A mention younger than this when read may still be on its way by webhook: it is queued, but not held against the
+ * webhook. X delivers within seconds (x-api/activity/introduction.mdx); a minute leaves room for our own queue.
+ */
+export const WEBHOOK_GRACE_MS = 60_000;
 
 /** A paginated read in progress: the page to read next, and the newest id its first page announced. */
 export type PendingRead = { nextToken: string; newestId?: string };
@@ -48,6 +54,8 @@ export type ReconcileState = {
   search?: PendingRead & { conversationIds: string[]; sinceId?: string };
   /** X's rate-limit reset (epoch ms) after a 429: no run reads before it. */
   notBefore?: number;
+  /** Consecutive runs whose mentions timeline held mentions the webhook should have delivered and had not. */
+  webhookMissRuns?: number;
 };
 
 /** The reconciler's own items: its lease and its state. */
@@ -71,6 +79,8 @@ export type ReconcileDeps = {
   now: () => Date;
   /** How long a run may hold the lease: the function's timeout, so a run that died frees it by then. */
   leaseMs: number;
+  /** The channel's health, told what the run learned (X's refusals, a webhook that misses mentions); optional in tests. */
+  channel?: ChannelHealthStore;
 };
 
 export type ReconcileOutcome = 'done' | 'busy' | 'waiting' | 'budget' | 'rate_limited' | 'failed';
@@ -81,6 +91,12 @@ export type ReconcileReport = {
   found: number;
   /** Of those, posts the table did not hold yet (the webhook had not delivered them): all queued. */
   missed: number;
+  /**
+   * Of those, mentions X's webhook does deliver (an explicit @mention, a direct reply or a quote of the account's
+   * post) older than WEBHOOK_GRACE_MS: deliveries the webhook missed, a health signal. A follow-up under the
+   * customer's own post is not one: X never delivers it.
+   */
+  webhookMissed: number;
   /** Requests made to X. */
   requests: number;
   /** Reads X bills (posts and users returned) and their estimated cost. */
@@ -90,6 +106,8 @@ export type ReconcileReport = {
   reason?: string;
   /** X's reset when rate-limited (epoch ms). */
   notBefore?: number;
+  /** X's refusal code when X refused a read for good (shared/x/x-client.ts: `unauthorized`, `credits_depleted`, …). */
+  refusal?: string;
 };
 
 /**
@@ -97,8 +115,9 @@ export type ReconcileReport = {
  * table or the queue cannot be reached, leaving the cursors where the last queued page put them.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
-  const report: ReconcileReport = { outcome: 'done', found: 0, missed: 0, requests: 0, reads: 0, costMicroUsd: 0 };
+  const report: ReconcileReport = { outcome: 'done', found: 0, missed: 0, webhookMissed: 0, requests: 0, reads: 0, costMicroUsd: 0 };
   const owner = randomUUID();
+  const startedAt = deps.now().toISOString();
   if (!(await deps.store.acquireLease(owner, deps.now(), deps.leaseMs))) return { ...report, outcome: 'busy' };
   try {
     const state = await deps.store.loadState();
@@ -106,16 +125,37 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       return { ...report, outcome: 'waiting', notBefore: state.notBefore };
     }
     delete state.notBefore;
-    const run: Run = { deps, state, report };
-    if (!(await readMentions(run))) return report;
-    await readConversations(run);
+    const run: Run = { deps, state, report, pagesRead: 0, webhookSeen: 0, mentionsDone: false };
+    if (await readMentions(run)) await readConversations(run);
+    if (deps.channel) {
+      await reconcileHealth(
+        { store: deps.channel, now: deps.now },
+        {
+          startedAt,
+          readOk: run.pagesRead > 0,
+          ...(report.refusal === undefined ? {} : { refusal: report.refusal }),
+          webhookMissRuns: state.webhookMissRuns ?? 0,
+          webhookKeptUp: run.mentionsDone && run.webhookSeen > 0 && report.webhookMissed === 0,
+        },
+      );
+    }
     return report;
   } finally {
     await deps.store.releaseLease(owner);
   }
 }
 
-type Run = { deps: ReconcileDeps; state: ReconcileState; report: ReconcileReport };
+type Run = {
+  deps: ReconcileDeps;
+  state: ReconcileState;
+  report: ReconcileReport;
+  /** Pages X answered in this run. */
+  pagesRead: number;
+  /** Mentions read that X's webhook delivers, stored or not. */
+  webhookSeen: number;
+  /** The mentions timeline was read to its end. */
+  mentionsDone: boolean;
+};
 
 /** Reads one page through the budget; false (with the report's outcome set, and state saved) when the run must stop. */
 async function readPage(run: Run, minResults: number, request: (maxResults: number) => Promise<XPostsPage>): Promise<XPostsPage | undefined> {
@@ -130,6 +170,7 @@ async function readPage(run: Run, minResults: number, request: (maxResults: numb
     },
   });
   if (outcome.kind === 'read') {
+    run.pagesRead += 1;
     run.report.reads += outcome.made.post + outcome.made.user;
     run.report.costMicroUsd += outcome.costMicroUsd;
     return outcome.answer;
@@ -145,6 +186,7 @@ async function readPage(run: Run, minResults: number, request: (maxResults: numb
   } else {
     run.report.outcome = 'failed';
     run.report.reason = outcome.error.message;
+    if (outcome.error instanceof PermanentError) run.report.refusal = outcome.error.code;
   }
   await run.deps.store.saveState(run.state);
   return undefined;
@@ -171,7 +213,7 @@ async function readMentions(run: Run): Promise<boolean> {
       }),
     );
     if (!page) return false;
-    await queueMissing(run, page);
+    await queueMissing(run, page, 'mentions');
     // The page's items are queued: only now may the cursor pass them.
     const newestId = pending?.newestId ?? page.meta?.newest_id;
     if (page.meta?.next_token) {
@@ -179,6 +221,11 @@ async function readMentions(run: Run): Promise<boolean> {
     } else {
       const next = newestId ?? sinceId;
       state.mentions = next === undefined ? {} : { sinceId: next };
+      // The timeline is read to its end: a run that missed mentions extends the streak, one that saw them all
+      // delivered ends it, one that saw none says nothing.
+      const streak = state.webhookMissRuns ?? 0;
+      state.webhookMissRuns = run.report.webhookMissed > 0 ? streak + 1 : run.webhookSeen > 0 ? 0 : streak;
+      run.mentionsDone = true;
     }
     await deps.store.saveState(state);
     if (!page.meta?.next_token) return true;
@@ -230,7 +277,7 @@ async function searchBatch(run: Run, conversationIds: string[]): Promise<boolean
       }),
     );
     if (!page) return false;
-    await queueMissing(run, page);
+    await queueMissing(run, page, 'conversations');
     const newestId = pending?.newestId ?? page.meta?.newest_id;
     if (page.meta?.next_token) {
       pending = { nextToken: page.meta.next_token, ...(newestId ? { newestId } : {}) };
@@ -318,7 +365,7 @@ async function activeConversations(deps: ReconcileDeps): Promise<string[]> {
  * queues those the table does not hold yet. The envelope's event type is the one X's webhook would have used (the
  * item's `via`), since the ticket rules read it: a quote of the bot's post summons the bot.
  */
-async function queueMissing(run: Run, page: XPostsPage): Promise<void> {
+async function queueMissing(run: Run, page: XPostsPage, source: 'mentions' | 'conversations'): Promise<void> {
   const { deps, report } = run;
   const posts = Array.isArray(page.data) ? page.data : [];
   if (posts.length === 0) return;
@@ -337,9 +384,41 @@ async function queueMissing(run: Run, page: XPostsPage): Promise<void> {
   const stored = await deps.tickets.getXItems(events.map((e) => e.xId));
   const missed: InboundEvent[] = events.filter((e) => !stored.has(e.xId));
   report.missed += missed.length;
+  if (source === 'mentions') {
+    const due = deps.now().getTime() - WEBHOOK_GRACE_MS;
+    const delivered = posts.filter((post) => webhookDelivers(post, deps.bot, includes));
+    run.webhookSeen += delivered.length;
+    report.webhookMissed += delivered.filter((post) => {
+      const { id, created_at: createdAt } = post as { id?: unknown; created_at?: unknown };
+      return typeof id === 'string' && !stored.has(id) && typeof createdAt === 'string' && Date.parse(createdAt) <= due;
+    }).length;
+  }
   if (missed.length > 0) {
     await deps.inboundQueue.sendAll(missed.map((event, i) => ({ id: String(i), body: toSqsBody(withinLimits(event)) })));
   }
+}
+
+/**
+ * Whether X's webhook delivers this post to the account: an explicit @mention (one in the text the author wrote,
+ * past the reply's leading handles, which `display_text_range` leaves out: x-api/fundamentals/data-dictionary.mdx),
+ * a direct reply to the account, or a quote of its post (x-api/activity/introduction.mdx: `post.mention.create`
+ * fires for explicit mentions only, `post.reply.create` for direct replies). The rest of the mentions timeline (the
+ * implicit mentions a reply in a thread carries) never arrives by webhook, so its absence says nothing.
+ */
+export function webhookDelivers(payload: unknown, bot: { xUserId: string; username: string }, includes: Record<string, unknown> = {}): boolean {
+  const post = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
+  if (eventTypeOf(post, includes, bot.xUserId) !== 'post.mention.create') return true;
+  const range = Array.isArray(post.display_text_range) ? (post.display_text_range as unknown[]) : [];
+  const textStart = typeof range[0] === 'number' ? range[0] : 0;
+  const entities = typeof post.entities === 'object' && post.entities !== null ? (post.entities as Record<string, unknown>) : {};
+  const mentions = Array.isArray(entities.mentions) ? (entities.mentions as { id?: unknown; username?: unknown; start?: unknown }[]) : [];
+  const botName = bot.username.toLowerCase();
+  return mentions.some(
+    (m) =>
+      (m.id === bot.xUserId || (typeof m.username === 'string' && m.username.toLowerCase() === botName)) &&
+      typeof m.start === 'number' &&
+      m.start >= textStart,
+  );
 }
 
 function eventTypeOf(payload: unknown, includes: Record<string, unknown>, botUserId: string): string {

@@ -8,7 +8,7 @@ import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import type { ReconcileReport } from '../../shared/x/reconcile';
 import { createXTimelineReads, type XTimelineReads } from '../../shared/x/reconcile-x-client';
 import { crashSwitch, holdSwitch, type CrashPoint } from '../reliability/support/faults';
-import { FakeXServer } from '../support/fake-x-server';
+import { FakeXServer, xResponses } from '../support/fake-x-server';
 import type { FakeV2Post } from '../support/fake-x-reads';
 import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
@@ -244,5 +244,71 @@ describe('the local runner', () => {
     bridges.push(withoutX);
     expect(withoutX.reconciliation).toEqual({ off: 'X_ACCESS_TOKEN is not set' });
     expect(await withoutX.reconcileOnce()).toBeUndefined();
+  });
+});
+
+describe("what reconciliation tells the channel's health", () => {
+  const channelEvents = () =>
+    helpdesk.events
+      .filter((e) => e.json.type === 'channel.health_changed')
+      .map((e) => e.json.data.channel as { status: string; reason: string; sequence: number });
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+  /** An explicit mention of the bot, posted `m` minutes ago on X, that the webhook never delivered. */
+  const undeliveredMention = (m: number) => {
+    const id = nextXId();
+    const { payload } = xaaMention({ id, author: customer(), conversationId: id, createdAt: minutesAgo(m) }).data as { payload: FakeV2Post };
+    x.readable.add(payload);
+    return payload;
+  };
+
+  it('mentions the webhook missed in two runs degrade the channel, once; a run that finds them delivered recovers it; implicit mentions never count', async () => {
+    const b = await bridge();
+    // Run 1: one explicit mention the webhook missed, and a reply under a thread whose only mention of the bot is
+    // the leading handle X adds (an implicit mention, never delivered by webhook): one miss.
+    undeliveredMention(5);
+    const ana = customer();
+    const root = nextXId();
+    const implicit = (xaaReply({ id: nextXId(), author: ana, text: 'and the invoice too', inReplyTo: { id: root, user: ana }, replyPrefix: [BOT, ana], conversationId: root, createdAt: minutesAgo(5) }).data as { payload: FakeV2Post }).payload;
+    x.readable.add({ ...implicit, in_reply_to_user_id: ana.id });
+    expect(await b.reconcileOnce()).toMatchObject({ outcome: 'done', found: 2, missed: 2, webhookMissed: 1 });
+    await b.waitForIdle();
+    expect(channelEvents()).toEqual([]);
+
+    // Run 2: another one missed; a mention posted seconds ago may still be on its way, and is not held against X.
+    undeliveredMention(3);
+    mentionOnX();
+    expect(await b.reconcileOnce()).toMatchObject({ outcome: 'done', missed: 2, webhookMissed: 1 });
+    await helpdesk.waitFor(() => channelEvents().length === 1, 15_000);
+    expect(channelEvents()).toEqual([expect.objectContaining({ status: 'degraded', reason: 'webhook_missing_items', sequence: 1 })]);
+
+    // Run 3 misses one more: the channel is already degraded, nothing more is sent.
+    undeliveredMention(2);
+    expect(await b.reconcileOnce()).toMatchObject({ webhookMissed: 1 });
+
+    // The webhook works again: a mention it delivered is on X's timeline too, and the run finds nothing missed.
+    const ben = customer();
+    const delivered = nextXId();
+    expect((await b.postWebhook(xaaMention({ id: delivered, author: ben, conversationId: delivered, createdAt: minutesAgo(2) }))).status).toBe(200);
+    await b.waitForIdle();
+    x.readable.add((xaaMention({ id: delivered, author: ben, conversationId: delivered, createdAt: minutesAgo(2) }).data as { payload: FakeV2Post }).payload);
+    expect(await b.reconcileOnce()).toMatchObject({ outcome: 'done', missed: 0, webhookMissed: 0 });
+    await helpdesk.waitFor(() => channelEvents().length === 2, 15_000);
+    expect(channelEvents()[1]).toMatchObject({ status: 'ok', reason: 'recovered', sequence: 2 });
+  });
+
+  it("X refusing a read for spent credits takes the channel down, once; the next read X answers brings it back", async () => {
+    const b = await bridge();
+    x.respondWith((r) => r.path === mentionsPath, xResponses.creditsDepleted(), { times: 2 });
+    expect(await b.reconcileOnce()).toMatchObject({ outcome: 'failed', refusal: 'credits_depleted', requests: 1 });
+    expect(await b.reconcileOnce()).toMatchObject({ outcome: 'failed', refusal: 'credits_depleted' });
+    await helpdesk.waitFor(() => channelEvents().length === 1, 15_000);
+    expect(channelEvents()).toEqual([expect.objectContaining({ status: 'down', reason: 'credits_depleted', sequence: 1 })]);
+
+    mentionOnX();
+    expect(await b.reconcileOnce()).toMatchObject({ outcome: 'done', found: 1 });
+    await helpdesk.waitFor(() => channelEvents().length === 2, 15_000);
+    expect(channelEvents()[1]).toMatchObject({ status: 'ok', reason: 'recovered', sequence: 2 });
+    await b.waitForIdle();
+    expect(channelEvents()).toHaveLength(2);
   });
 });

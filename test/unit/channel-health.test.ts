@@ -11,6 +11,8 @@ import {
   appRevoked,
   READ_BUDGET_SPENT,
   readBudgetWatch,
+  reconcileHealth,
+  WEBHOOK_MISS_RUNS,
   type ChannelHealth,
 } from '../../shared/channel/channel-health';
 import { channelHealthEventSchema, toChannelEvent, type HelpdeskEvent } from '../../shared/helpdesk/events';
@@ -225,3 +227,39 @@ function notifyFakes(script: (event: HelpdeskEvent) => DeliveryResult) {
   };
   return { deps, attempts, delivered, sent };
 }
+
+describe('what a reconciliation run tells the channel', () => {
+  const news = { startedAt: '2026-12-01T10:00:00.000Z', readOk: false, webhookMissRuns: 0, webhookKeptUp: false };
+
+  it('a read X answered clears a revoke found before the run began, never one found while it ran', async () => {
+    const store = memoryChannelHealthStore(BRAND);
+    await store.raise(APP_REVOKED, '2026-12-01T10:00:01.000Z');
+    // The revoke arrived while the run's read was on its way: the read does not prove access.
+    await reconcileHealth({ store, now: at('2026-12-01T10:00:02.000Z') }, { ...news, readOk: true });
+    expect((await store.getChannel())?.status).toBe('down');
+    // The next run began after it: its read does.
+    await reconcileHealth({ store, now: at('2026-12-01T10:05:02.000Z') }, { ...news, startedAt: '2026-12-01T10:05:00.000Z', readOk: true });
+    expect(await store.getChannel()).toMatchObject({ status: 'ok', reason: 'recovered', sequence: 2 });
+  });
+
+  it('a refusal names its condition; a read does not clear a missing webhook, nor a run that saw no mention', async () => {
+    const store = memoryChannelHealthStore(BRAND);
+    await reconcileHealth({ store, now: at('2026-12-01T10:00:01.000Z') }, { ...news, refusal: 'unauthorized' });
+    expect(await store.getChannel()).toMatchObject({ status: 'down', reason: 'credentials_refused' });
+    await reconcileHealth({ store, now: at('2026-12-01T10:05:01.000Z') }, { ...news, startedAt: '2026-12-01T10:05:00.000Z', readOk: true });
+    await reconcileHealth({ store, now: at('2026-12-01T10:10:01.000Z') }, { ...news, startedAt: '2026-12-01T10:10:00.000Z', readOk: true, webhookMissRuns: WEBHOOK_MISS_RUNS - 1 });
+    expect((await store.getChannel())?.status).toBe('ok');
+    await reconcileHealth({ store, now: at('2026-12-01T10:15:01.000Z') }, { ...news, startedAt: '2026-12-01T10:15:00.000Z', readOk: true, webhookMissRuns: WEBHOOK_MISS_RUNS });
+    expect(await store.getChannel()).toMatchObject({ status: 'degraded', reason: 'webhook_missing_items' });
+    await reconcileHealth({ store, now: at('2026-12-01T10:20:01.000Z') }, { ...news, startedAt: '2026-12-01T10:20:00.000Z', readOk: true });
+    expect((await store.getChannel())?.reason).toBe('webhook_missing_items');
+    await reconcileHealth({ store, now: at('2026-12-01T10:25:01.000Z') }, { ...news, startedAt: '2026-12-01T10:25:00.000Z', readOk: true, webhookKeptUp: true });
+    expect(await store.getChannel()).toMatchObject({ status: 'ok', reason: 'recovered' });
+  });
+
+  it('a store that fails is logged, never thrown into the run', async () => {
+    const store = memoryChannelHealthStore(BRAND);
+    const broken = { ...store, raise: () => Promise.reject(new Error('table unreachable')) };
+    await expect(reconcileHealth({ store: broken, now: at('2026-12-01T10:00:00.000Z') }, { ...news, refusal: 'credits_depleted' })).resolves.toBeUndefined();
+  });
+});
