@@ -1,29 +1,36 @@
-// bundleKb and initMs: each function bundled as the CDK stack bundles it, and how long a fresh Node process takes
-// to import the bundle.
+// bundleKb, initMs and initToSdkFloor: each function bundled as the CDK stack bundles it, and how long Lambda's Node 24
+// takes to import the bundle in a fresh process, side by side with how long the same process takes to load only the
+// AWS SDK packages that bundle loads at init (its floor: the runtime's SDK is outside the bundle and cannot be made
+// cheaper by the bridge).
 //
 // The esbuild options mirror BridgeFunction's NodejsFunction bundling (infra/constructs/bridge-function.ts), as
 // aws-cdk-lib turns them into esbuild flags: platform node, target node24, format esm (index.mjs), minify, external
 // source map without sources, `@aws-sdk/*` external, main fields module,main, and the createRequire banner.
 // checkStackBundling() reads that file and warns when it no longer says what is copied here.
 //
-// initMs is measured inside the child (performance.now() around `await import()`), so Node's own boot is left out,
-// with the stack's NODE_OPTIONS (--enable-source-maps) and environment. The bundles sit under .bench/ inside the
-// repository so `@aws-sdk/*` resolves to node_modules, as on Lambda it resolves to the runtime's copy: the SDK's load
-// time is part of a cold start and is in the figure; it is also reported apart (sdkMs).
+// Both times are measured inside the child (performance.now() around `await import()` / the `require()`s), so Node's
+// own boot is left out, with the stack's NODE_OPTIONS (--enable-source-maps) and environment. The bundles sit outside
+// the repository and the child runs Node 24 (infra/local/lambda-runtime.ts) with the SDK on NODE_PATH only, as on
+// Lambda. Which SDK packages a bundle loads at init is read from the child's module cache after the import, so a
+// package required later (S3 on the first attachment) is in neither the init nor the floor.
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
+import { FUNCTION_NAMES, type FunctionName } from '../infra/constructs/bridge-function';
+import { ensureLambdaRuntime, type LambdaRuntime } from '../infra/local/lambda-runtime';
 import { median, round } from './stats';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const OUT_DIR = join(ROOT, '.bench', 'bundles');
+// Outside the repository: from here nothing but NODE_PATH can resolve `@aws-sdk/*`.
+const OUT_DIR = join(tmpdir(), 'support-bridge-bench', 'bundles');
 
-export const FUNCTIONS = ['x-webhook', 'ingest', 'notify', 'helpdesk-api', 'reply'] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+export const FUNCTIONS = FUNCTION_NAMES;
+export type { FunctionName };
 
 // Copied from infra/constructs/bridge-function.ts (not exported there).
 const ESM_REQUIRE_BANNER = [
@@ -70,11 +77,16 @@ const CHILD_ENV: Record<string, string> = {
 
 export type BundleFigures = {
   kb: number;
-  /** Median import time of the whole bundle in a fresh process. */
+  /** Median import time of the whole bundle in a fresh Node 24 process. */
   initMs: number;
-  /** Median import time of only the `@aws-sdk/*` modules the bundle imports, in a fresh process. */
+  /** Median time to require only the `@aws-sdk/*` packages the bundle loads at init, in a fresh Node 24 process. */
   sdkMs: number;
+  /** initMs / sdkMs: 1 would be a bundle that costs nothing beyond the SDK it needs at init. */
+  initToSdkFloor: number;
+  /** Every `@aws-sdk/*` package the bundle names (some only on a later path). */
   sdkModules: string[];
+  /** Those it loads at init. */
+  sdkAtInit: string[];
   /** The biggest contributors to the bundle, KB in the output, by npm package or by our own folder. */
   biggestInputs: [string, number][];
   sourceMapKb: number;
@@ -83,18 +95,23 @@ export type BundleFigures = {
 export type BundlesResult = {
   bundleKb: Record<FunctionName, number>;
   initMs: Record<FunctionName, number>;
+  initToSdkFloor: Record<FunctionName, number>;
   perFunction: Record<FunctionName, BundleFigures>;
   stackDrift: string[];
   nodeVersion: string;
 };
 
-/** Bundles every function and times `imports` fresh imports of each (median). */
-export async function measureBundles(options: { imports?: number; sdkImports?: number } = {}): Promise<BundlesResult> {
+/**
+ * Bundles every function and times `imports` fresh imports of each, each followed by a fresh load of its SDK floor
+ * (medians of each), so both sides see the same machine load.
+ */
+export async function measureBundles(options: { imports?: number; only?: FunctionName[] } = {}): Promise<BundlesResult> {
   const imports = options.imports ?? 7;
-  const sdkImports = options.sdkImports ?? 5;
+  const runtime = await ensureLambdaRuntime();
   await rm(OUT_DIR, { recursive: true, force: true });
   const perFunction = {} as Record<FunctionName, BundleFigures>;
-  for (const name of FUNCTIONS) {
+  const names = options.only ?? FUNCTIONS;
+  for (const name of names) {
     const outfile = join(OUT_DIR, name, 'index.mjs');
     await mkdir(join(OUT_DIR, name), { recursive: true });
     const result = await build({
@@ -118,48 +135,74 @@ export async function measureBundles(options: { imports?: number; sdkImports?: n
     const mapBytes = (await stat(`${outfile}.map`)).size;
     const sdkModules = sdkPackagesLoaded(result.metafile, await readFile(outfile, 'utf8'));
     const times: number[] = [];
-    for (let i = 0; i < imports; i++) times.push(await timeImport([pathToFileURL(outfile).href]));
     const sdkTimes: number[] = [];
-    for (let i = 0; i < sdkImports; i++) sdkTimes.push(await timeImport(sdkModules, 'require'));
+    let sdkAtInit: string[] = [];
+    for (let i = 0; i < imports; i++) {
+      const init = await timeInit(runtime, outfile, sdkModules);
+      times.push(init.ms);
+      sdkAtInit = init.loaded;
+      sdkTimes.push(await timeSdk(runtime, sdkAtInit));
+    }
+    const initMs = median(times);
+    const sdkMs = median(sdkTimes);
     perFunction[name] = {
       kb: round(bytes / 1024, 1),
-      initMs: round(median(times), 1),
-      sdkMs: round(median(sdkTimes), 1),
+      initMs: round(initMs, 1),
+      sdkMs: round(sdkMs, 1),
+      initToSdkFloor: round(initMs / sdkMs, 2),
       sdkModules,
+      sdkAtInit,
       biggestInputs: biggestInputs(result.metafile),
       sourceMapKb: round(mapBytes / 1024, 1),
     };
   }
   return {
-    bundleKb: Object.fromEntries(FUNCTIONS.map((n) => [n, perFunction[n].kb])) as Record<FunctionName, number>,
-    initMs: Object.fromEntries(FUNCTIONS.map((n) => [n, perFunction[n].initMs])) as Record<FunctionName, number>,
+    bundleKb: Object.fromEntries(names.map((n) => [n, perFunction[n].kb])) as Record<FunctionName, number>,
+    initMs: Object.fromEntries(names.map((n) => [n, perFunction[n].initMs])) as Record<FunctionName, number>,
+    initToSdkFloor: Object.fromEntries(names.map((n) => [n, perFunction[n].initToSdkFloor])) as Record<FunctionName, number>,
     perFunction,
     stackDrift: await checkStackBundling(),
-    nodeVersion: process.version,
+    nodeVersion: runtime.nodeVersion,
   };
 }
 
-/**
- * Milliseconds a fresh `node` takes to import (or, as the functions load the SDK, require) `specifiers` in order,
- * timed inside the child.
- */
-async function timeImport(specifiers: string[], how: 'import' | 'require' = 'import'): Promise<number> {
+/** Runs `script` in a fresh Node 24 process from the bundles' folder, the SDK on NODE_PATH only; returns its stdout. */
+async function child(runtime: LambdaRuntime, script: string): Promise<string> {
+  const { stdout } = await run(runtime.node, ['--input-type=module', '-e', script], {
+    cwd: OUT_DIR,
+    env: { ...CHILD_ENV, NODE_PATH: runtime.nodePath },
+    timeout: 30_000,
+  });
+  return stdout.trim();
+}
+
+/** Milliseconds a fresh process takes to import the bundle, and which of `sdkModules` that import loaded. */
+async function timeInit(runtime: LambdaRuntime, outfile: string, sdkModules: string[]): Promise<{ ms: number; loaded: string[] }> {
   const script = [
-    `const specifiers = ${JSON.stringify(specifiers)};`,
+    "const { createRequire } = await import('node:module');",
+    'const started = performance.now();',
+    `await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
+    'const ms = performance.now() - started;',
+    "const cached = Object.keys(createRequire(process.cwd() + '/').cache);",
+    `const loaded = ${JSON.stringify(sdkModules)}.filter((name) => cached.some((path) => path.includes('/node_modules/' + name + '/')));`,
+    'process.stdout.write(JSON.stringify({ ms, loaded }));',
+  ].join('\n');
+  const out = JSON.parse(await child(runtime, script)) as { ms: number; loaded: string[] };
+  if (!Number.isFinite(out.ms)) throw new Error(`import probe printed ${JSON.stringify(out)}`);
+  return out;
+}
+
+/** Milliseconds a fresh process takes to require `packages` in order, as the functions load the SDK. */
+async function timeSdk(runtime: LambdaRuntime, packages: string[]): Promise<number> {
+  const script = [
     "const { createRequire } = await import('node:module');",
     "const load = createRequire(process.cwd() + '/');",
     'const started = performance.now();',
-    how === 'import' ? 'for (const s of specifiers) await import(s);' : 'for (const s of specifiers) load(s);',
+    `for (const name of ${JSON.stringify(packages)}) load(name);`,
     'process.stdout.write(String(performance.now() - started));',
   ].join('\n');
-  // cwd is the repository, so bare `@aws-sdk/*` specifiers resolve from node_modules as the bundles' do.
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: ROOT,
-    env: CHILD_ENV,
-    timeout: 30_000,
-  });
-  const ms = Number(stdout.trim());
-  if (!Number.isFinite(ms)) throw new Error(`import probe printed ${JSON.stringify(stdout)}`);
+  const ms = Number(await child(runtime, script));
+  if (!Number.isFinite(ms)) throw new Error('SDK probe printed no time');
   return ms;
 }
 
