@@ -18,6 +18,8 @@ export const METRIC_NAMES = {
   WebhookEventsIn: 'WebhookEventsIn',
   /** x-webhook / ingest: events acknowledged but not turned into messages (likes, follows, the bot's own posts…). */
   WebhookEventsIgnored: 'WebhookEventsIgnored',
+  /** x-webhook: X said an ops replay job ended, by `state` (complete | incomplete); the log has X's job id and words. */
+  ReplayJobsEnded: 'ReplayJobsEnded',
   /** ingest: a new ticket opened. */
   TicketsCreated: 'TicketsCreated',
   /** ingest: a message joined an existing ticket. */

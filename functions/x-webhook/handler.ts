@@ -41,6 +41,12 @@ async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
       count(METRIC_NAMES.WebhookEventsIgnored, ignored);
       for (const [reason, n] of Object.entries(result.ignored)) countBy(METRIC_NAMES.WebhookEventsIgnored, 'reason', reason, n);
       logger.info('webhook delivery queued', { queued: result.queued, ignored: result.ignored, xIds: result.xIds });
+      for (const job of result.replayJobs ?? []) {
+        // X names a finished job `Complete`; anything else means the hours asked for did not all come back.
+        const complete = job.state.toLowerCase() === 'complete';
+        countBy(METRIC_NAMES.ReplayJobsEnded, 'state', complete ? 'complete' : 'incomplete');
+        (complete ? logger.info : logger.warn).call(logger, 'X replay job ended', { ...job });
+      }
       return json(200, { queued: result.queued });
     }
     return errorBody(405, 'method_not_allowed', `${method} is not supported on this path`);

@@ -1,7 +1,7 @@
 // What every X wire format reader shares: small readers that return undefined for anything that is not what X
 // documents, X's three ways of writing a time, and the bookkeeping of one webhook body (events and ignored counts).
 // Pure, no dependencies: this runs in the webhook Lambda, whose bundle must stay small.
-import type { IgnoreReason, InboundEvent } from './inbound-event';
+import type { IgnoreReason, InboundEvent, ReplayJobNotice } from './inbound-event';
 import { toWellFormed } from './text';
 
 /** Who the bridge listens for, and when the body arrived (used where X sends no timestamp). */
@@ -15,7 +15,13 @@ export type ItemOutcome = InboundEvent | IgnoreReason;
 /** The bot as the readers need it: its id, its @handle from config, and a pattern that finds that handle in text. */
 export type Bot = { id: string; username: string; handlePattern: RegExp | undefined };
 /** One body being normalised: the items found so far, in X's order, and what was ignored and why. */
-export type Env = { bot: Bot; receivedAt: string; events: InboundEvent[]; ignored: Partial<Record<IgnoreReason, number>> };
+export type Env = {
+  bot: Bot;
+  receivedAt: string;
+  events: InboundEvent[];
+  ignored: Partial<Record<IgnoreReason, number>>;
+  replayJobs?: ReplayJobNotice[];
+};
 
 const NUMERIC_ID = /^\d{1,20}$/;
 

@@ -183,11 +183,19 @@ export type IgnoreReason =
   | 'read'
   | 'other_account'
   | 'unsupported'
-  | 'malformed';
+  | 'malformed'
+  | 'replay_status';
 
-/** What a webhook body yields: the items to queue, and a count of what was ignored and why. */
+/**
+ * X's word on a replay job the ops `replay` started (`{replay_job_status: {job_id, job_state, ...}}`, delivered to the
+ * webhook when the job ends: ../NOTES "Replay"). Nothing to ticket; ops need to know whether the hours came back.
+ */
+export type ReplayJobNotice = { jobId: string; state: string; description: string; webhookId?: string };
+
+/** What a webhook body yields: the items to queue, a count of what was ignored and why, and replay jobs' ends. */
 export type NormalisedBody = {
   events: InboundEvent[];
   ignored: Partial<Record<IgnoreReason, number>>;
+  replayJobs?: ReplayJobNotice[];
 };
 

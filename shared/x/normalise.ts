@@ -16,6 +16,17 @@ import { isXaaBody, normaliseXaaBody } from './xaa-format';
 
 export type { NormaliseContext } from './format-readers';
 
+/** `{replay_job_status: {webhook_id, job_id, job_state, job_state_description}}`: the end of an ops replay job. */
+function replayJobStatus(status: Record<string, unknown>, env: Env): void {
+  const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, 200) : '');
+  const jobId = text(status.job_id);
+  const state = text(status.job_state);
+  if (!jobId || !state) return count(env, 'malformed');
+  const webhookId = text(status.webhook_id);
+  (env.replayJobs ??= []).push({ jobId, state, description: text(status.job_state_description), ...(webhookId ? { webhookId } : {}) });
+  count(env, 'replay_status');
+}
+
 /**
  * Turns one parsed webhook body (either X format) into the inbound events to queue, in the order X listed them, and
  * counts every item it does not queue by reason. Never throws, whatever the input: an item that cannot be read is
@@ -35,11 +46,12 @@ export function normaliseWebhookBody(body: unknown, ctx: NormaliseContext): Norm
     count(env, 'malformed');
   }
   if (env.events.length === 0 && Object.keys(env.ignored).length === 0) count(env, 'unsupported');
-  return { events: env.events, ignored: env.ignored };
+  return { events: env.events, ignored: env.ignored, ...(env.replayJobs ? { replayJobs: env.replayJobs } : {}) };
 }
 
 function normaliseOneBody(body: unknown, env: Env): void {
-  if (isObject(body) && isXaaBody(body)) normaliseXaaBody(body, env);
+  if (isObject(body) && isObject(body.replay_job_status)) replayJobStatus(body.replay_job_status, env);
+  else if (isObject(body) && isXaaBody(body)) normaliseXaaBody(body, env);
   else if (isObject(body) && isAaaBody(body)) normaliseAaaBody(body, env);
   else count(env, 'unsupported');
 }

@@ -4,7 +4,7 @@
 import { SignatureError, ValidationError } from '../errors';
 import { MAX_WEBHOOK_BODY_BYTES } from '../aws/resources';
 import { toSqsBody, type Queue } from '../aws/sqs-queue';
-import type { IgnoreReason, InboundEvent, InboundMedia, InboundPost, InboundUser, Link } from './inbound-event';
+import type { IgnoreReason, InboundEvent, InboundMedia, InboundPost, InboundUser, Link, ReplayJobNotice } from './inbound-event';
 import { normaliseWebhookBody } from './normalise';
 import { crcResponseToken, isValidCrcToken, verifyWebhookSignature } from './signature';
 import { sliceCodePoints } from './text';
@@ -29,6 +29,8 @@ export type IntakeResult = {
   queued: number;
   ignored: Partial<Record<IgnoreReason, number>>;
   xIds: string[];
+  /** Replay jobs X says have ended (the ops `replay`'s outcome). */
+  replayJobs?: ReplayJobNotice[];
 };
 
 /**
@@ -49,7 +51,7 @@ export async function receiveDelivery(raw: Buffer, signature: string | undefined
   } catch {
     throw new ValidationError('body is not JSON', 'body');
   }
-  const { events, ignored } = normaliseWebhookBody(body, {
+  const { events, ignored, replayJobs } = normaliseWebhookBody(body, {
     botUserId: deps.botUserId,
     botUsername: deps.botUsername,
     receivedAt: deps.now().toISOString(),
@@ -57,7 +59,7 @@ export async function receiveDelivery(raw: Buffer, signature: string | undefined
   if (events.length > 0) {
     await deps.inboundQueue.sendAll(events.map((event, i) => ({ id: String(i), body: toSqsBody(withinLimits(event)) })));
   }
-  return { queued: events.length, ignored, xIds: events.map((e) => e.xId) };
+  return { queued: events.length, ignored, xIds: events.map((e) => e.xId), ...(replayJobs ? { replayJobs } : {}) };
 }
 
 // X's longest text is a long post (25,000 characters; a DM takes 10,000), its longest display name 50 characters and

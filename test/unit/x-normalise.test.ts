@@ -479,9 +479,22 @@ describe('bodies that are neither format', () => {
     ['a number', 42],
     ['an empty array', []],
     ['an API response', { data: { id: '1990000000000000007', text: 'hi' } }],
-    ['a replay job status', { replay_job_status: { job_state: 'Complete', job_id: '1' } }],
   ])('acknowledges %s as unsupported', (_label, body) => {
     expect(normalise(body)).toEqual({ events: [], ignored: { unsupported: 1 } });
+  });
+});
+
+describe('a replay job ending', () => {
+  it('is no item: its job id and X\'s words are handed on for the log, and it is counted as a replay status', () => {
+    expect(normalise(fixture('replay-job-status.json'))).toEqual({
+      events: [],
+      ignored: { replay_status: 1 },
+      replayJobs: [{ jobId: '1146654567674912770', state: 'Complete', description: 'Job completed successfully', webhookId: '1146654567674912769' }],
+    });
+  });
+
+  it('without a job id or state is malformed, not a notice', () => {
+    expect(normalise({ replay_job_status: { job_state: 'Complete' } })).toEqual({ events: [], ignored: { malformed: 1 } });
   });
 });
 
