@@ -5,7 +5,6 @@ import * as z from 'zod/mini';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Reply } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
-import { weightedLength } from '../x/weighted-length';
 import { DM_MAX_CHARACTERS, replyTarget } from './reply-target';
 
 export const replyRequestSchema = z
@@ -57,7 +56,7 @@ export async function requestReply(
   const view = await deps.store.getTicketView(ticketId);
   if (!view) throw new NotFoundError(`no ticket ${ticketId}`);
   const text = request.text.normalize('NFC');
-  assertLength(text, view.ticket.channel);
+  await assertLength(text, view.ticket.channel);
 
   const fingerprint = sha256(`${text}\n${request.inReplyToMessageId ?? ''}`);
   const replyId = idempotencyKey ? `rp_${sha256(`${ticketId}\n${idempotencyKey}`).slice(0, 26)}` : `rp_${randomUUID()}`;
@@ -99,7 +98,7 @@ async function replay(previous: StoredReply, fingerprint: string, deps: RequestR
   return previous.reply;
 }
 
-function assertLength(text: string, channel: 'mention' | 'dm'): void {
+async function assertLength(text: string, channel: 'mention' | 'dm'): Promise<void> {
   if (channel === 'dm') {
     const length = [...text].length;
     if (length > DM_MAX_CHARACTERS) {
@@ -110,6 +109,8 @@ function assertLength(text: string, channel: 'mention' | 'dm'): void {
     }
     return;
   }
+  // X's counter (twitter-text, with its polyfills) is loaded by the first reply, not at a cold start of the API.
+  const { weightedLength } = await import('../x/weighted-length');
   const measured = weightedLength(text);
   if (measured.weightedLength > measured.max) {
     throw new ValidationError(
