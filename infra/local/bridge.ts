@@ -604,7 +604,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
  * armed when a run ends, never an interval), so runs never overlap, here as the lease and reserved concurrency make
  * sure on AWS. Manual runs queue behind the one in progress. Off without a run function or with an interval of 0.
  */
-function startReconcileTimer(
+export function startReconcileTimer(
   run: ReconcileRun | undefined,
   { intervalSeconds, offWithoutRun, log }: { intervalSeconds: number; offWithoutRun: string; log: (message: string, error?: unknown) => void },
 ): { status: ReconciliationStatus; runOnce(): Promise<ReconcileReport | undefined>; stop(): Promise<void> } {
