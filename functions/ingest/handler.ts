@@ -22,7 +22,8 @@ import type { AttachmentStore } from '../../shared/attachments/attachment-store'
 import { s3AttachmentStoreFor } from '../../shared/aws/s3-attachment-store';
 import { lazyXLookupsFor } from '../../shared/x/lazy-x-lookups';
 import { xReads, type XLookups } from '../../shared/x/x-reads';
-import { readBudgetWatch } from '../../shared/channel/channel-health';
+import { readBudgetWatch, refusalWatch } from '../../shared/channel/channel-health';
+import { xchatIntake, type XChatOpener } from '../../shared/x/xchat-inbound';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   created: METRIC_NAMES.TicketsCreated,
@@ -46,6 +47,8 @@ export type IngestOptions = {
   attachments?: AttachmentStore;
   /** Where DM media may be fetched from: X's DM media host unless a test or the local runner hands in its fake's. */
   mediaSource?: DmMediaSource;
+  /** Builds the XChat opener (tests: a local Juicebox realm); default: from the brand's XChat keys, if set up. */
+  xchatOpener?: () => Promise<XChatOpener>;
 };
 
 /**
@@ -88,6 +91,7 @@ export function createIngestHandler(
             budgetPerDay: config.x.readBudgetPerDay,
             now,
             budget: readBudgetWatch({ store: channel, now }),
+            refusals: refusalWatch({ store: channel, now }),
           }),
         }
       : {}),
@@ -96,8 +100,9 @@ export function createIngestHandler(
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     now,
   };
+  const xchat = xchatIntake({ opener: options.xchatOpener, channel, now });
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
-    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion, media));
+    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion, media, xchat));
 }
 
 type MediaDeps = Parameters<typeof keepDmMedia>[1];
@@ -108,6 +113,7 @@ export async function processBatch(
   deps: IngestDeps,
   completion: CompleteDeps,
   media?: MediaDeps,
+  xchat?: XChatIntake,
 ): Promise<SQSBatchResponse> {
   const failures: string[] = [];
   const lanes = new Map<string, { record: SQSRecord; item: InboundEvent }[]>();
@@ -123,6 +129,8 @@ export async function processBatch(
   }
   // One read for the whole batch's X ids instead of one per item: a redelivery is settled by it, a new item goes on.
   const prefetched = await prefetchXItems(deps.store, [...lanes.values()].flatMap((lane) => lane.map(({ item }) => item.xId)));
+  // XChat messages are opened (or marked encrypted) before anything reads their text: shared/x/xchat-inbound.ts.
+  if (xchat) await openXChat(lanes, (xId) => prefetched.isStored(xId), xchat, failures);
   // A redelivery of a stored item changes nothing whoever wrote it: no look-up (no cache read, no X read) for its author.
   const completed = await completeItems(
     [...lanes.values()].flat().map(({ item }) => item),
@@ -190,6 +198,29 @@ async function completeItems(
     const failed = new RetryableError('the batch could not be completed', undefined, { cause: error });
     logger.error('batch could not be completed; SQS will redeliver it', { error: error as Error });
     return new Map([...known, ...items.map((item) => [item, { ok: false, error: failed }] as const)]);
+  }
+}
+
+type XChatIntake = ReturnType<typeof xchatIntake>;
+
+/** Replaces each XChat item of the lanes by its opened version; one that fails goes back to SQS, out of its lane. */
+async function openXChat(
+  lanes: Map<string, { record: SQSRecord; item: InboundEvent }[]>,
+  stored: (xId: string) => boolean,
+  xchat: XChatIntake,
+  failures: string[],
+): Promise<void> {
+  for (const [key, lane] of lanes) {
+    const kept: typeof lane = [];
+    for (const entry of lane) {
+      try {
+        kept.push({ record: entry.record, item: await xchat(entry.item, stored(entry.item.xId)) });
+      } catch (error) {
+        failures.push(entry.record.messageId);
+        logger.warn('XChat message could not be opened yet; SQS will redeliver it', { xId: entry.item.xId, error: error as Error });
+      }
+    }
+    lanes.set(key, kept);
   }
 }
 

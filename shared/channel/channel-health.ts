@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import { count, logger } from '../logger';
 import { METRIC_NAMES } from '../metric-names';
+import type { RefusalWatch } from '../x/x-reads';
 
 export const channelStatusSchema = z.enum(['ok', 'degraded', 'down']);
 export type ChannelStatus = z.infer<typeof channelStatusSchema>;
@@ -20,6 +21,7 @@ export const channelReasonSchema = z.enum([
   'usage_capped',
   'read_budget_spent',
   'webhook_missing_items',
+  'xchat_unreadable',
   'recovered',
 ]);
 export type ChannelReason = z.infer<typeof channelReasonSchema>;
@@ -108,6 +110,14 @@ export const WEBHOOK_MISSING_ITEMS: ChannelCondition = {
     '`npm run x -- revalidate`.',
 };
 
+export const XCHAT_UNREADABLE: ChannelCondition = {
+  status: 'degraded',
+  reason: 'xchat_unreadable',
+  detail:
+    'XChat messages arrive that the bridge cannot decrypt: their tickets show that an encrypted message came, without ' +
+    'its text. Set XChat up for the brand (`npm run x -- chat-setup`) or check it (`npm run x -- chat-status`).',
+};
+
 const RECOVERED_DETAIL: Record<ChannelClearing['reason'], string> = {
   app_revoked: 'The app has access to the brand account again.',
   credentials_refused: 'X accepts the brand account\'s access token again.',
@@ -115,6 +125,7 @@ const RECOVERED_DETAIL: Record<ChannelClearing['reason'], string> = {
   usage_capped: 'X accepts the app\'s reads again: its usage cap was reset or raised.',
   read_budget_spent: 'A new UTC day began: the X read budget is available again.',
   webhook_missing_items: 'X\'s webhook delivers mentions again: the last reconciliation found none it had missed.',
+  xchat_unreadable: 'The bridge decrypts XChat messages again.',
 };
 
 /** What an X refusal (shared/x/x-client.ts codes) says about the channel, if anything. */
@@ -131,6 +142,52 @@ const CLEARED_BY_A_READ: ReadonlySet<ChannelClearing['reason']> = new Set([
   'credits_depleted',
   'usage_capped',
 ] as const);
+
+/** A refusal already told the channel is not told again for this long by the same instance (a write saved per item). */
+const REFUSAL_TOLD_MS = 5 * 60_000;
+
+/**
+ * Watches X's refusals of reads for the read module (x-reads.ts `refusals`): a refusal that says something about the
+ * channel (REFUSAL_CONDITIONS) raises its condition, and a read X answers afterwards (begun after it was raised)
+ * clears it. The store's conditions keep each change one event; this instance asks at most once per code in
+ * REFUSAL_TOLD_MS, and clears only what it saw refused (an instance that saw nothing costs no read; the reconciler's
+ * runs clear the rest). Never throws.
+ */
+export function refusalWatch(deps: ChannelDeps): RefusalWatch {
+  const told = new Map<string, number>();
+  return {
+    async refused(code) {
+      const condition = REFUSAL_CONDITIONS[code];
+      const now = deps.now().getTime();
+      if (!condition || now - (told.get(code) ?? -Infinity) < REFUSAL_TOLD_MS) return;
+      try {
+        const outcome = await deps.store.raise(condition, new Date(now).toISOString());
+        told.set(code, now);
+        if (outcome === 'changed') {
+          count(condition.status === 'down' ? METRIC_NAMES.ChannelDown : METRIC_NAMES.ChannelDegraded);
+          logger.error(`X refused a read: the channel is ${condition.status}`, { reason: condition.reason });
+        }
+      } catch (error) {
+        logger.warn('could not record X\'s refusal in the channel health', { code, error: error as Error });
+      }
+    },
+    async answered(startedAt) {
+      if (told.size === 0) return;
+      const codes = [...told.keys()];
+      told.clear();
+      for (const code of codes) {
+        const reason = REFUSAL_CONDITIONS[code]?.reason;
+        if (!reason) continue;
+        try {
+          const outcome = await deps.store.clear({ reason, foundBefore: startedAt }, RECOVERED_DETAIL[reason], deps.now().toISOString());
+          if (outcome === 'changed') logger.info('X answers reads again: the channel is ok', { reason });
+        } catch (error) {
+          logger.warn('could not record in the channel health that X answers again', { reason, error: error as Error });
+        }
+      }
+    },
+  };
+}
 
 /** Consecutive reconciliation runs that found mentions the webhook had missed before the channel is degraded. */
 export const WEBHOOK_MISS_RUNS = 2;

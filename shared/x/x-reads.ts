@@ -7,6 +7,7 @@
 // refused, and a metric (alarmed) says so. Safe to retry: a retried read reserves again; at worst a crash between the
 // reservation and its settlement leaves a few reads counted that X never billed, which errs on the side of the budget.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PermanentError } from '../errors';
 import { count, countBy, logger, metrics } from '../logger';
 import { METRIC_NAMES } from '../metric-names';
 import type { XProfile } from './inbound-event';
@@ -77,7 +78,16 @@ export type XReadsDeps = {
    * health follows it (shared/channel/channel-health.ts, readBudgetWatch). Never throws.
    */
   budget?: BudgetWatch;
+  /**
+   * Told X's code when X refuses a read for good (a PermanentError: `unauthorized`, `credits_depleted`,
+   * `usage_capped`, …), and when X answers a read (with the time the request began): the channel's health follows
+   * them (channel-health.ts, refusalWatch). Never throws.
+   */
+  refusals?: RefusalWatch;
 };
+
+/** What follows X's refusals of reads; see XReadsDeps.refusals. */
+export type RefusalWatch = { refused(code: string): Promise<void>; answered(startedAt: string): Promise<void> };
 
 /** What follows the day's read budget; see XReadsDeps.budget. */
 export type BudgetWatch = { spent(day: string): Promise<void>; available(day: string): Promise<void> };
@@ -185,13 +195,16 @@ export function xReads(deps: XReadsDeps): XReads {
       return { found: new Map(), notFound: [], refused, failed: [] };
     }
     let answer: Awaited<ReturnType<typeof request>>;
+    const startedAt = deps.now().toISOString();
     try {
       answer = await request(allowed);
     } catch (error) {
       // X bills what it returns: a failed request returned nothing, so its whole reservation goes back.
       await deps.counter.settle({ day, unused: reservedReads, made: {}, refused: refused.length * perId, costMicroUsd: 0 });
+      if (error instanceof PermanentError) await deps.refusals?.refused(error.code);
       return { found: new Map(), notFound: [], refused, failed: allowed, error: error as Error };
     }
+    await deps.refusals?.answered(startedAt);
     const made = answer.made.user + answer.made.post;
     const costMicroUsd = answer.made.user * X_READ_PRICE_MICRO_USD.user + answer.made.post * X_READ_PRICE_MICRO_USD.post;
     await deps.counter.settle({
@@ -240,12 +253,15 @@ export function xReads(deps: XReadsDeps): XReads {
       return { kind: 'refused' };
     }
     let answer: XPageAnswer<T>;
+    const startedAt = deps.now().toISOString();
     try {
       answer = await input.request(maxResults);
     } catch (error) {
       await deps.counter.settle({ day, unused: reserved, made: {}, refused: 0, costMicroUsd: 0 });
+      if (error instanceof PermanentError) await deps.refusals?.refused(error.code);
       return { kind: 'failed', error: error as Error };
     }
+    await deps.refusals?.answered(startedAt);
     const made = answer.made.user + answer.made.post;
     const costMicroUsd = answer.made.user * X_READ_PRICE_MICRO_USD.user + answer.made.post * X_READ_PRICE_MICRO_USD.post;
     await deps.counter.settle({ day, unused: reserved - made, made: answer.made, refused: 0, costMicroUsd });

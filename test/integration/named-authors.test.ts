@@ -217,6 +217,25 @@ describe('named authors', () => {
     expect(day.userReads).toBe(day.reads);
   });
 
+  it("X refusing the look-up for spent credits takes the channel down, once; the item waits queued and X's next answer brings both back", async () => {
+    const b = await bridge({}, 1);
+    const kim = customer();
+    x.addUser(kim.fake);
+    x.failNext(3, xResponses.creditsDepleted(), { method: 'GET', path: '/2/users' });
+    expect((await b.postWebhook(unnamedReply(kim))).status).toBe(200);
+    const channel = () => helpdesk.events.filter((e) => e.json.type === 'channel.health_changed').map((e) => e.json.data.channel as { status: string; reason: string });
+    const ticketId = `mn-${kim.id}-1`;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 30_000);
+    await helpdesk.waitFor(() => channel().length >= 2, 15_000);
+    // Three refusals, one `down`; the look-up X answered after them named Kim and brought the channel back.
+    expect(usersLookups().length).toBeGreaterThanOrEqual(4);
+    expect(channel()).toEqual([
+      expect.objectContaining({ status: 'down', reason: 'credits_depleted' }),
+      expect.objectContaining({ status: 'ok', reason: 'recovered' }),
+    ]);
+    expect(customerIn(ticketEvents(ticketId)[0]!)).toMatchObject({ username: kim.username, name: kim.name });
+  });
+
   it('with a read budget of 0 the item is ticketed at once, its author unresolved and shown by X id; nothing is read', async () => {
     const b = await bridge({ X_READ_BUDGET_PER_DAY: '0' });
     const ann = customer();
