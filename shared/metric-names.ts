@@ -85,6 +85,10 @@ export const METRIC_NAMES = {
   ChannelDegraded: 'ChannelDegraded',
   /** ingest: an `oauth.revoke` / `user_event` revoke received (a redelivery counts again; ChannelDown does not). */
   AppRevocations: 'AppRevocations',
+  /** ingest: an XChat message decrypted (its text is in the ticket). */
+  XChatOpened: 'XChatOpened',
+  /** ingest: an XChat message stored encrypted (XChat not set up, keys unavailable, undecryptable or unverified; the log says which). */
+  XChatUnreadable: 'XChatUnreadable',
 } as const;
 
 /** The name of one custom metric. */

@@ -250,6 +250,7 @@ export class BridgeMonitoring extends Construct {
         'Channel health: down, degraded, app revoked',
         counts(METRIC_NAMES.ChannelDown, METRIC_NAMES.ChannelDegraded, METRIC_NAMES.AppRevocations),
       ),
+      graph('XChat: messages decrypted, kept encrypted', counts(METRIC_NAMES.XChatOpened, METRIC_NAMES.XChatUnreadable)),
     );
     this.dashboard.addWidgets(
       graph(

@@ -211,6 +211,20 @@ export const helpdeskMessageSchema = z
     replyId: z.optional(z.string()).register(z.globalRegistry, {
       description: 'For an outbound message the bridge posted: the reply it was posted for.',
     }),
+    transport: z.optional(z.enum(['xchat'])).register(z.globalRegistry, {
+      description:
+        'How a `dm` message came: `xchat` for an XChat message (X\'s end-to-end encrypted DMs; its `xId` is the ' +
+        'message\'s UUID). Absent for posts and for DMs of X\'s DM API.',
+    }),
+    encrypted: z.optional(z.boolean()).register(z.globalRegistry, {
+      description:
+        'True when an XChat message arrived that the bridge could not decrypt (XChat not set up, keys unavailable, ' +
+        'unknown key version or a signature that did not verify): `text` is empty, `notice` says what happened and ' +
+        'what to do. Absent otherwise.',
+    }),
+    notice: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'For an `encrypted` message: a sentence for the agent saying an encrypted message arrived and what to do.',
+    }),
   })
   .register(z.globalRegistry, { id: 'Message', title: 'Message', description: 'One X post or direct message in a ticket.' });
 export type HelpdeskMessage = z.infer<typeof helpdeskMessageSchema>;
@@ -438,6 +452,7 @@ export function toHelpdeskMessage(message: Message, storedLinks?: StoredLinks): 
     ...(message.inReplyToXId === undefined ? {} : { inReplyToXId: message.inReplyToXId }),
     redacted,
     ...(message.replyId === undefined ? {} : { replyId: message.replyId }),
+    ...defined({ transport: message.transport, encrypted: message.encrypted, notice: message.notice }),
     attachments: redacted ? [] : (message.attachments ?? []).map((a) => toHelpdeskAttachment(message.ticketId, a, storedLinks)),
     links: redacted ? [] : (message.links ?? []).map((l) => ({ url: l.url, expandedUrl: l.expandedUrl, displayUrl: l.displayUrl })),
     ...(message.quoted === undefined
@@ -591,7 +606,8 @@ export const helpdeskChannelSchema = z
         'spent; down), `usage_capped` (the app reached its monthly X usage cap; down), `read_budget_spent` (the ' +
         'day\'s X read budget is spent: new customers show unresolved until the next UTC day; degraded), ' +
         '`webhook_missing_items` (X\'s webhook missed mentions that reconciliation then read late; degraded), ' +
-        '`recovered` (back to ok). More codes may be added: treat an unknown one by its `status`.',
+        '`xchat_unreadable` (XChat messages arrive that the bridge cannot decrypt: their messages are `encrypted`; ' +
+        'degraded), `recovered` (back to ok). More codes may be added: treat an unknown one by its `status`.',
     }),
     detail: z.string().register(z.globalRegistry, {
       description: 'What happened and what a person can do about it, in plain words.',

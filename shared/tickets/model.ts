@@ -128,6 +128,14 @@ export const messageSchema = z.object({
   summonsBot: z.optional(z.boolean()),
   /** The reply this outbound message was posted for, when the bridge posted it. */
   replyId: z.optional(z.string()),
+  /** How a DM came: `xchat` for an XChat message (X's end-to-end encrypted DMs); absent for posts and DMs. */
+  transport: z.optional(z.enum(['xchat'])),
+  /**
+   * True when an XChat message arrived that the bridge could not decrypt: `text` is empty (nothing is made up) and
+   * `notice` says so and what to do.
+   */
+  encrypted: z.optional(z.boolean()),
+  notice: z.optional(z.string()),
 });
 export type Message = z.infer<typeof messageSchema>;
 

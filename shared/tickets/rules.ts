@@ -3,6 +3,7 @@
 import type { CompleteDm as InboundDm, CompletePost as InboundPost, InboundMedia, NamedUser } from '../x/inbound-event';
 import type { Attachment, Channel, Message, Ticket, TicketChange, TicketStatus, XUser } from './model';
 import { messageIdFor } from './model';
+import { xchatMessageFields } from '../x/xchat-event';
 
 export type Windows = { mentionMergeHours: number; reopenHours: number };
 
@@ -234,6 +235,7 @@ export function messageFromItem(
     links: item.links.map((l) => ({ url: l.url, expandedUrl: l.expandedUrl, displayUrl: l.displayUrl })),
   };
   if (versions.length > 1) message.editHistory = versions;
+  if (item.kind === 'dm' && item.xchat) Object.assign(message, xchatMessageFields(item.xchat));
   if (item.kind === 'post') {
     if (item.quoted) {
       const quotedAuthor = item.quoted.author;

@@ -1,6 +1,7 @@
 // The one internal shape every X webhook item becomes before it is queued. Both X formats (X Activity API and the
 // Account Activity API) normalise to this, so the ingest worker never sees X's wire formats.
 import * as z from 'zod/mini';
+import { XCHAT_MESSAGE_ID, xchatEnvelopeSchema } from './xchat-event';
 
 const xId = z.string().check(z.regex(/^\d{1,20}$/));
 
@@ -106,7 +107,8 @@ export type InboundPost = z.infer<typeof inboundPostSchema>;
 export const inboundDmSchema = z.object({
   kind: z.literal('dm'),
   format: z.enum(['xaa', 'aaa']),
-  xId: z.string().check(z.regex(/^\d{1,20}$/)),
+  /** The DM event's id; for an XChat message, the UUID its sender's SDK minted (shared/x/xchat-event.ts). */
+  xId: z.string().check(z.regex(new RegExp(`^(?:\\d{1,20}|${XCHAT_MESSAGE_ID.source.slice(1, -1)})$`))),
   sender: author,
   /** The other side: the bot for a customer's DM, the customer for a DM the bot sent. */
   recipientXUserId: z.string().check(z.regex(/^\d{1,20}$/)),
@@ -116,6 +118,8 @@ export const inboundDmSchema = z.object({
   createdAt: z.string(),
   via: z.string(),
   receivedAt: z.string(),
+  /** An XChat message (`chat.received` / `chat.sent`): its encrypted fields; `text` is empty until ingest opens it. */
+  xchat: z.optional(xchatEnvelopeSchema),
 });
 export type InboundDm = z.infer<typeof inboundDmSchema>;
 

@@ -18,6 +18,7 @@ import {
   type JsonObject,
 } from './format-readers';
 import { directMessage } from './dm-format';
+import { xchatItem } from './xchat-format';
 import { expandLinks, mentionsBot, v2Mentions, v2UrlEntities } from './x-entities';
 import { v2Media } from './x-media';
 import { userFrom } from './x-users';
@@ -25,6 +26,8 @@ import { sliceCodePoints } from './text';
 
 const POST_TYPES = new Set(['post.mention.create', 'post.reply.create', 'post.quote.create', 'post.create']);
 const DM_TYPES = new Set(['dm.received', 'dm.sent']);
+// XChat (end-to-end encrypted DMs): queued still encrypted, opened by ingest (shared/x/xchat-format.ts).
+const CHAT_TYPES = new Set(['chat.received', 'chat.sent']);
 // Maps, not object literals: an event_type such as "constructor" must not find Object.prototype's members.
 const IGNORED_TYPES = new Map<string, IgnoreReason>([
   ['post.repost.create', 'retweet'],
@@ -78,6 +81,8 @@ function normaliseXaaEvent(envelope: unknown, env: Env): void {
     // dm.received carries a `users` map of {data: user}; includes.users is read too, in case X moves it there.
     const users = [isObject(payload) ? payload.users : undefined, includes.users];
     for (const dm of dms) record(env, directMessage(dm, users, 'xaa', eventType, env));
+  } else if (CHAT_TYPES.has(eventType)) {
+    record(env, xchatItem(payload, eventType, env));
   } else if (eventType === 'post.delete') {
     record(env, xaaDelete(payload, env));
   } else if (eventType === 'oauth.revoke') {

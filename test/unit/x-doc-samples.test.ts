@@ -42,9 +42,6 @@ const IGNORED: Record<string, string> = {
   'profile.update.screenname': 'unsupported',
   'profile.update.geo': 'unsupported',
   'profile.update.url': 'unsupported',
-  // XChat is end-to-end encrypted: no text the webhook could read.
-  'chat.received': 'unsupported',
-  'chat.sent': 'unsupported',
   'news.new': 'unsupported',
   'spaces.start': 'unsupported',
   'spaces.end': 'unsupported',
@@ -62,6 +59,9 @@ const QUEUED: Record<string, 'post' | 'dm' | 'delete' | 'revoke'> = {
   'post.quote.create': 'post',
   'dm.sent': 'dm',
   'dm.received': 'dm',
+  // XChat is end-to-end encrypted: queued as a DM still encrypted, which ingest opens (shared/x/xchat-inbound.ts).
+  'chat.received': 'dm',
+  'chat.sent': 'dm',
 };
 
 const samples = readdirSync(FIXTURES)
