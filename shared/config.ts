@@ -32,6 +32,32 @@ export const secretValuesSchema = z.object({
   HELPDESK_API_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
 });
 export type SecretValues = z.infer<typeof secretValuesSchema>;
+
+/**
+ * A rotation's overlap (README, Operating a brand, "Rotating a secret"): the value being replaced, kept next to its
+ * successor in the same secret while the other side switches over. Optional, and read only by the function that
+ * reads the value it accompanies (ROTATION_COMPANIONS).
+ */
+const rotationValuesSchema = z.object({
+  /** The consumer secret X used before: deliveries signed with it are still accepted. */
+  X_API_SECRET_PREVIOUS: z.optional(z.string().check(z.minLength(1))),
+  /** The helpdesk's secret before: events carry a signature with it too (`v1,<new> v1,<old>`). */
+  HELPDESK_WEBHOOK_SECRET_PREVIOUS: secretValuesSchema.shape.HELPDESK_WEBHOOK_SECRET,
+  /** The bearer token before: accepted until HELPDESK_API_TOKEN_PREVIOUS_UNTIL, never after. */
+  HELPDESK_API_TOKEN_PREVIOUS: secretValuesSchema.shape.HELPDESK_API_TOKEN,
+  HELPDESK_API_TOKEN_PREVIOUS_UNTIL: z.optional(z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time' })),
+});
+export type RotationName = keyof z.infer<typeof rotationValuesSchema>;
+
+/** The rotation values that go with a secret value: a function given the value also gets these, when present. */
+export const ROTATION_COMPANIONS: Partial<Record<SecretName, readonly RotationName[]>> = {
+  X_API_SECRET: ['X_API_SECRET_PREVIOUS'],
+  HELPDESK_WEBHOOK_SECRET: ['HELPDESK_WEBHOOK_SECRET_PREVIOUS'],
+  HELPDESK_API_TOKEN: ['HELPDESK_API_TOKEN_PREVIOUS', 'HELPDESK_API_TOKEN_PREVIOUS_UNTIL'],
+};
+
+/** The longest overlap a previous bearer token may be given: a forgotten rotation must not keep an old token alive. */
+export const MAX_TOKEN_OVERLAP_DAYS = 30;
 export type SecretName = keyof SecretValues;
 export const SECRET_KEYS = Object.keys(secretValuesSchema.shape) as SecretName[];
 
@@ -80,6 +106,8 @@ export type Config = {
     apiSecret: string;
     accessToken?: string;
     accessTokenSecret?: string;
+    /** During a rotation: the consumer secret X used before; webhook signatures made with it are still accepted. */
+    previousApiSecret?: string;
     botUserId: string;
     botUsername: string;
     apiBaseUrl: string;
@@ -88,7 +116,15 @@ export type Config = {
     /** X_RECONCILE_INTERVAL_SECONDS: seconds between reconciliation runs; 0 = none. */
     reconcileIntervalSeconds: number;
   };
-  helpdesk: { webhookUrl?: string; webhookSecret: string; apiToken: string };
+  helpdesk: {
+    webhookUrl?: string;
+    webhookSecret: string;
+    apiToken: string;
+    /** During a rotation: the secret being replaced, signed with too. */
+    previousWebhookSecret?: string;
+    /** During a rotation: the token being replaced and the moment it stops being accepted. */
+    previousApiToken?: { token: string; until: Date };
+  };
   windows: { mentionMergeHours: number; reopenHours: number };
   aws: {
     tableName?: string;
@@ -121,18 +157,23 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
   if (!parsedEnv.success) throw new ConfigError(firstIssue(parsedEnv.error));
   const parsedSecrets = secretValuesSchema.safeParse(blankToUndefined(secrets));
   if (!parsedSecrets.success) throw new ConfigError(firstIssue(parsedSecrets.error));
+  const parsedRotation = rotationValuesSchema.safeParse(blankToUndefined(secrets));
+  if (!parsedRotation.success) throw new ConfigError(firstIssue(parsedRotation.error));
   const e = parsedEnv.data;
   const s = parsedSecrets.data;
+  const r = parsedRotation.data;
   const missing = needs.find((name) => s[name] === undefined);
   if (missing) throw new ConfigError(`Invalid configuration: ${missing} is required`);
   if (Boolean(s.X_ACCESS_TOKEN) !== Boolean(s.X_ACCESS_TOKEN_SECRET)) {
     throw new ConfigError('Invalid configuration: X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET must be set together');
   }
+  const previousApiToken = previousToken(r.HELPDESK_API_TOKEN_PREVIOUS, r.HELPDESK_API_TOKEN_PREVIOUS_UNTIL);
   return {
     brand: e.BRAND,
     x: {
       apiKey: s.X_API_KEY ?? '',
       apiSecret: s.X_API_SECRET ?? '',
+      ...(r.X_API_SECRET_PREVIOUS ? { previousApiSecret: r.X_API_SECRET_PREVIOUS } : {}),
       accessToken: s.X_ACCESS_TOKEN,
       accessTokenSecret: s.X_ACCESS_TOKEN_SECRET,
       botUserId: e.X_BOT_USER_ID,
@@ -145,6 +186,8 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       webhookUrl: e.HELPDESK_WEBHOOK_URL,
       webhookSecret: s.HELPDESK_WEBHOOK_SECRET ?? '',
       apiToken: s.HELPDESK_API_TOKEN ?? '',
+      ...(r.HELPDESK_WEBHOOK_SECRET_PREVIOUS ? { previousWebhookSecret: r.HELPDESK_WEBHOOK_SECRET_PREVIOUS } : {}),
+      ...(previousApiToken ? { previousApiToken } : {}),
     },
     windows: { mentionMergeHours: e.MENTION_MERGE_WINDOW_HOURS, reopenHours: e.REOPEN_WINDOW_HOURS },
     aws: {
@@ -158,6 +201,22 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       s3Endpoint: e.S3_ENDPOINT,
     },
   };
+}
+
+/**
+ * The previous bearer token and its end, which must come together: a previous token without an end would be accepted
+ * for ever. The end may lie at most MAX_TOKEN_OVERLAP_DAYS after the config is read.
+ */
+function previousToken(token: string | undefined, until: string | undefined): { token: string; until: Date } | undefined {
+  if (token === undefined && until === undefined) return undefined;
+  if (token === undefined || until === undefined) {
+    throw new ConfigError('Invalid configuration: HELPDESK_API_TOKEN_PREVIOUS and HELPDESK_API_TOKEN_PREVIOUS_UNTIL must be set together');
+  }
+  const end = new Date(until);
+  if (end.getTime() - Date.now() > MAX_TOKEN_OVERLAP_DAYS * 24 * 60 * 60 * 1000) {
+    throw new ConfigError(`Invalid configuration: HELPDESK_API_TOKEN_PREVIOUS_UNTIL must be at most ${MAX_TOKEN_OVERLAP_DAYS} days ahead`);
+  }
+  return { token, until: end };
 }
 
 /** A resource the stack must have wired into this function; a clear failure at start when it is not. */

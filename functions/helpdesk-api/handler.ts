@@ -1,7 +1,7 @@
 // Primary adapter: API Gateway → the helpdesk API (contract §2). Authenticates, parses, calls one use case and maps
 // the outcome to a status; errors keep the contract's `{"error": {"code", "message"}}` shape.
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
-import { requireBearer } from '../../shared/auth';
+import { requireBearer, type PreviousToken } from '../../shared/auth';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
@@ -38,6 +38,8 @@ const MAX_API_BODY_BYTES = 64 * 1024;
 type Deps = {
   store: TicketStore;
   apiToken: string;
+  /** During a rotation: the token being replaced, accepted until its end (shared/auth.ts). */
+  previousApiToken?: PreviousToken;
   replies: RequestReplyDeps;
   brand: string;
   now: () => Date;
@@ -62,6 +64,7 @@ export function createHelpdeskApiHandler(
   const deps: Deps = {
     store,
     apiToken: config.helpdesk.apiToken,
+    ...(config.helpdesk.previousApiToken ? { previousApiToken: config.helpdesk.previousApiToken } : {}),
     brand: config.brand,
     now,
     replies: { store, now, enqueue: (replyId) => replyQueue.send({ body: toSqsBody({ replyId }) }) },
@@ -78,7 +81,7 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
 
     const attachmentMatch = /^\/tickets\/([^/]+)\/attachments\/([^/]+)$/.exec(path);
     if (attachmentMatch && method === 'GET') {
-      requireBearer(header(event, 'authorization'), deps.apiToken);
+      requireBearer(header(event, 'authorization'), deps.apiToken, deps.previousApiToken, deps.now());
       const ticketId = decodePathSegment(attachmentMatch[1]!);
       const attachmentId = decodePathSegment(attachmentMatch[2]!, 'attachmentId');
       if (!deps.attachments) throw new NotFoundError('attachments are not kept by this bridge');
@@ -92,7 +95,7 @@ async function route(event: HttpEvent, deps: Deps): Promise<HttpResult> {
 
     const ticketMatch = /^\/tickets(?:\/([^/]+))?(\/replies)?$/.exec(path);
     if (!ticketMatch) return errorBody(404, 'not_found', `no route for ${method} ${path}`);
-    requireBearer(header(event, 'authorization'), deps.apiToken);
+    requireBearer(header(event, 'authorization'), deps.apiToken, deps.previousApiToken, deps.now());
     const ticketId = ticketMatch[1] === undefined ? undefined : decodePathSegment(ticketMatch[1]);
     const replies = ticketMatch[2] !== undefined;
 

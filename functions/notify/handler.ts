@@ -53,7 +53,8 @@ export function createNotifyHandler(
     deliver: (event) =>
       deliver(event, {
         endpoint: config.helpdesk.webhookUrl,
-        secret: config.helpdesk.webhookSecret,
+        // During a rotation the old secret signs too, so the helpdesk may switch at any moment of the overlap.
+        secret: [config.helpdesk.webhookSecret, ...(config.helpdesk.previousWebhookSecret ? [config.helpdesk.previousWebhookSecret] : [])],
         fetch: fetchImpl,
         now,
         timeoutMs: options.timeoutMs,

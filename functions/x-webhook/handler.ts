@@ -1,7 +1,7 @@
 // Primary adapter: API Gateway → X's webhook transport (CRC on GET, signed deliveries on POST).
 // Answers 200 only after the items are on the queue; never a 3xx, which would make X mark the webhook invalid.
 import type { AwsClients } from '../../shared/aws/clients';
-import { lazyHandler } from '../../shared/aws/lambda-config';
+import { lazyHandler, type ConfigReload } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
 import { FUNCTION_SECRETS } from '../../shared/aws/resources';
 import { sqsClient } from '../../shared/aws/sqs-client';
@@ -11,30 +11,71 @@ import { required } from '../../shared/config';
 import { errorBody, errorResponse, header, json, rawBody, type HttpEvent, type HttpResult } from '../../shared/http';
 import { count, countBy, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES } from '../../shared/metric-names';
+import { SignatureError } from '../../shared/errors';
+import { isValidCrcToken } from '../../shared/x/signature';
 import { answerCrc, receiveDelivery, type IntakeDeps } from '../../shared/x/webhook-intake';
 
-/** The webhook function for this config (the same one Lambda, the local runner and the tests run). */
-export function createWebhookHandler(config: Config, clients: Pick<AwsClients, 'sqs'> = { sqs: sqsClient(config) }) {
-  const deps: IntakeDeps = {
+/** How stale the consumer secret may be when a delivery's signature matches neither secret in hand. */
+const SIGNATURE_RELOAD_AGE_MS = 60_000;
+
+/**
+ * The webhook function for this config (the same one Lambda, the local runner and the tests run). With `reload` (on
+ * Lambda, the brand's secret read again), a rotation of the consumer secret is seen before the 5-minute refresh: a CRC
+ * challenge is answered with the secret as it is now, and a delivery whose signature matches neither secret in hand
+ * is checked once more against the secret read again (at most once a minute per execution environment).
+ */
+export function createWebhookHandler(
+  config: Config,
+  clients: Pick<AwsClients, 'sqs'> = { sqs: sqsClient(config) },
+  options: { reload?: ConfigReload } = {},
+) {
+  const deps: WebhookDeps = {
     consumerSecret: config.x.apiSecret,
+    ...(config.x.previousApiSecret ? { previousConsumerSecret: config.x.previousApiSecret } : {}),
     botUserId: config.x.botUserId,
     botUsername: config.x.botUsername,
     inboundQueue: sqsQueue(clients.sqs, required(config.aws.inboundQueueUrl, 'INBOUND_QUEUE_URL')),
     now: () => new Date(),
+    ...(options.reload ? { reload: options.reload } : {}),
   };
   return (event: HttpEvent): Promise<HttpResult> => instrumented('x-webhook', config.brand, () => route(event, deps));
 }
 
-async function route(event: HttpEvent, deps: IntakeDeps): Promise<HttpResult> {
+type WebhookDeps = IntakeDeps & { reload?: ConfigReload };
+
+/** The intake's secrets from a config read again; the one in hand when it cannot be read (the CRC must still answer). */
+async function reloaded(deps: WebhookDeps, maxAgeMs: number): Promise<IntakeDeps> {
+  if (!deps.reload) return deps;
+  try {
+    const { x } = await deps.reload(maxAgeMs);
+    const { previousConsumerSecret: _, ...rest } = deps;
+    return { ...rest, consumerSecret: x.apiSecret, ...(x.previousApiSecret ? { previousConsumerSecret: x.previousApiSecret } : {}) };
+  } catch (error) {
+    logger.warn('could not read the secret again; using the one in hand', { error: error as Error });
+    return deps;
+  }
+}
+
+async function route(event: HttpEvent, deps: WebhookDeps): Promise<HttpResult> {
   const method = event.requestContext.http.method;
   try {
     if (method === 'GET') {
-      const answer = answerCrc(crcToken(event), deps.consumerSecret);
+      // X checks the answer against its consumer secret as it is now: right after a rotation that is the new one.
+      const token = crcToken(event);
+      const answer = answerCrc(token, isValidCrcToken(token) ? (await reloaded(deps, 0)).consumerSecret : deps.consumerSecret);
       logger.info('answered CRC challenge');
       return json(200, answer);
     }
     if (method === 'POST') {
-      const result = await receiveDelivery(rawBody(event), header(event, 'x-twitter-webhooks-signature'), deps);
+      const raw = rawBody(event);
+      const signature = header(event, 'x-twitter-webhooks-signature');
+      const result = await receiveDelivery(raw, signature, deps).catch(async (error: unknown) => {
+        if (!(error instanceof SignatureError) || !deps.reload) throw error;
+        // X may have switched to a new consumer secret that this environment has not read yet.
+        const fresh = await reloaded(deps, SIGNATURE_RELOAD_AGE_MS);
+        if (fresh.consumerSecret === deps.consumerSecret && fresh.previousConsumerSecret === deps.previousConsumerSecret) throw error;
+        return receiveDelivery(raw, signature, fresh);
+      });
       const ignored = Object.values(result.ignored).reduce((sum, n) => sum + n, 0);
       // Every event X delivered counts as in, handled or not: silence is what the channel alarm looks for.
       count(METRIC_NAMES.WebhookEventsIn, result.queued + ignored);
@@ -70,4 +111,7 @@ function crcToken(event: HttpEvent): string | undefined {
   return event.queryStringParameters?.crc_token;
 }
 
-export const handler = lazyHandler(createWebhookHandler, configWithSecrets(FUNCTION_SECRETS['x-webhook']));
+export const handler = lazyHandler(
+  (config, reload) => createWebhookHandler(config, undefined, { reload }),
+  configWithSecrets(FUNCTION_SECRETS['x-webhook']),
+);

@@ -3,8 +3,14 @@
 // secret (ingest) does not load the Secrets Manager client at cold start.
 import { parseConfig, type Config } from '../config';
 
-/** Where a function's config comes from: called at every invocation, it returns the same object until it changes. */
-export type ConfigSource = () => Promise<Config>;
+/**
+ * Where a function's config comes from: called at every invocation, it returns the same object until it changes.
+ * `maxAgeMs` asks for a copy read at most that long ago (a source that reads nothing remote ignores it).
+ */
+export type ConfigSource = (options?: { maxAgeMs?: number }) => Promise<Config>;
+
+/** Reads the config again when the copy in hand is older than `maxAgeMs` (a rotated secret, found before the refresh). */
+export type ConfigReload = (maxAgeMs: number) => Promise<Config>;
 
 /**
  * Config for a function that reads no secret: the environment alone, parsed at the first invocation. `needs` is the
@@ -22,13 +28,14 @@ export function configFromEnvironment(needs: readonly [], env: Record<string, st
  * with their own config.
  */
 export function lazyHandler<E, R>(
-  create: (config: Config) => (event: E) => Promise<R>,
+  create: (config: Config, reload: ConfigReload) => (event: E) => Promise<R>,
   loadConfig: ConfigSource,
 ): (event: E) => Promise<R> {
   let built: { config: Config; run: (event: E) => Promise<R> } | undefined;
+  const reload: ConfigReload = (maxAgeMs) => loadConfig({ maxAgeMs });
   return async (event: E) => {
     const config = await loadConfig();
-    if (!built || built.config !== config) built = { config, run: create(config) };
+    if (!built || built.config !== config) built = { config, run: create(config, reload) };
     return built.run(event);
   };
 }

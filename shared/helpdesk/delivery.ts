@@ -12,8 +12,8 @@ export type DeliveryResult = { ok: true; status: number } | { ok: false; reason:
 export type DeliveryOptions = {
   /** HELPDESK_WEBHOOK_URL; without it events are printed to the console (the local default). */
   endpoint?: string;
-  /** The Standard Webhooks secret, `whsec_` + base64. */
-  secret: string;
+  /** The Standard Webhooks secret, `whsec_` + base64; during a rotation the new one and the old one, new first. */
+  secret: string | readonly string[];
   fetch: typeof globalThis.fetch;
   now: () => Date;
   /** How long the helpdesk has to answer, headers and body; the contract says 10 s. */

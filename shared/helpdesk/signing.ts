@@ -32,12 +32,17 @@ export function signEvent(secret: string, webhookId: string, timestampSeconds: n
  * The headers for one delivery attempt. The timestamp is the attempt's time, not the event's: receivers (the
  * reference library included) reject timestamps more than five minutes off their clock, so each retry signs afresh
  * while `webhook-id` stays the same.
+ *
+ * `secret` may list several secrets, current first: during a rotation the event carries one signature per secret,
+ * space-separated (`v1,<new> v1,<old>`), as the spec allows, and a receiver holding either secret accepts it.
  */
-export function webhookHeaders(secret: string, webhookId: string, body: string, now: Date): WebhookHeaders {
+export function webhookHeaders(secret: string | readonly string[], webhookId: string, body: string, now: Date): WebhookHeaders {
   const timestampSeconds = Math.floor(now.getTime() / 1000);
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  if (secrets.length === 0) throw new Error('no helpdesk webhook secret to sign with');
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': signEvent(secret, webhookId, timestampSeconds, body),
+    'webhook-signature': secrets.map((key) => signEvent(key, webhookId, timestampSeconds, body)).join(' '),
   };
 }

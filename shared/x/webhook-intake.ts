@@ -11,6 +11,8 @@ import { sliceCodePoints } from './text';
 
 export type IntakeDeps = {
   consumerSecret: string;
+  /** During a rotation: the consumer secret X used before, still accepted on deliveries while X switches over. */
+  previousConsumerSecret?: string;
   botUserId: string;
   botUsername: string;
   inboundQueue: Queue;
@@ -42,7 +44,10 @@ export async function receiveDelivery(raw: Buffer, signature: string | undefined
   if (raw.length > MAX_WEBHOOK_BODY_BYTES) {
     throw new ValidationError(`body is over ${MAX_WEBHOOK_BODY_BYTES} bytes`, undefined, 413);
   }
-  if (!verifyWebhookSignature(deps.consumerSecret, raw, signature)) {
+  // Both secrets are always tried, so the time taken does not tell which one signed.
+  const current = verifyWebhookSignature(deps.consumerSecret, raw, signature);
+  const previous = deps.previousConsumerSecret !== undefined && verifyWebhookSignature(deps.previousConsumerSecret, raw, signature);
+  if (!current && !previous) {
     throw new SignatureError('x-twitter-webhooks-signature is missing or does not match the body');
   }
   let body: unknown;

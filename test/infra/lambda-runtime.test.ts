@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -31,6 +32,7 @@ import { FakeSecretsManager } from '../support/fake-secrets-manager';
 import { FakeXServer } from '../support/fake-x-server';
 import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
 import { xaaMention, type XUserRef } from '../support/x-payloads';
+import { Webhook } from 'standardwebhooks';
 
 type Template = {
   Resources: Record<
@@ -114,12 +116,19 @@ function environmentOf(name: FunctionName): Record<string, string> {
 async function lambda(name: FunctionName): Promise<LambdaProcess> {
   const existing = running[name];
   if (existing) return existing;
+  const started = await startFunction(name, secretArn);
+  running[name] = started;
+  return started;
+}
+
+/** A new execution environment of the function, reading the secret at `arn`. */
+async function startFunction(name: FunctionName, arn: string, helpdeskUrl = helpdesk.url): Promise<LambdaProcess> {
   const resource = functionResource(name);
-  const started = await startLambdaProcess({
+  return startLambdaProcess({
     runtime,
     taskRoot: join(outdir, resource.Metadata?.['aws:asset:path'] as string),
     handler: resource.Properties?.Handler ?? '',
-    environment: environmentOf(name),
+    environment: { ...environmentOf(name), ...(environmentOf(name).SECRET_ARN ? { SECRET_ARN: arn } : {}) },
     functionName: `support-bridge-example-${name}`,
     memorySize: resource.Properties?.MemorySize,
     sdkPackages: SDK_PACKAGES,
@@ -130,11 +139,9 @@ async function lambda(name: FunctionName): Promise<LambdaProcess> {
       DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
       SQS_ENDPOINT: inject('sqsEndpoint'),
       X_API_BASE_URL: x.url,
-      HELPDESK_WEBHOOK_URL: helpdesk.url,
+      HELPDESK_WEBHOOK_URL: helpdeskUrl,
     },
   });
-  running[name] = started;
-  return started;
 }
 
 function httpEvent(method: string, path: string, init: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer } = {}): HttpEvent {
@@ -324,7 +331,118 @@ describe(`the deployment assets on Lambda's runtime (Node ${LAMBDA_NODE_VERSION}
     expect(x.requestsTo('GET', /^\/2\/users\/\d+\/mentions$/).length).toBeGreaterThan(0);
   });
 
-  it('every function read its secret from Secrets Manager, once per execution environment', () => {
-    expect(sm.requestsFor('GetSecretValue')).toHaveLength(FUNCTION_NAMES.length);
+  it('every function read its secret from Secrets Manager once per execution environment, x-webhook again for the CRC', () => {
+    // The CRC is answered with the consumer secret as it is now (X checks it about hourly): one read each.
+    expect(sm.requestsFor('GetSecretValue').filter((r) => r.secretId === secretArn)).toHaveLength(FUNCTION_NAMES.length + 1);
+  });
+});
+
+// README, Operating a brand, "Rotating a secret": each step as ops take it, on the deployed code.
+describe('rotating the secrets on Lambda\'s runtime', () => {
+  const NEW = {
+    X_API_SECRET: randomBytes(24).toString('hex'),
+    HELPDESK_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+    HELPDESK_API_TOKEN: randomBytes(24).toString('hex'),
+  };
+  const later = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+  let rotatedArn: string;
+  const started: LambdaProcess[] = [];
+  const start = async (name: FunctionName, helpdeskUrl?: string) => {
+    const fn = await startFunction(name, rotatedArn, helpdeskUrl);
+    started.push(fn);
+    return fn;
+  };
+  const delivery = (secret: string) => {
+    const body = Buffer.from(JSON.stringify(xaaMention({ author: CUSTOMER, forUserId: BOT.id, text: `@${BOT.username} still nothing`, knownUsers: [BOT] })));
+    return httpEvent('POST', '/x/webhook', { headers: { 'x-twitter-webhooks-signature': signWebhookBody(secret, body) }, body });
+  };
+  const ops = () => new SecretsManagerClient({ endpoint: sm.url, ...LOCAL_AWS });
+  /** What ops read and put with the AWS CLI (README, Deploying a brand, step 3). */
+  const currentValue = async (): Promise<Record<string, string>> => {
+    const client = ops();
+    try {
+      return JSON.parse((await client.send(new GetSecretValueCommand({ SecretId: rotatedArn }))).SecretString ?? '{}') as Record<string, string>;
+    } finally {
+      client.destroy();
+    }
+  };
+  const putValue = async (value: Record<string, string>): Promise<void> => {
+    const client = ops();
+    try {
+      await client.send(new PutSecretValueCommand({ SecretId: rotatedArn, SecretString: JSON.stringify(value) }));
+    } finally {
+      client.destroy();
+    }
+  };
+  const status = async (fn: LambdaProcess, event: HttpEvent) => ((await fn.invoke(event)) as HttpResult).statusCode;
+
+  beforeAll(() => {
+    // The overlap: the new values in place, the old ones kept as *_PREVIOUS.
+    rotatedArn = sm.createSecret(
+      'support-bridge/example-rotated',
+      JSON.stringify({
+        ...SECRET,
+        ...NEW,
+        X_API_SECRET_PREVIOUS: SECRET.X_API_SECRET,
+        HELPDESK_WEBHOOK_SECRET_PREVIOUS: SECRET.HELPDESK_WEBHOOK_SECRET,
+        HELPDESK_API_TOKEN_PREVIOUS: SECRET.HELPDESK_API_TOKEN,
+        HELPDESK_API_TOKEN_PREVIOUS_UNTIL: later,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((fn) => fn.stop()));
+  });
+
+  it('x-webhook takes deliveries signed with either consumer secret, and answers the CRC with the new one', async () => {
+    const fn = await start('x-webhook');
+    expect(await status(fn, delivery(NEW.X_API_SECRET))).toBe(200);
+    expect(await status(fn, delivery(SECRET.X_API_SECRET))).toBe(200);
+    expect(await status(fn, delivery(randomBytes(24).toString('hex')))).toBe(401);
+    const crc = (await fn.invoke(httpEvent('GET', '/x/webhook', { query: { crc_token: 'after_rotation' } }))) as HttpResult;
+    expect(JSON.parse(String(crc.body))).toEqual({ response_token: crcResponseToken(NEW.X_API_SECRET, 'after_rotation') });
+  });
+
+  it('x-webhook answers a CRC with a consumer secret put after its cold start, without waiting for the refresh', async () => {
+    const fn = await start('x-webhook');
+    expect(await status(fn, delivery(NEW.X_API_SECRET))).toBe(200);
+    const newest = randomBytes(24).toString('hex');
+    const secret = await currentValue();
+    await putValue({ ...secret, X_API_SECRET: newest, X_API_SECRET_PREVIOUS: NEW.X_API_SECRET });
+    const crc = (await fn.invoke(httpEvent('GET', '/x/webhook', { query: { crc_token: 'right_after' } }))) as HttpResult;
+    expect(JSON.parse(String(crc.body))).toEqual({ response_token: crcResponseToken(newest, 'right_after') });
+    expect(await status(fn, delivery(newest))).toBe(200);
+    await putValue(secret);
+  });
+
+  it('notify signs each event with both helpdesk secrets (v1,<new> v1,<old>), so either verifies it', async () => {
+    const oldSide = createHelpdeskReceiver(SECRET.HELPDESK_WEBHOOK_SECRET);
+    await oldSide.start();
+    try {
+      const fn = await start('notify', oldSide.url);
+      expect(await fn.invoke(await ticketStreamBatch())).toEqual({ batchItemFailures: [] });
+      const [event] = await oldSide.waitFor((events) => events.length > 0);
+      expect(event?.headers['webhook-signature']).toMatch(/^v1,\S+ v1,\S+$/);
+      const headers = { 'webhook-id': event!.headers['webhook-id']!, 'webhook-timestamp': event!.headers['webhook-timestamp']!, 'webhook-signature': event!.headers['webhook-signature']! };
+      expect(() => new Webhook(NEW.HELPDESK_WEBHOOK_SECRET).verify(event!.body, headers)).not.toThrow();
+      expect(() => new Webhook(SECRET.HELPDESK_WEBHOOK_SECRET).verify(event!.body, headers)).not.toThrow();
+      expect(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(event!.body, headers)).toThrow();
+    } finally {
+      await oldSide.stop();
+    }
+  });
+
+  it('helpdesk-api takes the new token and the previous one until its end, and refuses the previous one after it', async () => {
+    const during = await start('helpdesk-api');
+    const list = (token: string) => httpEvent('GET', '/tickets', { headers: { authorization: `Bearer ${token}` } });
+    expect(await status(during, list(NEW.HELPDESK_API_TOKEN))).toBe(200);
+    expect(await status(during, list(SECRET.HELPDESK_API_TOKEN))).toBe(200);
+
+    const secret = await currentValue();
+    await putValue({ ...secret, HELPDESK_API_TOKEN_PREVIOUS_UNTIL: new Date(Date.now() - 1000).toISOString() });
+    const after = await start('helpdesk-api');
+    expect(await status(after, list(NEW.HELPDESK_API_TOKEN))).toBe(200);
+    expect(await status(after, list(SECRET.HELPDESK_API_TOKEN))).toBe(401);
+    await putValue(secret);
   });
 });
