@@ -16,6 +16,7 @@ import { SECRET_KEYS } from '../shared/config';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../shared/metric-names';
 import type { BrandConfig } from './brand-config';
 import { AttachmentsBucket } from './constructs/attachments-bucket';
+import { HELPDESK_API_RESERVED_CONCURRENCY, INGEST_MAX_CONCURRENCY, WEBHOOK_RESERVED_CONCURRENCY } from './constructs/limits';
 import { BridgeFunction, FUNCTION_NAMES, type FunctionName } from './constructs/bridge-function';
 import { BridgeHttpApi } from './constructs/bridge-http-api';
 import { BridgeMonitoring } from './constructs/bridge-monitoring';
@@ -171,6 +172,10 @@ export class SupportBridgeStack extends Stack {
       },
     };
     const reserved: Partial<Record<FunctionName, number>> = {
+      // X's deliveries get a pool nothing else in the account can take; the helpdesk API is kept to its own, which
+      // is also its ceiling (infra/constructs/limits.ts).
+      'x-webhook': WEBHOOK_RESERVED_CONCURRENCY,
+      'helpdesk-api': HELPDESK_API_RESERVED_CONCURRENCY,
       reply: brand.reservedConcurrency.reply,
       notify: brand.reservedConcurrency.notify,
       // One run at a time per brand: the lease (shared/x/reconcile.ts) already makes a second run report "busy";
@@ -225,7 +230,7 @@ export class SupportBridgeStack extends Stack {
     this.attachments.grantRead(fn('notify'));
     this.attachments.grantRead(fn('helpdesk-api'));
 
-    fn('ingest').addEventSource(sqsSource(inbound.queue, inbound.spec, fn('ingest')));
+    fn('ingest').addEventSource(sqsSource(inbound.queue, inbound.spec, fn('ingest'), INGEST_MAX_CONCURRENCY));
     fn('reply').addEventSource(
       // As many pollers as reserved concurrency: more would only be throttled, and throttled receives count
       // towards the queue's maxReceiveCount.

@@ -9,6 +9,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../../shared/metric-names';
+import { WEBHOOK_ROUTE } from './limits';
 
 /** The webhook's path, registered with X. */
 export const WEBHOOK_PATH = '/x/webhook';
@@ -24,6 +25,7 @@ export type BridgeHttpApiProps = {
   brand: string;
   xWebhook: lambda.IFunction;
   helpdeskApi: lambda.IFunction;
+  /** Each helpdesk route's limit (the brand's `apiThrottling`); X's webhook route has its own (WEBHOOK_ROUTE). */
   throttling: { rateLimit: number; burstLimit: number };
   logRetention: logs.RetentionDays;
 };
@@ -90,6 +92,22 @@ export class BridgeHttpApi extends Construct {
       ['/tickets/{ticketId}/replies', [POST], helpdesk],
     ];
     for (const [path, methods, integration] of routes) this.api.addRoutes({ path, methods, integration });
+
+    // HTTP API throttles each route with its own bucket: the stage default (the brand's apiThrottling) holds for the
+    // helpdesk's routes, and X's webhook routes get WEBHOOK_ROUTE, so a helpdesk calling at its limit takes nothing
+    // from X's deliveries (and their functions have separate reserved concurrency).
+    const webhookRoutes = Object.fromEntries(
+      ['GET', 'POST'].map((method) => [
+        `${method} ${WEBHOOK_PATH}`,
+        { ThrottlingRateLimit: WEBHOOK_ROUTE.rateLimit, ThrottlingBurstLimit: WEBHOOK_ROUTE.burstLimit },
+      ]),
+    );
+    const cfnStage = this.stage.node.defaultChild as apigw.CfnStage;
+    cfnStage.routeSettings = webhookRoutes;
+    // The route settings name routes by key: the routes must exist before the stage refers to them.
+    for (const route of this.api.node.children) {
+      if (route instanceof apigw.HttpRoute && route.node.id.includes('x--webhook')) cfnStage.node.addDependency(route);
+    }
 
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',

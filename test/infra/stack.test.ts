@@ -214,14 +214,16 @@ describe('SupportBridge-example stack', () => {
       expect(timeoutOf('reconcile')).toBe(RECONCILE.timeoutSeconds);
     });
 
-    it('reserves concurrency for the functions calling X and the helpdesk only, and one run at a time for the reconciler', () => {
+    it('reserves concurrency for the webhook, the helpdesk API, the functions calling X and the helpdesk, and one reconciler run', () => {
       const reserved = Object.fromEntries(
         resourcesOf(template, 'AWS::Lambda::Function').map(([id, fn]) => [id, fn.Properties?.ReservedConcurrentExecutions]),
       );
       expect(Object.entries(reserved).filter(([, value]) => value !== undefined).sort(([a], [b]) => a.localeCompare(b))).toEqual([
+        [expect.stringMatching(/^HelpdeskApi/), 10],
         [expect.stringMatching(/^Notify/), 5],
         [expect.stringMatching(/^Reconcile/), 1],
         [expect.stringMatching(/^Reply/), 2],
+        [expect.stringMatching(/^XWebhook/), 20],
       ]);
     });
 
