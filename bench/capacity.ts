@@ -13,6 +13,8 @@ import { firstTicketId, longMentionBody, mentionBody, newCustomer, postSigned, r
 type PerEvent = { wcu: number; rcu: number; wcuTable: number; wcuIndexes: Record<string, number>; calls: Record<string, Record<string, number>> };
 
 export type CapacityResult = {
+  /** DynamoDB requests (every call, reads and writes, stream reads excluded) the whole pipeline makes per new ticket. */
+  dynamodbRequestsPerNewTicket: number;
   wcuPerNewTicket: number;
   rcuPerNewTicket: number;
   wcuPerDuplicate: number;
@@ -100,7 +102,9 @@ export async function measureCapacity(
       const { wcu, rcu, wcuTable, wcuIndexes } = perEvent(counted.snapshot(), start, EVENTS_PER_SIZE);
       bySize.push({ characters, wcu, rcu, wcuTable, wcuIndexes });
     }
+    const requests = Object.values(newTicket.calls).flatMap((byCall) => Object.values(byCall));
     return {
+      dynamodbRequestsPerNewTicket: round(requests.reduce((sum, n) => sum + n, 0), 2),
       wcuPerNewTicket: newTicket.wcu,
       rcuPerNewTicket: newTicket.rcu,
       wcuPerDuplicate: duplicate.wcu,

@@ -11,7 +11,10 @@ export type Figures = {
   webhookAckMs: { p50: number; p99: number };
   ingestPerSec: number;
   dbCeilingPerSec: number;
+  /** Kept as a figure, no longer a target: fewer requests on DynamoDB Local can mean more capacity units on AWS. */
   ingestToCeiling: number;
+  /** What a new ticket costs on AWS: requests, and the write and read units they consume. */
+  dynamodbRequestsPerNewTicket: number;
   wcuPerNewTicket: number;
   rcuPerNewTicket: number;
   wcuPerDuplicate: number;
@@ -43,6 +46,7 @@ export function figuresOf(d: Details): Figures {
     ingestPerSec: d.ingest.ingestPerSec,
     dbCeilingPerSec: d.ingest.dbCeilingPerSec,
     ingestToCeiling: d.ingest.ingestToCeiling,
+    dynamodbRequestsPerNewTicket: d.capacity.dynamodbRequestsPerNewTicket,
     wcuPerNewTicket: d.capacity.wcuPerNewTicket,
     rcuPerNewTicket: d.capacity.rcuPerNewTicket,
     wcuPerDuplicate: d.capacity.wcuPerDuplicate,
@@ -64,7 +68,8 @@ export function rows(f: Figures): Row[] {
     { figure: 'webhookAckMs p99', value: ms(f.webhookAckMs.p99), target: '≤ 50 ms', met: f.webhookAckMs.p99 <= 50 },
     { figure: 'ingestPerSec', value: String(f.ingestPerSec), target: '' },
     { figure: 'dbCeilingPerSec', value: String(f.dbCeilingPerSec), target: '' },
-    { figure: 'ingestToCeiling', value: f.ingestToCeiling.toFixed(2), target: '≥ 0.8', met: f.ingestToCeiling >= 0.8 },
+    { figure: 'ingestToCeiling', value: f.ingestToCeiling.toFixed(2), target: '' },
+    { figure: 'dynamodbRequestsPerNewTicket', value: String(f.dynamodbRequestsPerNewTicket), target: '' },
     { figure: 'wcuPerNewTicket', value: String(f.wcuPerNewTicket), target: '≤ 4', met: f.wcuPerNewTicket <= 4 },
     { figure: 'rcuPerNewTicket', value: String(f.rcuPerNewTicket), target: '' },
     { figure: 'wcuPerDuplicate', value: String(f.wcuPerDuplicate), target: '≤ 1', met: f.wcuPerDuplicate <= 1 },
