@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 
   try {
     // Bundles first, before java starts: the import timings want a quiet machine.
-    const bundles = await measure('bundles', 'bundling the five functions and timing fresh imports', () => measureBundles());
+    const bundles = await measure('bundles', 'bundling the six functions and timing fresh imports on Node 24 against their SDK floor', () => measureBundles());
     services = await measure('services', 'starting DynamoDB Local and the SQS emulator', () => startBenchServices());
     const { endpoints } = services;
     const pids = [services.dynamodb.pid];
