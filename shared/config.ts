@@ -1,6 +1,7 @@
 // Configuration: parsed once, at start, from the environment (and on AWS from the brand's secret) into one typed
 // object. Invalid configuration fails with one message naming the variable. Nothing else reads process.env.
 import * as z from 'zod/mini';
+import { xchatSettingsFrom, type XChatSettings } from './x/xchat-keys';
 import en from 'zod/v4/locales/en.js';
 import { ConfigError } from './errors';
 
@@ -30,6 +31,10 @@ export const secretValuesSchema = z.object({
     ),
   ),
   HELPDESK_API_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
+  /** The brand's XChat keys as `npm run x -- chat-setup` writes them (shared/x/xchat-keys.ts): absent until then. */
+  X_CHAT_KEYS: z.optional(
+    z.string().check(z.refine((v) => xchatSettingsFrom(v) !== undefined, 'must be the JSON chat-setup writes: {pin, keyVersion, juiceboxConfig}')),
+  ),
 });
 export type SecretValues = z.infer<typeof secretValuesSchema>;
 
@@ -115,6 +120,8 @@ export type Config = {
     readBudgetPerDay: number;
     /** X_RECONCILE_INTERVAL_SECONDS: seconds between reconciliation runs; 0 = none. */
     reconcileIntervalSeconds: number;
+    /** X_CHAT_KEYS: how to unlock the brand's XChat keys; absent when XChat is not set up. */
+    chat?: XChatSettings;
   };
   helpdesk: {
     webhookUrl?: string;
@@ -181,6 +188,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
       readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
       reconcileIntervalSeconds: e.X_RECONCILE_INTERVAL_SECONDS,
+      ...(s.X_CHAT_KEYS ? { chat: xchatSettingsFrom(s.X_CHAT_KEYS) } : {}),
     },
     helpdesk: {
       webhookUrl: e.HELPDESK_WEBHOOK_URL,

@@ -23,7 +23,7 @@ import { s3AttachmentStoreFor } from '../../shared/aws/s3-attachment-store';
 import { lazyXLookupsFor } from '../../shared/x/lazy-x-lookups';
 import { xReads, type XLookups } from '../../shared/x/x-reads';
 import { readBudgetWatch, refusalWatch } from '../../shared/channel/channel-health';
-import { xchatIntake, type XChatOpener } from '../../shared/x/xchat-inbound';
+import { xchatIntake, xchatOpenerFor, type XChatOpener } from '../../shared/x/xchat-inbound';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   created: METRIC_NAMES.TicketsCreated,
@@ -100,7 +100,7 @@ export function createIngestHandler(
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     now,
   };
-  const xchat = xchatIntake({ opener: options.xchatOpener, channel, now });
+  const xchat = xchatIntake({ opener: options.xchatOpener ?? xchatOpenerFor(config.x), channel, now });
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
     instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion, media, xchat));
 }

@@ -47,6 +47,11 @@ const ESM_REQUIRE_BANNER = [
   'const require = __bridgeCreateRequire(import.meta.url);',
 ].join(' ');
 
+// Packages a function imports at run time by a name esbuild does not follow, shipped as they are in the asset's
+// node_modules: X's XChat SDK reads its WebAssembly next to its own files (and juicebox-sdk's at unlock), so it cannot
+// be bundled. Only ingest opens XChat messages (shared/x/xchat-open.ts); no other function's asset grows.
+const RUNTIME_PACKAGES: Partial<Record<FunctionName, string[]>> = { ingest: ['@xdevplatform/chat-xdk', 'juicebox-sdk'] };
+
 /** A NodejsFunction with the bridge's defaults, its log group and a role scoped to that log group. */
 export class BridgeFunction extends Construct {
   /** The function. */
@@ -104,7 +109,21 @@ export class BridgeFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
         // Offline and without Docker: esbuild from node_modules.
         forceDockerBundling: false,
+        ...copiedPackages(RUNTIME_PACKAGES[props.name]),
       },
     });
   }
+}
+
+/** Command hooks copying `packages` from the project's node_modules into the asset's (none: no hooks). */
+function copiedPackages(packages: string[] | undefined): Pick<nodejs.BundlingOptions, 'commandHooks'> {
+  if (!packages?.length) return {};
+  return {
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir, outputDir) =>
+        packages.map((name) => `mkdir -p "${outputDir}/node_modules/${name}" && cp -R "${inputDir}/node_modules/${name}/." "${outputDir}/node_modules/${name}/"`),
+    },
+  };
 }

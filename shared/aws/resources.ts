@@ -86,7 +86,8 @@ export const FUNCTION_SECRETS = {
   'x-webhook': ['X_API_SECRET'],
   // Ingest looks up the users (and quoted posts) X's bodies leave unnamed, as the bot account: X's users and posts
   // look-ups take OAuth 1.0a user context or an app-only Bearer token, and the secret holds the account's token.
-  ingest: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+  // …and opens XChat messages with the brand's XChat keys (X_CHAT_KEYS, once `chat-setup` wrote them).
+  ingest: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET', 'X_CHAT_KEYS'],
   notify: ['HELPDESK_WEBHOOK_SECRET'],
   'helpdesk-api': ['HELPDESK_API_TOKEN'],
   // On AWS the bot's token is required: a Lambda never falls back to the local dry-run sink.

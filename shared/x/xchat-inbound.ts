@@ -5,6 +5,7 @@
 // A redelivery of a message already stored is not opened again (ingest finds it a duplicate).
 import type { InboundDm, InboundEvent, Link } from './inbound-event';
 import type { XChatEnvelope, XChatUnreadable } from './xchat-event';
+import { publicKeysFrom, type XChatSettings } from './xchat-keys';
 import { XCHAT_UNREADABLE, type ChannelHealthStore } from '../channel/channel-health';
 import { count, logger } from '../logger';
 import { METRIC_NAMES } from '../metric-names';
@@ -100,5 +101,43 @@ function healthNews(deps: XChatIntakeDeps): { opened(receivedAt: string): Promis
       safely('clear', (store) =>
         store.clear({ reason: 'xchat_unreadable', foundBefore: receivedAt }, 'The bridge decrypts XChat messages again.', deps.now().toISOString()),
       ),
+  };
+}
+
+type XAccount = {
+  apiKey: string;
+  apiSecret: string;
+  accessToken?: string;
+  accessTokenSecret?: string;
+  apiBaseUrl?: string;
+  botUserId: string;
+  chat?: XChatSettings;
+};
+
+/**
+ * The opener for the brand's configuration: undefined (every XChat message stays encrypted, `not_set_up`) until
+ * `chat-setup` wrote X_CHAT_KEYS and the account's token is configured (senders' keys are read as the account).
+ * Building it loads X's SDK and X's client by dynamic imports and unlocks the keys from Juicebox.
+ */
+export function xchatOpenerFor(x: XAccount, options: { juiceboxModule?: unknown } = {}): (() => Promise<XChatOpener>) | undefined {
+  const settings = x.chat;
+  const { accessToken, accessTokenSecret } = x;
+  if (!settings || !accessToken || !accessTokenSecret) return undefined;
+  return async () => {
+    const [{ createXChatOpener }, { createXReadClient }] = await Promise.all([import('./xchat-open'), import('./x-client')]);
+    const read = createXReadClient({
+      apiKey: x.apiKey,
+      apiSecret: x.apiSecret,
+      accessToken,
+      accessTokenSecret,
+      ...(x.apiBaseUrl ? { apiBaseUrl: x.apiBaseUrl } : {}),
+    });
+    return createXChatOpener({
+      settings,
+      botUserId: x.botUserId,
+      ...(options.juiceboxModule ? { juiceboxModule: options.juiceboxModule } : {}),
+      // Every key field comes by default (x-api/users/get-user-public-keys): no public_key.fields to get wrong.
+      publicKeys: async (userId) => publicKeysFrom(await read.get(`users/${userId}/public_keys`, {})),
+    });
   };
 }

@@ -44,6 +44,7 @@ function brandSecret(): Record<SecretName, string> {
     X_ACCESS_TOKEN_SECRET: distinctiveSecret(45),
     HELPDESK_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     HELPDESK_API_TOKEN: distinctiveSecret(48),
+    X_CHAT_KEYS: JSON.stringify({ pin: distinctiveSecret(12), keyVersion: '1796364132931', juiceboxConfig: JSON.stringify({ realms: [] }) }),
   };
 }
 
@@ -188,6 +189,7 @@ function secretsIn(config: Config): Partial<Record<SecretName, string>> {
     X_ACCESS_TOKEN_SECRET: config.x.accessTokenSecret,
     HELPDESK_WEBHOOK_SECRET: config.helpdesk.webhookSecret,
     HELPDESK_API_TOKEN: config.helpdesk.apiToken,
+    X_CHAT_KEYS: config.x.chat && JSON.stringify(config.x.chat),
   };
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value)) as Partial<Record<SecretName, string>>;
 }

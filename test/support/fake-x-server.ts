@@ -79,6 +79,8 @@ export type FakeXServerOptions = {
   onReplay?: (job: FakeReplayJob) => void | Promise<void>;
   /** The first id handed out; ids then grow by one. Default 1990000000000000001 (above 2^53, like X's). */
   firstId?: bigint;
+  /** More of X's endpoints, tried before the fake's own (XChat: test/support/fake-xchat.ts); undefined passes on. */
+  extraRoutes?: (request: RecordedRequest, user: string) => Answer | undefined;
 };
 
 export type FakePost = { id: string; text: string; authorId: string; inReplyToTweetId?: string; createdAt: string };
@@ -214,7 +216,7 @@ type Script = { matcher: RequestMatcher; response: ScriptedResponse; remaining: 
 type Window = { resetAt: number; used: number };
 type Limit = { perWindow: number; windowMs: number };
 type LimitGroup = { key: string; short: Limit; daily?: Limit };
-type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+export type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
 
 const FIFTEEN_MINUTES = 15 * 60_000;
 const DAY = 24 * 60 * 60_000;
@@ -558,6 +560,8 @@ export class FakeXServer {
 
   private async route(request: RecordedRequest, user: string): Promise<Answer> {
     const { method, path } = request;
+    const extra = this.options.extraRoutes?.(request, user);
+    if (extra) return extra;
     if (method === 'POST' && path === '/2/tweets') return this.createPost(request, user);
     if (method === 'GET' && path === '/2/users') return this.lookUpUsers(request);
     if (method === 'GET' && path === '/2/tweets') return this.lookUpPosts(request);
