@@ -33,6 +33,7 @@ import {
   type XCommandContext,
 } from './x-commands';
 import { resolveXSettings, type BrandLookup, type SecretReader } from './x-credentials';
+import { checkXChatLine, runXChatCommand, XCHAT_COMMANDS, XCHAT_USAGE, type XChatProgramDeps } from './xchat-commands';
 
 /** The help text of `npm run x`. */
 export const X_USAGE = `Usage: npm run x -- [--brand <brand>] <command>
@@ -48,6 +49,7 @@ Commands:
                                   up to ${REPLAY_TO_MIN_AGE_MINUTES} minutes ago: ${REPLAY_BOUNDS}
   delete <webhook-id>             delete a webhook
   unsubscribe <subscription-id>   delete one X Activity subscription
+${XCHAT_USAGE}
   help                            this text
 
 Credentials: X_API_KEY, X_API_SECRET (the X app's consumer key and secret), X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET
@@ -69,11 +71,13 @@ export type XProgramDeps = {
   createClient?: (options: XClientOptions) => XOpsClient;
   /** Per-request timeout towards X (ms). */
   timeoutMs?: number;
+  /** What chat-setup / chat-status reach besides X's ops (xchat-commands.ts); real defaults. */
+  xchat?: Pick<XChatProgramDeps, 'writeSecret' | 'createChatClient' | 'juiceboxModule'>;
 };
 
 type Plan = (ctx: XCommandContext) => Promise<ExitCode>;
 
-const KNOWN_COMMANDS = new Set(['register', 'subscribe', 'status', 'revalidate', 'replay', 'delete', 'unsubscribe', 'help']);
+const KNOWN_COMMANDS = new Set(['register', 'subscribe', 'status', 'revalidate', 'replay', 'delete', 'unsubscribe', 'help', ...XCHAT_COMMANDS]);
 const STRING_OPTIONS = ['brand', 'webhook-id', 'hours', 'from', 'to', 'events'] as const;
 
 /** Runs `npm run x -- <argv>`; resolves with the exit code. Never throws for anything X, AWS or the user did. */
@@ -82,8 +86,10 @@ export async function runXProgram(argv: string[], deps: XProgramDeps): Promise<E
   let line: CommandLine;
   let plan: Plan | 'help';
   try {
-    line = parseCommandLine(argv, { strings: STRING_OPTIONS });
-    plan = planCommand(line, deps.now ?? (() => new Date()));
+    line = parseCommandLine(argv, { strings: STRING_OPTIONS, flags: ['force', 'unlock'] });
+    plan = XCHAT_COMMANDS.has(line.command ?? '')
+      ? checkXChatLine(line, () => runXChatCommand(line, { env: deps.env, out, readSecret: deps.readSecret, lookupBrand: deps.lookupBrand, ...deps.xchat }))
+      : planCommand(line, deps.now ?? (() => new Date()));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     return usageFailure(error, argv, { knownCommands: KNOWN_COMMANDS, usage: X_USAGE, helpHint: 'npm run x -- help shows every command' }, out);

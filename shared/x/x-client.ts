@@ -352,6 +352,32 @@ export function createXLookupsFor(
   });
 }
 
+/**
+ * XChat's endpoints, signed as the bot account like every other call here (shared/x/xchat-*.ts use them):
+ * `GET` / `POST /2/users/:id/public_keys` (x-api/users/get-user-public-keys, x-api/chat/add-public-key) and
+ * `POST /2/chat/conversations/:id/messages` (x-api/chat/send-chat-message). Answers are returned as X sent them.
+ */
+export type XChatClient = {
+  getPublicKeys(userId: string): Promise<unknown>;
+  addPublicKey(userId: string, body: Record<string, unknown>): Promise<unknown>;
+  /** `conversationId`: the recipient's user id, `a-b`, or a `g…` group id (X's path pattern). */
+  sendChatMessage(conversationId: string, body: Record<string, unknown>): Promise<unknown>;
+};
+
+export function createXChatClient(options: XClientOptions): XChatClient {
+  const { v2, send } = createClient(options);
+  return {
+    getPublicKeys: (userId) => send('read', () => v2.get(`users/${checkedId(userId, 'user id')}/public_keys`)),
+    addPublicKey: (userId, body) => send('ops', () => v2.post(`users/${checkedId(userId, 'user id')}/public_keys`, body)),
+    sendChatMessage: (conversationId, body) => {
+      if (!/^(\d{1,19}|\d{1,19}-\d{1,19}|g\d{1,19})$/.test(conversationId)) {
+        throw new PermanentError(`not an XChat conversation id: ${JSON.stringify(conversationId)}`, 'rejected');
+      }
+      return send('dm', () => v2.post(`chat/conversations/${conversationId}/messages`, body));
+    },
+  };
+}
+
 /** A registered webhook, as X describes it. */
 export type XWebhook = { id: string; url: string; valid: boolean; createdAt: string };
 /** An X Activity API subscription. */

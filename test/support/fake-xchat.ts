@@ -124,7 +124,10 @@ export class FakeXChat {
       const versions = this.keys.get(id) ?? [];
       // The account's own answer carries its Juicebox config; another user's never does.
       const data = versions.map((v) => (id === user ? { ...v, juicebox_config: fakeJuiceboxConfig(id) } : v));
-      return { status: 200, body: data.length ? { data } : { data: [] } };
+      // Before its first registration the account still gets its Juicebox config: setting up starts from it
+      // (xchat/getting-started.mdx reads it before generating keys).
+      if (data.length === 0 && id === user) return { status: 200, body: { data: [{ juicebox_config: fakeJuiceboxConfig(id) }] } };
+      return { status: 200, body: { data } };
     }
     if (keys && request.method === 'POST') {
       const id = keys[1]!;
