@@ -15,7 +15,8 @@ import { required } from '../../shared/config';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES } from '../../shared/metric-names';
 import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
-import { createReplyPoster } from '../../shared/x/x-client';
+import { createReplyPoster, createXChatClient } from '../../shared/x/x-client';
+import { xchatReplier, type XChatReplier } from '../../shared/replies/xchat-reply';
 
 const replyMessageSchema = z.object({ replyId: z.string().check(z.regex(/^rp_[\w-]{1,64}$/)) });
 
@@ -26,18 +27,37 @@ const replyMessageSchema = z.object({ replyId: z.string().check(z.regex(/^rp_[\w
 export function createReplyHandler(
   config: Config,
   clients: AwsClients = createAwsClients(config),
-  options: { poster?: ReplyPoster; inFlightGraceMs?: number } = {},
+  options: { poster?: ReplyPoster; inFlightGraceMs?: number; xchatJuicebox?: unknown } = {},
 ) {
+  const store = dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME'));
+  const xchat = xchatReplierFor(config, store, options.xchatJuicebox);
   const deps: PostReplyDeps = {
-    store: dynamoTicketStore(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME')),
+    store,
     x: options.poster ?? createReplyPoster(config.x),
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     now: () => new Date(),
     ...(options.inFlightGraceMs === undefined ? {} : { inFlightGraceMs: options.inFlightGraceMs }),
+    ...(xchat ? { xchat } : {}),
   };
   const queue = sqsQueue(clients.sqs, required(config.aws.replyQueueUrl, 'REPLY_QUEUE_URL'));
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
     instrumented('reply', config.brand, () => processBatch(event.Records, deps, queue));
+}
+
+/**
+ * Replies by XChat to customers who wrote by XChat (shared/replies/xchat-reply.ts); none without the account's token.
+ * `juiceboxModule` replaces juicebox-sdk (tests: a local realm).
+ */
+function xchatReplierFor(config: Config, store: PostReplyDeps['store'], juiceboxModule?: unknown): XChatReplier | undefined {
+  const { accessToken, accessTokenSecret } = config.x;
+  if (!accessToken || !accessTokenSecret) return undefined;
+  return xchatReplier({
+    store,
+    botUserId: config.x.botUserId,
+    settings: config.x.chat,
+    client: async () => createXChatClient({ ...config.x, accessToken, accessTokenSecret }),
+    ...(juiceboxModule ? { juiceboxModule } : {}),
+  });
 }
 
 /** Posts each reply of the batch in order; replies that must wait go back to the queue with their wait. */

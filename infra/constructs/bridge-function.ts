@@ -49,8 +49,10 @@ const ESM_REQUIRE_BANNER = [
 
 // Packages a function imports at run time by a name esbuild does not follow, shipped as they are in the asset's
 // node_modules: X's XChat SDK reads its WebAssembly next to its own files (and juicebox-sdk's at unlock), so it cannot
-// be bundled. Only ingest opens XChat messages (shared/x/xchat-open.ts); no other function's asset grows.
-const RUNTIME_PACKAGES: Partial<Record<FunctionName, string[]>> = { ingest: ['@xdevplatform/chat-xdk', 'juicebox-sdk'] };
+// be bundled. Only ingest (opening XChat messages, shared/x/xchat-open.ts) and reply (answering by XChat,
+// shared/replies/xchat-reply.ts) load it; no other function's asset grows.
+const XCHAT_PACKAGES = ['@xdevplatform/chat-xdk', 'juicebox-sdk'];
+const RUNTIME_PACKAGES: Partial<Record<FunctionName, string[]>> = { ingest: XCHAT_PACKAGES, reply: XCHAT_PACKAGES };
 
 /** A NodejsFunction with the bridge's defaults, its log group and a role scoped to that log group. */
 export class BridgeFunction extends Construct {

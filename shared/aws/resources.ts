@@ -91,7 +91,8 @@ export const FUNCTION_SECRETS = {
   notify: ['HELPDESK_WEBHOOK_SECRET'],
   'helpdesk-api': ['HELPDESK_API_TOKEN'],
   // On AWS the bot's token is required: a Lambda never falls back to the local dry-run sink.
-  reply: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+  // …and answers XChat conversations by XChat with the brand's XChat keys (X_CHAT_KEYS).
+  reply: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET', 'X_CHAT_KEYS'],
   // The account's mentions timeline and recent search are read as the bot account (OAuth 1.0a user context).
   reconcile: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
 } as const satisfies Record<string, readonly SecretName[]>;

@@ -8,6 +8,8 @@ import { PermanentError, RetryableError } from '../errors';
 import type { Message, Reply, Ticket } from '../tickets/model';
 import { messageIdFor } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
+import { XCHAT_MESSAGE_ID } from '../x/xchat-event';
+import type { XChatReplier } from './xchat-reply';
 
 /** What the bridge needs from X to post replies (implemented with twitter-api-v2 in shared/x/x-client.ts). */
 export type ReplyPoster = {
@@ -27,6 +29,8 @@ export type PostReplyDeps = {
   now: () => Date;
   /** How long a `posting` reply is left alone: another worker may still be waiting for X's answer. */
   inFlightGraceMs?: number;
+  /** Sends a DM reply by XChat when the customer wrote by XChat (shared/replies/xchat-reply.ts); else a plain DM. */
+  xchat?: XChatReplier;
 };
 
 export type PostReplyOutcome =
@@ -79,7 +83,7 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
     posted =
       stored.target.kind === 'post'
         ? await deps.x.postReply({ text: reply.text, inReplyToXId: stored.target.inReplyToXId })
-        : await deps.x.sendDm({ participantXUserId: stored.target.participantXUserId, text: reply.text });
+        : ((await deps.xchat?.send(attempt)) ?? (await deps.x.sendDm({ participantXUserId: stored.target.participantXUserId, text: reply.text })));
   } catch (error) {
     return handleRefusal(attempt, error, deps);
   }
@@ -127,6 +131,8 @@ export function outboundMessageFor(stored: StoredReply, ticket: Ticket, xId: str
     ...(stored.target.kind === 'post' ? { inReplyToXId: stored.target.inReplyToXId } : {}),
     redacted: false,
     replyId: stored.reply.id,
+    // An XChat message's id is the UUID its SDK minted: the helpdesk sees which way the reply went.
+    ...(XCHAT_MESSAGE_ID.test(xId) ? { transport: 'xchat' as const } : {}),
   };
 }
 

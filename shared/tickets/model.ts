@@ -136,6 +136,11 @@ export const messageSchema = z.object({
    */
   encrypted: z.optional(z.boolean()),
   notice: z.optional(z.string()),
+  /**
+   * Internal, never shown to the helpdesk: where a reply to an XChat message goes (its conversation) and the
+   * conversation key X delivered with it, still wrapped to the account's identity key (shared/replies/xchat-reply.ts).
+   */
+  xchat: z.optional(z.object({ conversationId: z.string(), keyChangeEvent: z.optional(z.string()) })),
 });
 export type Message = z.infer<typeof messageSchema>;
 

@@ -57,7 +57,18 @@ export const XCHAT_NOTICE: Record<XChatUnreadable, string> = {
     'was not opened. Read it in the X app and treat it with care.',
 };
 
-/** What a message from an XChat item carries besides its text: where it came from, and whether it stayed encrypted. */
-export function xchatMessageFields(xchat: XChatEnvelope): { transport: 'xchat'; encrypted?: true; notice?: string } {
-  return xchat.unreadable ? { transport: 'xchat', encrypted: true, notice: XCHAT_NOTICE[xchat.unreadable] } : { transport: 'xchat' };
+/**
+ * What a message from an XChat item carries besides its text: where it came from, whether it stayed encrypted, and
+ * (internal) what a reply needs: its conversation and the wrapped conversation key X delivered with it.
+ */
+export function xchatMessageFields(xchat: XChatEnvelope): {
+  transport: 'xchat';
+  encrypted?: true;
+  notice?: string;
+  xchat: { conversationId: string; keyChangeEvent?: string };
+} {
+  const reply = { conversationId: xchat.conversationId, ...(xchat.keyChangeEvent ? { keyChangeEvent: xchat.keyChangeEvent } : {}) };
+  return xchat.unreadable
+    ? { transport: 'xchat', encrypted: true, notice: XCHAT_NOTICE[xchat.unreadable], xchat: reply }
+    : { transport: 'xchat', xchat: reply };
 }

@@ -13,7 +13,10 @@ import { createIngestHandler } from '../../functions/ingest/handler';
 import { loadFunctionHandlers } from '../../infra/local/bridge';
 import { xchatOpenerFor } from '../../shared/x/xchat-inbound';
 import { FakeXServer } from '../support/fake-x-server';
-import { chatParty, chatReceived, fakeJuiceboxConfig, FakeXChat, localJuicebox, type ChatParty } from '../support/fake-xchat';
+import { chatParty, chatReceived, chatSentEcho, fakeJuiceboxConfig, FakeXChat, localJuicebox, type ChatParty } from '../support/fake-xchat';
+import { createReplyHandler } from '../../functions/reply/handler';
+import { createAwsClients } from '../../shared/aws/clients';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BOT } from '../support/x-payloads';
 
 const SECRET = `whsec_${Buffer.from('xchat-integration-test-secret-32b').toString('base64')}`;
@@ -99,8 +102,9 @@ describe('XChat, for a brand that set it up', () => {
   });
   afterAll(() => x.stop());
 
-  async function setUpBridge() {
+  async function setUpBridge(dieOnceAfterXTookTheReply = false) {
     const handlers = await loadFunctionHandlers(() => {});
+    let killed = 0;
     const b = await startTestBridge({
       env: {
         HELPDESK_WEBHOOK_URL: helpdeskUrl,
@@ -112,19 +116,72 @@ describe('XChat, for a brand that set it up', () => {
         X_ACCESS_TOKEN_SECRET: CREDENTIALS.accessTokenSecret,
         X_CHAT_KEYS: JSON.stringify({ pin: PIN, keyVersion: bot.keyVersion, juiceboxConfig: JSON.stringify(fakeJuiceboxConfig(BOT.id)) }),
       },
+      // A reply given back after a crash is handed out again within a second.
+      queueSpecs: { reply: { visibilityTimeoutSeconds: 1 } },
       handlers: {
         ...handlers,
         // The same ingest, its Juicebox the local realm instead of Juicebox's servers.
         ingest: (config, clients, options) =>
           createIngestHandler(config, clients, { ...options, xchatOpener: xchatOpenerFor(config.x, { juiceboxModule: juicebox.module }) }),
+        reply: (config) => {
+          // Its own clients, so that only the reply worker dies (at its settle, after X took the message), once.
+          const own = createAwsClients(config);
+          const handler = createReplyHandler(config, own, { inFlightGraceMs: 500, xchatJuicebox: juicebox.module });
+          if (dieOnceAfterXTookTheReply) {
+            (own.dynamodb as DynamoDBClient).middlewareStack.add(
+              (next, context) => async (args) => {
+                if (context.commandName === 'TransactWriteItemsCommand' && killed === 0) {
+                  killed++;
+                  throw new Error('worker killed after X took the XChat message');
+                }
+                return next(args);
+              },
+              { step: 'initialize', name: 'killBeforeRecord' },
+            );
+          }
+          return handler;
+        },
       },
     });
     bridges.push(b);
-    return b;
+    return Object.assign(b, { killed: () => killed });
   }
+
+  const botAddress = () => ({ userId: BOT.id, identityPublicKey: bot.registration.publicKey.publicKey, keyVersion: bot.keyVersion });
+
+  it('a reply goes back encrypted by XChat exactly once, even when the worker dies after X took it; its echo is the reply', async () => {
+    const b = await setUpBridge(true);
+    const delivery = chatReceived(customer, botAddress(), 'Where is my parcel?');
+    expect((await b.postWebhook(delivery.body)).status).toBe(200);
+    await helpdesk.waitFor((events) => events.some((e) => e.type === 'ticket.created'), 15_000);
+    const ticketId = `dm-${CUSTOMER_ID}-1`;
+    expect((await b.api('POST', `/tickets/${ticketId}/replies`, { text: 'It left our warehouse today 🚚' })).status).toBe(202);
+    await helpdesk.waitFor((events) => events.some((e) => e.type === 'ticket.reply_posted'), 20_000);
+    expect(b.killed()).toBe(1);
+
+    // Sent twice (the retry after the crash), but as the same message: X keys it by its id, so it exists once.
+    const posts = x.requests.filter((r) => r.method === 'POST' && r.path === `/2/chat/conversations/${CUSTOMER_ID}/messages`);
+    expect(posts.length).toBe(2);
+    expect(new Set(posts.map((r) => (r.body as { message_id: string }).message_id)).size).toBe(1);
+    expect(xchat.sent).toHaveLength(1);
+    expect(x.requests.filter((r) => r.path.includes('/dm_conversations/with/') && r.method === 'POST')).toEqual([]);
+
+    // X's chat.sent echo of it opens (with the account's own keys) to what the agent wrote, and is the reply.
+    expect((await b.postWebhook(chatSentEcho(xchat.sent[0]!, delivery, BOT.id))).status).toBe(200);
+    await b.drain();
+    const view = (await b.api('GET', `/tickets/${ticketId}`)).json as { messages: ViewMessage[]; replies: { status: string; xId: string }[] };
+    expect(view.replies).toEqual([expect.objectContaining({ status: 'posted', xId: xchat.sent[0]!.message_id })]);
+    const outbound = view.messages.filter((m) => m.direction === 'outbound');
+    expect(outbound).toEqual([expect.objectContaining({ xId: xchat.sent[0]!.message_id, transport: 'xchat', text: 'It left our warehouse today 🚚' })]);
+    expect(helpdesk.events.filter((e) => e.type === 'ticket.reply_posted')).toHaveLength(1);
+    expect(helpdesk.events.filter((e) => e.type === 'ticket.message_added')).toEqual([]);
+    // What a reply needs stays inside the bridge.
+    expect(view.messages[0]).not.toHaveProperty('xchat');
+  });
 
   it("the customer's XChat message is read into their DM ticket; a redelivery is a duplicate; no health event", async () => {
     const b = await setUpBridge();
+    const recoversBefore = juicebox.calls.filter((c) => c === 'recover').length;
     const delivery = chatReceived(customer, { userId: BOT.id, identityPublicKey: bot.registration.publicKey.publicKey, keyVersion: bot.keyVersion }, 'Hi, my order #A-1234 never came');
     expect((await b.postWebhook(delivery.body)).status).toBe(200);
     await helpdesk.waitFor((events) => events.some((e) => e.type === 'ticket.created'), 15_000);
@@ -140,6 +197,6 @@ describe('XChat, for a brand that set it up', () => {
     expect(helpdesk.events.filter((e) => e.type === 'ticket.created')).toHaveLength(1);
     expect(helpdesk.events.filter((e) => e.type === 'channel.health_changed')).toEqual([]);
     // The keys were unlocked once, for the first XChat message only.
-    expect(juicebox.calls.filter((c) => c === 'recover')).toHaveLength(1);
+    expect(juicebox.calls.filter((c) => c === 'recover').length - recoversBefore).toBe(1);
   });
 });

@@ -223,7 +223,7 @@ export async function chatParty(userId: string, xchat: FakeXChat, juicebox: Loca
   return { userId, chat, registration, keyVersion };
 }
 
-export type ChatDelivery = { body: unknown; messageId: string; conversationId: string };
+export type ChatDelivery = { body: unknown; messageId: string; conversationId: string; keyChangeEvent: string };
 
 /**
  * What X delivers to the bot's webhook when `from` writes `text` to the bot: a chat.received envelope whose
@@ -284,5 +284,33 @@ export function chatReceived(
       },
     },
   };
-  return { body, messageId: payload.messageId, conversationId: prepared.conversationId };
+  return { body, messageId: payload.messageId, conversationId: prepared.conversationId, keyChangeEvent: keyChange };
+}
+
+/**
+ * What X delivers to the account's webhook once it took a message the account sent (`chat.sent`): X's MessageEvent
+ * around the MessageCreateEvent and signature the account's SDK produced, in the conversation `delivery` started.
+ */
+export function chatSentEcho(sent: SentChatMessage, delivery: ChatDelivery, botUserId: string, createdAtMs = Date.parse('2026-11-16T14:10:00.000Z')): unknown {
+  const encoded = messageEvent(
+    { id: sent.message_id, senderId: botUserId, conversationId: delivery.conversationId, createdAtMs },
+    fields(struct(1, Buffer.from(sent.encoded_message_create_event, 'base64'))),
+    Buffer.from(sent.encoded_message_event_signature ?? '', 'base64'),
+  );
+  return {
+    data: {
+      event_uuid: String(BigInt(createdAtMs) * 1000n + BigInt(sequence)),
+      filter: { user_id: botUserId },
+      event_type: 'chat.sent',
+      tag: 'chat-outbound',
+      payload: {
+        id: sent.message_id,
+        created_at_msec: String(createdAtMs),
+        sender_id: botUserId,
+        conversation_id: delivery.conversationId,
+        encoded_event: encoded,
+        conversation_key_change_event: delivery.keyChangeEvent,
+      },
+    },
+  };
 }
