@@ -39,6 +39,9 @@ export const BOT_EVENT_TYPES: readonly BotEventType[] = [
   { eventType: 'dm.received', why: 'DMs to the bot', required: true },
   { eventType: 'post.create', why: 'the bot’s own posts (reply echoes, replies posted by hand)', required: false },
   { eventType: 'dm.sent', why: 'the bot’s own DMs (reply echoes, DMs sent by hand)', required: false },
+  // XChat, X's end-to-end encrypted DMs (x-api/activity/event-payloads.mdx): read once `chat-setup` ran.
+  { eventType: 'chat.received', why: 'XChat messages to the bot', required: false },
+  { eventType: 'chat.sent', why: 'the bot’s own XChat messages (reply echoes)', required: false },
 ];
 
 /** How long X keeps deliveries for `POST /2/webhooks/replay`. */

@@ -169,6 +169,8 @@ describe('subscribe', () => {
       'dm.received',
       'post.create',
       'dm.sent',
+      'chat.received',
+      'chat.sent',
     ]);
     expect(first.stdout).toMatch(/post\.mention\.create\s+subscribed \(subscription \d+\)/);
 
