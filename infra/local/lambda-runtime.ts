@@ -1,4 +1,6 @@
-// Lambda's Node.js 24 runtime, on this machine: Node 24's own binary (the npm package `node`, which ships it) and the
+// Lambda's Node.js 24 runtime, on this machine: Node 24's own binary (the npm package `node` ships it, through the
+// per-platform package its install script fetches, `node-<platform>-<arch>`, installed here directly so no install
+// script has to run) and the
 // AWS SDK packages the functions load, installed apart from the project, where only NODE_PATH reaches them, as Lambda
 // keeps its copy in /var/runtime/node_modules. A function's deployment asset (the folder `cdk deploy` zips) is then
 // loaded from a folder outside the repository, so nothing but the bundle itself and NODE_PATH can resolve.
@@ -62,10 +64,12 @@ async function npmInstall(prefix: string, specs: string[]): Promise<void> {
  */
 export async function ensureLambdaRuntime(): Promise<LambdaRuntime> {
   const sdk = lambdaSdkPackages();
-  const key = createHash('sha256').update(JSON.stringify({ node: LAMBDA_NODE_VERSION, sdk })).digest('hex').slice(0, 12);
+  const nodePackage = `node-${process.platform}-${process.arch}`;
+  const key = createHash('sha256').update(JSON.stringify({ node: LAMBDA_NODE_VERSION, nodePackage, sdk })).digest('hex').slice(0, 12);
   const dir = join(cacheRoot(), `lambda-node${LAMBDA_NODE_VERSION}-${key}`);
+  const binary = (root: string) => join(root, 'runtime', 'node_modules', nodePackage, 'bin', 'node');
   const runtime: LambdaRuntime = {
-    node: join(dir, 'runtime', 'node_modules', 'node', 'bin', 'node'),
+    node: binary(dir),
     nodePath: join(dir, 'sdk', 'node_modules'),
     nodeVersion: `v${LAMBDA_NODE_VERSION}`,
     sdk,
@@ -74,12 +78,11 @@ export async function ensureLambdaRuntime(): Promise<LambdaRuntime> {
   const staging = `${dir}.installing-${randomUUID()}`;
   try {
     await Promise.all([
-      npmInstall(join(staging, 'runtime'), [`node@${LAMBDA_NODE_VERSION}`]),
+      npmInstall(join(staging, 'runtime'), ['--ignore-scripts', `${nodePackage}@${LAMBDA_NODE_VERSION}`]),
       npmInstall(join(staging, 'sdk'), ['--ignore-scripts', ...Object.entries(sdk).map(([name, version]) => `${name}@${version}`)]),
     ]);
-    const node = join(staging, 'runtime', 'node_modules', 'node', 'bin', 'node');
-    const { stdout } = await run(node, ['--version']);
-    if (stdout.trim() !== runtime.nodeVersion) throw new Error(`the node@${LAMBDA_NODE_VERSION} package ran ${stdout.trim()}`);
+    const { stdout } = await run(binary(staging), ['--version']);
+    if (stdout.trim() !== runtime.nodeVersion) throw new Error(`${nodePackage}@${LAMBDA_NODE_VERSION} ran ${stdout.trim()}`);
     await writeFile(join(staging, 'ready'), `${new Date().toISOString()}\n`);
     try {
       await rename(staging, dir);
