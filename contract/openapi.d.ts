@@ -665,6 +665,11 @@ export interface components {
             text: string;
             /** @description Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand. */
             inReplyToMessageId?: string;
+            /**
+             * @description Mention tickets: `dm` appends X's link that opens a DM with the brand account (x.com/messages/compose), on a line of its own; it counts 23 toward the 280 like any link.
+             * @enum {string}
+             */
+            handoff?: "dm";
         };
         /**
          * Status change
@@ -683,7 +688,7 @@ export interface components {
          */
         Error: {
             error: {
-                /** @description bad_request, unauthorized, not_found, conflict, payload_too_large, unprocessable, unavailable, internal */
+                /** @description bad_request, unauthorized, not_found, conflict, payload_too_large, unprocessable, unavailable, internal; a reply X would refuse is 422 with what to change: too_long, too_many_cashtags, not_summoned, target_deleted */
                 code: string;
                 /** @description What went wrong, for a person. */
                 message: string;
@@ -693,6 +698,8 @@ export interface components {
                 weightedLength?: number;
                 /** @description On 422: the most X accepts. */
                 max?: number;
+                /** @description On 422 too_many_cashtags: how many cashtags the text has (X takes one per post). */
+                cashtags?: number;
             } & {
                 [key: string]: unknown;
             };

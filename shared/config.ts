@@ -88,6 +88,8 @@ const envSchema = z.object({
   X_READ_BUDGET_PER_DAY: z._default(readsPerDay, 2000),
   /** How often the reconciler reads X for what the webhook missed (shared/x/reconcile.ts); 0 = never. */
   X_RECONCILE_INTERVAL_SECONDS: z._default(reconcileSeconds, 300),
+  /** Whether replies X's self-serve rule would refuse (not summoned) are refused before posting (shared/replies/summoned.ts). */
+  X_REPLY_POLICY: z._default(z.enum(['summoned', 'any']), 'summoned'),
   // Where the stack (or the local runner) put things.
   TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
   INBOUND_QUEUE_URL: z.optional(httpUrl),
@@ -120,6 +122,8 @@ export type Config = {
     readBudgetPerDay: number;
     /** X_RECONCILE_INTERVAL_SECONDS: seconds between reconciliation runs; 0 = none. */
     reconcileIntervalSeconds: number;
+    /** X_REPLY_POLICY: `summoned` refuses replies X's self-serve rule refuses, before posting; `any` (Enterprise) does not. */
+    replyPolicy: 'summoned' | 'any';
     /** X_CHAT_KEYS: how to unlock the brand's XChat keys; absent when XChat is not set up. */
     chat?: XChatSettings;
   };
@@ -188,6 +192,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
       readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
       reconcileIntervalSeconds: e.X_RECONCILE_INTERVAL_SECONDS,
+      replyPolicy: e.X_REPLY_POLICY,
       ...(s.X_CHAT_KEYS ? { chat: xchatSettingsFrom(s.X_CHAT_KEYS) } : {}),
     },
     helpdesk: {

@@ -67,7 +67,12 @@ export function createHelpdeskApiHandler(
     ...(config.helpdesk.previousApiToken ? { previousApiToken: config.helpdesk.previousApiToken } : {}),
     brand: config.brand,
     now,
-    replies: { store, now, enqueue: (replyId) => replyQueue.send({ body: toSqsBody({ replyId }) }) },
+    replies: {
+      store,
+      now,
+      enqueue: (replyId) => replyQueue.send({ body: toSqsBody({ replyId }) }),
+      posting: { policy: config.x.replyPolicy, account: { xUserId: config.x.botUserId, username: config.x.botUsername } },
+    },
     ...(options.attachments ? { attachments: options.attachments } : {}),
   };
   return (event: HttpEvent): Promise<HttpResult> => instrumented('helpdesk-api', config.brand, () => route(event, deps));

@@ -36,6 +36,7 @@ export function createReplyHandler(
     x: options.poster ?? createReplyPoster(config.x),
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     now: () => new Date(),
+    policy: config.x.replyPolicy,
     ...(options.inFlightGraceMs === undefined ? {} : { inFlightGraceMs: options.inFlightGraceMs }),
     ...(xchat ? { xchat } : {}),
   };

@@ -10,6 +10,8 @@ import { messageIdFor } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
 import { XCHAT_MESSAGE_ID } from '../x/xchat-event';
 import type { XChatReplier } from './xchat-reply';
+import { targetRefusal } from './preflight';
+import type { ReplyPolicy } from './summoned';
 
 /** What the bridge needs from X to post replies (implemented with twitter-api-v2 in shared/x/x-client.ts). */
 export type ReplyPoster = {
@@ -27,6 +29,11 @@ export type PostReplyDeps = {
   x: ReplyPoster;
   bot: { xUserId: string; username: string };
   now: () => Date;
+  /**
+   * X_REPLY_POLICY, checked again before posting against the target as stored then (the function always passes it;
+   * absent, `any`: model tests of other rules). A deleted target is refused under either.
+   */
+  policy?: ReplyPolicy;
   /** How long a `posting` reply is left alone: another worker may still be waiting for X's answer. */
   inFlightGraceMs?: number;
   /** Sends a DM reply by XChat when the customer wrote by XChat (shared/replies/xchat-reply.ts); else a plain DM. */
@@ -65,6 +72,13 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
     if (found) return settlePosted(stored, found.xId, true, deps);
   } else if (stored.notBefore !== undefined && stored.notBefore > now.getTime()) {
     return retry(replyId, (stored.notBefore - now.getTime()) / 1000, "waiting for X's rate limit to reset");
+  }
+
+  // The target may have changed while the reply waited (deleted, or edited so it no longer summons the account): what
+  // X would refuse is not sent.
+  if (stored.target.kind === 'post') {
+    const refusal = targetRefusal(await deps.store.getXItem(stored.target.inReplyToXId), deps.policy ?? 'any', deps.bot);
+    if (refusal) return settleFailed(stored, new PermanentError(refusal.message, refusal.code), deps);
   }
 
   const attempt: StoredReply = {
@@ -170,7 +184,7 @@ export async function settlePosted(
   throw new RetryableError(`ticket ${reply.ticketId} kept changing while settling reply ${reply.id}`);
 }
 
-async function settleFailed(stored: StoredReply, error: PermanentError, deps: PostReplyDeps): Promise<PostReplyOutcome> {
+async function settleFailed(stored: StoredReply, error: PermanentError, deps: Pick<PostReplyDeps, 'store' | 'now'>): Promise<PostReplyOutcome> {
   const { reply } = stored;
   for (let round = 0; round < 6; round++) {
     const ticket = await deps.store.getTicket(reply.ticketId);

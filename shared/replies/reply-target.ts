@@ -6,16 +6,15 @@ import type { StoredReply } from '../tickets/ticket-store';
 /**
  * DM tickets answer in the customer's DM conversation. Mention tickets reply under the named message's post, or by
  * default under the latest inbound post that summoned the bot: X lets self-serve apps reply only where the author
- * mentioned, replied to or quoted the bot. Without such a post the latest inbound post is used and X decides.
+ * mentioned, replied to or quoted the bot. Without such a post the latest inbound post is the target, which the
+ * preflight (preflight.ts) refuses as `not_summoned` under X_REPLY_POLICY=summoned.
  */
 export function replyTarget(ticket: Ticket, messages: Message[], inReplyToMessageId?: string): StoredReply['target'] {
   if (ticket.channel === 'dm') return { kind: 'dm', participantXUserId: ticket.customer.xUserId };
   if (inReplyToMessageId !== undefined) {
     const named = messages.find((m) => m.id === inReplyToMessageId);
     if (!named) throw new ValidationError(`message ${inReplyToMessageId} is not in ticket ${ticket.id}`, 'inReplyToMessageId');
-    if (named.redacted) {
-      throw new ValidationError(`message ${inReplyToMessageId} was deleted on X`, 'inReplyToMessageId');
-    }
+    // A deleted post is refused by the preflight (422 target_deleted), like one deleted while the reply waits.
     return { kind: 'post', inReplyToXId: named.xId };
   }
   const inbound = messages

@@ -6,6 +6,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Reply } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
 import { DM_MAX_CHARACTERS, replyTarget } from './reply-target';
+import { targetRefusal, type Refusal } from './preflight';
+import type { Account, ReplyPolicy } from './summoned';
 
 export const replyRequestSchema = z
   .strictObject({
@@ -25,6 +27,11 @@ export const replyRequestSchema = z
         description:
           'Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand.',
       }),
+    handoff: z.optional(z.enum(['dm'])).register(z.globalRegistry, {
+      description:
+        'Mention tickets: `dm` appends X\'s link that opens a DM with the brand account (x.com/messages/compose), on a ' +
+        'line of its own; it counts 23 toward the 280 like any link.',
+    }),
   })
   .register(z.globalRegistry, { id: 'ReplyRequest', title: 'Reply request', description: 'A reply to post through the brand account.' });
 export type ReplyRequest = z.infer<typeof replyRequestSchema>;
@@ -38,14 +45,27 @@ export type RequestReplyDeps = {
   /** Hands the reply to the posting worker. Must be safe to call twice for one reply. */
   enqueue: (replyId: string) => Promise<void>;
   now: () => Date;
+  /**
+   * X_REPLY_POLICY and the brand account (who must be summoned; whom the DM hand-off opens a conversation with). The
+   * functions always pass them; absent (model tests of other rules), nothing is checked against X's reply rule.
+   */
+  posting?: { policy: ReplyPolicy; account: Account };
 };
+
+/**
+ * X's link that opens a DM with the account (X's "Direct Message deep link": `recipient_id` is the account's numeric
+ * id). A link in a post: it counts 23 weighted characters, and X bills a post with a link at its link price.
+ */
+export function dmHandoffLink(account: Account): string {
+  return `https://x.com/messages/compose?recipient_id=${account.xUserId}`;
+}
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('base64url');
 
 /**
  * Records and queues a reply. Returns the reply (status `queued` when new, its current state when the key was used
- * before). Throws NotFoundError, ValidationError (400 bad field, 422 too long with the measured length) or
- * ConflictError (the key was used for a different reply).
+ * before). Throws NotFoundError, ValidationError (400 bad field; 422 with the `code` of what X would refuse: too_long
+ * with the measured length, too_many_cashtags, not_summoned, target_deleted) or ConflictError (the key was used for a different reply).
  */
 export async function requestReply(
   ticketId: string,
@@ -55,14 +75,24 @@ export async function requestReply(
 ): Promise<Reply> {
   const view = await deps.store.getTicketView(ticketId);
   if (!view) throw new NotFoundError(`no ticket ${ticketId}`);
-  const text = request.text.normalize('NFC');
-  await assertLength(text, view.ticket.channel);
+  if (request.handoff && (view.ticket.channel === 'dm' || !deps.posting)) {
+    throw new ValidationError('handoff: a DM ticket is already a DM conversation', 'handoff');
+  }
+  const typed = request.text.normalize('NFC');
+  const text = request.handoff === 'dm' && deps.posting ? `${typed.trimEnd()}\n${dmHandoffLink(deps.posting.account)}` : typed;
+  await assertText(text, view.ticket.channel);
 
   const fingerprint = sha256(`${text}\n${request.inReplyToMessageId ?? ''}`);
   const replyId = idempotencyKey ? `rp_${sha256(`${ticketId}\n${idempotencyKey}`).slice(0, 26)}` : `rp_${randomUUID()}`;
 
   const previous = idempotencyKey ? await deps.store.getReply(replyId) : undefined;
   if (previous) return replay(previous, fingerprint, deps);
+
+  const target = replyTarget(view.ticket, view.messages, request.inReplyToMessageId);
+  if (target.kind === 'post' && deps.posting) {
+    const message = view.messages.find((m) => m.xId === target.inReplyToXId);
+    refuse(targetRefusal(message && { kind: 'message', message }, deps.posting.policy, deps.posting.account));
+  }
 
   const now = deps.now().toISOString();
   const stored: StoredReply = {
@@ -75,7 +105,7 @@ export async function requestReply(
       createdAt: now,
       updatedAt: now,
     },
-    target: replyTarget(view.ticket, view.messages, request.inReplyToMessageId),
+    target,
     requestFingerprint: fingerprint,
     attempts: 0,
   };
@@ -98,11 +128,12 @@ async function replay(previous: StoredReply, fingerprint: string, deps: RequestR
   return previous.reply;
 }
 
-async function assertLength(text: string, channel: 'mention' | 'dm'): Promise<void> {
+async function assertText(text: string, channel: 'mention' | 'dm'): Promise<void> {
   if (channel === 'dm') {
     const length = [...text].length;
     if (length > DM_MAX_CHARACTERS) {
       throw new ValidationError(`text is ${length} characters; a DM takes at most ${DM_MAX_CHARACTERS}`, 'text', 422, {
+        code: 'too_long',
         length,
         max: DM_MAX_CHARACTERS,
       });
@@ -110,14 +141,11 @@ async function assertLength(text: string, channel: 'mention' | 'dm'): Promise<vo
     return;
   }
   // X's counter (twitter-text, with its polyfills) is loaded by the first reply, not at a cold start of the API.
-  const { weightedLength } = await import('../x/weighted-length');
-  const measured = weightedLength(text);
-  if (measured.weightedLength > measured.max) {
-    throw new ValidationError(
-      `text is ${measured.weightedLength} weighted characters; X takes at most ${measured.max}`,
-      'text',
-      422,
-      { weightedLength: measured.weightedLength, max: measured.max },
-    );
-  }
+  const { postTextRefusal } = await import('./post-text');
+  refuse(postTextRefusal(text));
+}
+
+/** A refusal found before queueing: 422 with its code, the field at fault and what was measured. */
+function refuse(refusal: Refusal | undefined): void {
+  if (refusal) throw new ValidationError(refusal.message, refusal.field, 422, { code: refusal.code, ...refusal.details });
 }

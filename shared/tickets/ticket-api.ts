@@ -38,7 +38,9 @@ export const apiErrorSchema = z
   .object({
     error: z.looseObject({
       code: z.string().register(z.globalRegistry, {
-        description: 'bad_request, unauthorized, not_found, conflict, payload_too_large, unprocessable, unavailable, internal',
+        description:
+          'bad_request, unauthorized, not_found, conflict, payload_too_large, unprocessable, unavailable, internal; a reply ' +
+          'X would refuse is 422 with what to change: too_long, too_many_cashtags, not_summoned, target_deleted',
       }),
       message: z.string().register(z.globalRegistry, { description: 'What went wrong, for a person.' }),
       field: z.optional(z.string()).register(z.globalRegistry, { description: 'The request field at fault, when there is one.' }),
@@ -46,6 +48,9 @@ export const apiErrorSchema = z
         description: 'On 422 for a post: the text\'s length as X counts it.',
       }),
       max: z.optional(z.number().check(z.int())).register(z.globalRegistry, { description: 'On 422: the most X accepts.' }),
+      cashtags: z.optional(z.number().check(z.int())).register(z.globalRegistry, {
+        description: 'On 422 too_many_cashtags: how many cashtags the text has (X takes one per post).',
+      }),
     }),
   })
   .register(z.globalRegistry, { id: 'Error', title: 'Error', description: 'An error answer.' });

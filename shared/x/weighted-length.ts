@@ -9,8 +9,12 @@
 import type { parseTweet as ParseTweet } from 'twitter-text';
 // @ts-expect-error -- untyped CommonJS module file of twitter-text; typed just below from the package root's typings.
 import parseTweetModule from 'twitter-text/dist/parseTweet.js';
+import type { extractCashtags as ExtractCashtags } from 'twitter-text';
+// @ts-expect-error -- untyped CommonJS module file of twitter-text, as above (only the cashtag pattern comes with it).
+import extractCashtagsModule from 'twitter-text/dist/extractCashtags.js';
 
 const parseTweet = parseTweetModule as typeof ParseTweet;
+const extractCashtags = extractCashtagsModule as typeof ExtractCashtags;
 
 /** The most weighted characters X accepts in one post. */
 export const MAX_WEIGHTED_LENGTH = 280;
@@ -32,4 +36,12 @@ export type WeightedLength = {
 export function weightedLength(text: string): WeightedLength {
   const parsed = parseTweet(text);
   return { weightedLength: parsed.weightedLength, valid: parsed.valid, max: MAX_WEIGHTED_LENGTH };
+}
+
+/** The most cashtags ($TSLA) X accepts in one post: a post with two or more is refused (NOTES.md, X's posting rules). */
+export const MAX_CASHTAGS = 1;
+
+/** The cashtags in `text` as X finds them (twitter-text's pattern: `$` and 1 to 6 letters, not inside a word). */
+export function cashtags(text: string): string[] {
+  return extractCashtags(text);
 }
