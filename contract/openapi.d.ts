@@ -197,6 +197,20 @@ export interface components {
              * @description When the ticket was last solved.
              */
             solvedAt?: string;
+            /**
+             * @description `listening` when one of the brand's listening queries found the post that opened the ticket: the customer did not write to the account. Under `X_REPLY_POLICY=summoned` X lets the account answer them publicly only if they mention it; answer by DM where they accept DMs, or ask them to mention the account. Absent when the customer wrote to the account (a mention, a reply or a DM).
+             * @enum {string}
+             */
+            source?: "listening";
+            /** @description The listening query that found the opening post, as the brand wrote it. */
+            listeningQuery?: string;
+            /** @description The tags the brand's tag rules gave the message that opened the ticket, in rule order. */
+            tags?: string[];
+            /**
+             * @description What the brand's first matching priority rule said of the opening message. Absent: no rule matched (normal).
+             * @enum {string}
+             */
+            priority?: "low" | "normal" | "high" | "urgent";
         } & {
             [key: string]: unknown;
         };

@@ -5,6 +5,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
+import { parseBrandRules } from '../shared/rules/brand-rules';
+import { MAX_LISTEN_QUERIES, parseListenQueries } from '../shared/x/listen-query';
+
+/**
+ * Lambda holds 4 KB of environment per function in all (the rules travel as the ingest function's RULES): the rules
+ * may take half of it as JSON.
+ */
+export const MAX_RULES_JSON_CHARS = 2048;
 
 /** Retention periods CloudWatch Logs accepts (days); "never expire" is deliberately not offered. */
 const LOG_RETENTION_DAYS = [
@@ -58,6 +66,29 @@ export const brandConfigSchema = z
         message: 'must be 0 (off) or a whole number of minutes from 60 to 86400 seconds',
       })
       .default(300),
+    /**
+     * Listening (shared/x/listen.ts): X recent search queries run on the reconciler's schedule, each finding posts
+     * that become tickets without mentioning the account. X bills every post found: see README, What a brand pays X.
+     */
+    listenQueries: z
+      .array(z.string().trim().min(1, 'must not be empty').refine((q) => !q.includes(';'), 'must not hold ; (it separates queries)'))
+      .max(MAX_LISTEN_QUERIES, `must hold at most ${MAX_LISTEN_QUERIES} queries`)
+      .default([]),
+    /** The brand's drop, tag and priority rules (shared/rules/brand-rules.ts); errors name the rule. */
+    rules: z
+      .unknown()
+      .transform((value, ctx) => {
+        try {
+          const rules = parseBrandRules(value);
+          const size = JSON.stringify(rules).length;
+          if (size > MAX_RULES_JSON_CHARS) throw new Error(`take ${size} characters as JSON, more than the ${MAX_RULES_JSON_CHARS} Lambda's environment leaves them`);
+          return rules;
+        } catch (error) {
+          ctx.issues.push({ code: 'custom', message: (error as Error).message, input: value });
+          return z.NEVER;
+        }
+      })
+      .optional(),
     /** Who receives the alarm e-mails (a subscription to confirm after the first deploy). */
     alarmEmail: z.email('must be an e-mail address'),
     /**
@@ -150,6 +181,8 @@ export function parseBrandConfig(file: string, content: string): BrandConfig {
     const first = parsed.error.issues[0];
     throw new BrandConfigError(`${shown}: ${first ? describeIssue(first) : 'is invalid'}`);
   }
+  const listen = parseListenQueries(parsed.data.listenQueries.join(';'), parsed.data.xBotUsername);
+  if ('error' in listen) throw new BrandConfigError(`${shown}: listenQueries ${listen.error}`);
   const expected = basename(file, '.json');
   if (parsed.data.brand !== expected) {
     throw new BrandConfigError(`${shown}: brand must equal the file name ("${expected}"), got "${parsed.data.brand}"`);

@@ -154,6 +154,7 @@ export class SupportBridgeStack extends Stack {
         MENTION_MERGE_WINDOW_HOURS: String(brand.mentionMergeWindowHours),
         REOPEN_WINDOW_HOURS: String(brand.reopenWindowHours),
         X_READ_BUDGET_PER_DAY: String(brand.xReadBudgetPerDay),
+        ...(brand.rules ? { RULES: JSON.stringify(brand.rules) } : {}),
       },
       notify: {
         TABLE_NAME: tableName,
@@ -169,6 +170,7 @@ export class SupportBridgeStack extends Stack {
         INBOUND_QUEUE_URL: inbound.queue.queueUrl,
         X_READ_BUDGET_PER_DAY: String(brand.xReadBudgetPerDay),
         X_RECONCILE_INTERVAL_SECONDS: String(brand.xReconcileIntervalSeconds),
+        ...(brand.listenQueries.length > 0 ? { X_LISTEN_QUERIES: brand.listenQueries.join(';') } : {}),
       },
     };
     const reserved: Partial<Record<FunctionName, number>> = {

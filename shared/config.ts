@@ -3,7 +3,10 @@
 import * as z from 'zod/mini';
 import { xchatSettingsFrom, type XChatSettings } from './x/xchat-keys';
 import en from 'zod/v4/locales/en.js';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors';
+import { parseBrandRules, parseBrandRulesFile, type BrandRules } from './rules/brand-rules';
+import { parseListenQueries } from './x/listen-query';
 
 // Every schema on a function's path uses zod/mini, zod's functional and tree-shakable API: a bundle then carries only
 // the schema types and checks it uses (25-35 KB here) instead of all of zod (~90 KB), which is what keeps each function
@@ -90,6 +93,12 @@ const envSchema = z.object({
   X_RECONCILE_INTERVAL_SECONDS: z._default(reconcileSeconds, 300),
   /** Whether replies X's self-serve rule would refuse (not summoned) are refused before posting (shared/replies/summoned.ts). */
   X_REPLY_POLICY: z._default(z.enum(['summoned', 'any']), 'summoned'),
+  /** The brand's listening queries (shared/x/listen.ts), separated by `;`; read on the reconciler's schedule. */
+  X_LISTEN_QUERIES: z.optional(z.string()),
+  /** Locally: a JSON file of the brand's rules (shared/rules/brand-rules.ts). */
+  RULES_FILE: z.optional(z.string().check(z.minLength(1))),
+  /** The brand file's `rules`, as JSON (the stack sets it). */
+  RULES: z.optional(z.string()),
   // Where the stack (or the local runner) put things.
   TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
   INBOUND_QUEUE_URL: z.optional(httpUrl),
@@ -124,6 +133,8 @@ export type Config = {
     reconcileIntervalSeconds: number;
     /** X_REPLY_POLICY: `summoned` refuses replies X's self-serve rule refuses, before posting; `any` (Enterprise) does not. */
     replyPolicy: 'summoned' | 'any';
+    /** X_LISTEN_QUERIES: the brand's listening queries, run with each reconciliation; empty = no listening. */
+    listenQueries: string[];
     /** X_CHAT_KEYS: how to unlock the brand's XChat keys; absent when XChat is not set up. */
     chat?: XChatSettings;
   };
@@ -137,6 +148,8 @@ export type Config = {
     previousApiToken?: { token: string; until: Date };
   };
   windows: { mentionMergeHours: number; reopenHours: number };
+  /** RULES_FILE or RULES: the brand's drop, tag and priority rules; absent = every item is ticketed, untagged. */
+  rules?: BrandRules;
   aws: {
     tableName?: string;
     inboundQueueUrl?: string;
@@ -179,6 +192,9 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
     throw new ConfigError('Invalid configuration: X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET must be set together');
   }
   const previousApiToken = previousToken(r.HELPDESK_API_TOKEN_PREVIOUS, r.HELPDESK_API_TOKEN_PREVIOUS_UNTIL);
+  const listen = parseListenQueries(e.X_LISTEN_QUERIES, e.X_BOT_USERNAME.replace(/^@/, ''));
+  if ('error' in listen) throw new ConfigError(`Invalid configuration: X_LISTEN_QUERIES ${listen.error}`);
+  const rules = rulesFrom(e.RULES_FILE, e.RULES);
   return {
     brand: e.BRAND,
     x: {
@@ -193,6 +209,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
       reconcileIntervalSeconds: e.X_RECONCILE_INTERVAL_SECONDS,
       replyPolicy: e.X_REPLY_POLICY,
+      listenQueries: listen.queries,
       ...(s.X_CHAT_KEYS ? { chat: xchatSettingsFrom(s.X_CHAT_KEYS) } : {}),
     },
     helpdesk: {
@@ -203,6 +220,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       ...(previousApiToken ? { previousApiToken } : {}),
     },
     windows: { mentionMergeHours: e.MENTION_MERGE_WINDOW_HOURS, reopenHours: e.REOPEN_WINDOW_HOURS },
+    ...(rules ? { rules } : {}),
     aws: {
       tableName: e.TABLE_NAME,
       inboundQueueUrl: e.INBOUND_QUEUE_URL,
@@ -230,6 +248,26 @@ function previousToken(token: string | undefined, until: string | undefined): { 
     throw new ConfigError(`Invalid configuration: HELPDESK_API_TOKEN_PREVIOUS_UNTIL must be at most ${MAX_TOKEN_OVERLAP_DAYS} days ahead`);
   }
   return { token, until: end };
+}
+
+/** The brand's rules from RULES_FILE (a path) or RULES (JSON), at most one of them; errors name the rule. */
+function rulesFrom(file: string | undefined, json: string | undefined): BrandRules | undefined {
+  if (file !== undefined && json !== undefined) throw new ConfigError('Invalid configuration: set RULES_FILE or RULES, not both');
+  try {
+    if (file !== undefined) {
+      let content: string;
+      try {
+        content = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      return parseBrandRulesFile(file, content);
+    }
+    if (json !== undefined) return parseBrandRules(JSON.parse(json));
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${file === undefined ? 'RULES' : 'RULES_FILE'} ${(error as Error).message}`);
+  }
+  return undefined;
 }
 
 /** A resource the stack must have wired into this function; a clear failure at start when it is not. */

@@ -52,6 +52,11 @@ export const METRIC_NAMES = {
   MessagesRedacted: 'MessagesRedacted',
   /** ingest: a delete that arrived before its post; the post will never be stored. */
   DeletesBeforeIngest: 'DeletesBeforeIngest',
+  /**
+   * ingest: a brand rule (shared/rules/brand-rules.ts) decided something, by `rule` (its name): an item dropped, or a
+   * tag or priority put on the ticket an item opened. A drop is counted once per item, not per redelivery.
+   */
+  RuleMatches: 'RuleMatches',
   /** ingest: an item that never becomes a ticket (the bot's own post outside any thread, a post already deleted). */
   InboundIgnored: 'InboundIgnored',
   /** notify: stream records that could not be turned into an event yet (Lambda retries them). */

@@ -73,6 +73,8 @@ export function createIngestHandler(
     now,
     ...(options.attachments ? { media: options.attachments } : {}),
     channel,
+    // The brand's rules (RULES_FILE locally, the brand file's `rules` on AWS): drop, tag, priority.
+    ...(config.rules ? { rules: config.rules } : {}),
   };
   const media: MediaDeps | undefined = options.attachments && {
     store: options.attachments,

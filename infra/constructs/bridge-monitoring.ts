@@ -251,6 +251,15 @@ export class BridgeMonitoring extends Construct {
         counts(METRIC_NAMES.ChannelDown, METRIC_NAMES.ChannelDegraded, METRIC_NAMES.AppRevocations),
       ),
       graph('XChat: messages decrypted, kept encrypted', counts(METRIC_NAMES.XChatOpened, METRIC_NAMES.XChatUnreadable)),
+      // One line per rule of the brand's (its name is the `rule` dimension): drops, and tags or priorities given.
+      graph('Brand rules: decisions by rule', [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRIC_NAMESPACE},brand,rule,service} MetricName="${METRIC_NAMES.RuleMatches}" brand="${brand}"', 'Sum', 300)`,
+          usingMetrics: {},
+          label: METRIC_NAMES.RuleMatches,
+          period: FIVE_MINUTES,
+        }),
+      ]),
     );
     this.dashboard.addWidgets(
       graph(

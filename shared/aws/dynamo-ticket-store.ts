@@ -333,7 +333,7 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
       return transact([ticketPut(ticket, expectedSequence), message], ['ticket_changed', 'message_exists']);
     },
 
-    putTombstone(xId, authorXUserId, at) {
+    putTombstone(xId, authorXUserId, at, droppedBy) {
       return conditionalPut(
         {
           Put: {
@@ -344,6 +344,7 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
               xId,
               authorXUserId,
               deletedAt: at,
+              ...(droppedBy === undefined ? {} : { droppedBy }),
               // X redelivers for minutes and replays for a day; a month covers both with room to spare.
               [TABLE.ttlAttribute]: Math.floor(Date.parse(at) / 1000) + TOMBSTONE_DAYS * 24 * 3600,
             }),
@@ -429,7 +430,8 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
 }
 
 function toXItem(item: Item): StoredXItem {
-  return item.type === 'tombstone' ? { kind: 'tombstone', xId: String(item.xId) } : { kind: 'message', message: itemToMessage(item) };
+  if (item.type !== 'tombstone') return { kind: 'message', message: itemToMessage(item) };
+  return { kind: 'tombstone', xId: String(item.xId), ...(typeof item.droppedBy === 'string' ? { droppedBy: item.droppedBy } : {}) };
 }
 
 function encodeCursor(sortKey: string): string {

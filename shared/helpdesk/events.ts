@@ -74,6 +74,22 @@ export const helpdeskTicketSchema = z
       description: 'The solved ticket this one follows up, when the customer wrote again after the reopen window.',
     }),
     solvedAt: z.optional(timestamp('When the ticket was last solved.')),
+    source: z.optional(z.enum(['listening'])).register(z.globalRegistry, {
+      description:
+        '`listening` when one of the brand\'s listening queries found the post that opened the ticket: the customer did ' +
+        'not write to the account. Under `X_REPLY_POLICY=summoned` X lets the account answer them publicly only if ' +
+        'they mention it; answer by DM where they accept DMs, or ask them to mention the account. Absent when the ' +
+        'customer wrote to the account (a mention, a reply or a DM).',
+    }),
+    listeningQuery: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The listening query that found the opening post, as the brand wrote it.',
+    }),
+    tags: z.optional(z.array(z.string())).register(z.globalRegistry, {
+      description: 'The tags the brand\'s tag rules gave the message that opened the ticket, in rule order.',
+    }),
+    priority: z.optional(z.enum(['low', 'normal', 'high', 'urgent'])).register(z.globalRegistry, {
+      description: 'What the brand\'s first matching priority rule said of the opening message. Absent: no rule matched (normal).',
+    }),
   })
   .register(z.globalRegistry, { id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' });
 export type HelpdeskTicket = z.infer<typeof helpdeskTicketSchema>;
@@ -418,6 +434,7 @@ export function toHelpdeskTicket(ticket: Ticket): HelpdeskTicket {
     sequence: ticket.sequence,
     ...(ticket.followUpOf === undefined ? {} : { followUpOf: ticket.followUpOf }),
     ...(ticket.solvedAt === undefined ? {} : { solvedAt: ticket.solvedAt }),
+    ...defined({ source: ticket.source, listeningQuery: ticket.listeningQuery, tags: ticket.tags, priority: ticket.priority }),
   };
 }
 

@@ -32,6 +32,9 @@ import type { StoredReply, StoredXItem, TicketStore, WriteOutcome } from './tick
 import { settlePosted } from '../replies/post-reply';
 import { appRevoked, type ChannelHealthStore } from '../channel/channel-health';
 import { sameReplyText } from '../replies/reply-target';
+import { applyRules, ruleItemOf, type BrandRules, type RulesVerdict } from '../rules/brand-rules';
+import { countBy } from '../logger';
+import { METRIC_NAMES } from '../metric-names';
 
 export type IngestDeps = {
   store: TicketStore;
@@ -44,7 +47,17 @@ export type IngestDeps = {
   media?: StoredMedia;
   /** The channel's health, which a revoke sets `down`. Required for revokes; other items never touch it. */
   channel?: ChannelHealthStore;
+  /**
+   * The brand's rules (shared/rules/brand-rules.ts), applied to a customer's post or DM not stored yet, before it is
+   * placed: a drop is recorded under its X id, tags and priority go on the ticket it opens.
+   */
+  rules?: BrandRules;
+  /** Told the name of each rule that decided something (a drop, a tag or priority on a new ticket): its metric. */
+  ruleMatched?: (rule: string) => void;
 };
+
+/** Each rule's decisions, by rule name (RuleMatches, dimension `rule`). */
+export const cloudWatchRuleMatched = (rule: string): void => countBy(METRIC_NAMES.RuleMatches, 'rule', rule);
 
 /** Where the bridge keeps its copies of media X serves only with the account's credentials. */
 export type StoredMedia = {
@@ -60,6 +73,8 @@ export type IngestOutcome =
   | { outcome: 'duplicate'; xId: string; ticketId?: string }
   | { outcome: 'tombstoned'; xId: string }
   | { outcome: 'ignored'; xId: string; reason: 'self' | 'deleted' }
+  /** A brand rule dropped it (`rule`): recorded, so its redeliveries are duplicates. */
+  | { outcome: 'ignored'; xId: string; reason: 'dropped'; rule: string }
   /** The account revoked the app: `changed` when this set the channel down, `unchanged` when it already was. */
   | { outcome: 'revoked'; xId: string; channel: 'changed' | 'unchanged' };
 
@@ -159,6 +174,8 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
   let stored: StoredXItem | undefined;
   if (edit) {
     const found = await deps.store.getXItems(versions);
+    // A chain a rule dropped stays dropped, whatever a later version says.
+    if ([...found.values()].some((s) => s.kind === 'tombstone' && s.droppedBy !== undefined)) return { outcome: 'duplicate', xId: item.xId };
     if (versions.some((id) => found.get(id)?.kind === 'tombstone')) return deletedChain(item, root, found, deps);
     stored = [...found.values()].find((s) => s.kind === 'message');
   } else {
@@ -168,6 +185,8 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
   if (stored?.kind === 'message') {
     return edit ? applyEdit(item, stored.message, versions, deps) : { outcome: 'duplicate', xId: item.xId, ticketId: stored.message.ticketId };
   }
+  // Dropped by a rule: the drop was the decision, a redelivery changes nothing (even under changed rules).
+  if (stored?.kind === 'tombstone' && stored.droppedBy !== undefined) return { outcome: 'duplicate', xId: item.xId };
   if (stored?.kind === 'tombstone') {
     // Deleted before it was stored. Unless its delete crossed the opening of its ticket (see redactOpened), that is all.
     const customer = customerOf(item, deps.botUserId);
@@ -185,6 +204,8 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
     // Taken meanwhile: by a concurrent delivery (the next round sees a duplicate) or by a delete's tombstone.
     return written === 'ok' ? { outcome: 'duplicate', xId: item.xId, ticketId: opened.id } : 'again';
   }
+  const verdict = judge(item, deps);
+  if (verdict?.drop !== undefined) return drop(item, verdict.drop, deps);
   const placement = place(item, around, deps);
   const now = deps.now().toISOString();
 
@@ -192,7 +213,7 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
     case 'ignore':
       return { outcome: 'ignored', xId: item.xId, reason: placement.reason };
     case 'create':
-      return create(item, placement.channel, placement.followUpOf, around.customerTickets, deps, now);
+      return create(item, placement.channel, placement.followUpOf, around.customerTickets, deps, now, verdict);
     case 'record_outbound': {
       const echo = await matchEcho(item, placement.ticket, deps);
       if (echo) {
@@ -211,6 +232,28 @@ async function applyMessage(item: InboundPost | InboundDm, deps: IngestDeps, kno
     case 'join':
       return join(item, placement.ticket, placement.reopen, placement.reopen ? 'reopened' : 'added', deps, now);
   }
+}
+
+/** The brand's rules on a customer's item; undefined for the account's own items, or with no rules. */
+function judge(item: InboundPost | InboundDm, deps: IngestDeps): RulesVerdict | undefined {
+  const author = item.kind === 'post' ? item.author : item.sender;
+  if (!deps.rules || author.xUserId === deps.botUserId) return undefined;
+  return applyRules(deps.rules, ruleItemOf(item));
+}
+
+/**
+ * Records that `rule` dropped the item, under each of its X ids (an edit's every version), so any redelivery finds it
+ * and is a duplicate. A refused record means the id was taken meanwhile (a concurrent delivery, a delete): decide again.
+ */
+async function drop(item: InboundPost | InboundDm, rule: string, deps: IngestDeps): Promise<Round> {
+  const author = item.kind === 'post' ? item.author : item.sender;
+  const at = deps.now().toISOString();
+  for (const id of versionsOf(item)) {
+    if ((await deps.store.putTombstone(id, author.xUserId, at, rule)) !== 'ok') return 'again';
+  }
+  (deps.ruleMatched ?? cloudWatchRuleMatched)(rule);
+  logger.info('inbound item dropped by a brand rule', { xId: item.xId, rule, kind: item.kind, authorXUserId: author.xUserId });
+  return { outcome: 'ignored', xId: item.xId, reason: 'dropped', rule };
 }
 
 async function join(
@@ -260,6 +303,7 @@ async function create(
   customerTickets: Ticket[],
   deps: IngestDeps,
   now: string,
+  verdict?: RulesVerdict,
 ): Promise<Round> {
   const author = item.kind === 'post' ? item.author : item.sender;
   const latest = customerTickets.find((t) => t.channel === channel);
@@ -275,10 +319,20 @@ async function create(
     now,
     ...(followUpOf ? { followUpOf } : {}),
   });
+  if (item.kind === 'post' && item.listeningQuery !== undefined) {
+    ticket.source = 'listening';
+    ticket.listeningQuery = item.listeningQuery;
+  }
+  if (verdict && verdict.tags.length > 0) ticket.tags = verdict.tags;
+  if (verdict?.priority) ticket.priority = verdict.priority;
+  const decided = (round: Round): Round => {
+    if (round !== 'again' && round.outcome === 'created') for (const rule of verdict?.matched ?? []) (deps.ruleMatched ?? cloudWatchRuleMatched)(rule);
+    return round;
+  };
   if (!isFirstContact(item, customerTickets)) {
     const written = await deps.store.createTicket(ticket, message, aliasesOf(message));
     if (written === 'ticket_exists' || (written === 'message_exists' && message.editHistory)) return 'again';
-    return settle(written, item.xId, ticket, 'created');
+    return decided(settle(written, item.xId, ticket, 'created'));
   }
   const opened = await deps.store.openTicket(ticket, message);
   if (opened === 'ticket_exists') return 'again';
@@ -290,7 +344,7 @@ async function create(
   }
   // `already_open`: a concurrent delivery of this item opened the ticket; that one reports it created.
   return opened === 'ok'
-    ? { outcome: 'created', xId: item.xId, ticketId, sequence: ticket.sequence }
+    ? decided({ outcome: 'created', xId: item.xId, ticketId, sequence: ticket.sequence })
     : { outcome: 'duplicate', xId: item.xId, ticketId };
 }
 

@@ -1,6 +1,7 @@
 // The ticket domain's data: what the bridge stores and what the helpdesk sees. Plain types, no I/O.
 import * as z from 'zod/mini';
 import { linkSchema, mediaDetailsShape, xProfileSchema } from '../x/inbound-event';
+import { PRIORITIES } from '../rules/brand-rules';
 
 export const ticketStatusSchema = z.enum(['open', 'pending', 'solved']);
 export type TicketStatus = z.infer<typeof ticketStatusSchema>;
@@ -65,6 +66,17 @@ export const ticketSchema = z.object({
    * ingest.ts), so a redelivery of that item finds its ticket by this id and stores only the message.
    */
   openingXId: z.optional(z.string()),
+  /**
+   * `listening` when the ticket was opened by a post one of the brand's listening queries found (shared/x/listen.ts):
+   * the customer did not write to the account. Absent when they did (a mention, a reply, a DM).
+   */
+  source: z.optional(z.enum(['listening'])),
+  /** The listening query that found the opening post, as the brand wrote it. */
+  listeningQuery: z.optional(z.string()),
+  /** What the brand's tag rules (shared/rules/brand-rules.ts) said of the opening message; absent when none matched. */
+  tags: z.optional(z.array(z.string())),
+  /** What the brand's priority rules said of the opening message; absent when none matched (read as `normal`). */
+  priority: z.optional(z.enum(PRIORITIES)),
 });
 export type Ticket = z.infer<typeof ticketSchema>;
 

@@ -3,10 +3,11 @@
 import type { Channel, Message, Reply, Ticket, TicketStatus } from './model';
 
 /**
- * What the store holds under an X id: a message, or the tombstone of a post deleted before it was ingested. An edited
+ * What the store holds under an X id: a message, or the tombstone of a post deleted before it was ingested (or dropped
+ * by the brand's rules: `droppedBy` names the rule). An edited
  * post's message is stored under its first version's id; every later version's id reads as that message too.
  */
-export type StoredXItem = { kind: 'message'; message: Message } | { kind: 'tombstone'; xId: string };
+export type StoredXItem = { kind: 'message'; message: Message } | { kind: 'tombstone'; xId: string; droppedBy?: string };
 
 /**
  * A reply with what posting it needs, resolved when it was requested: where it goes on X, and the idempotency key's
@@ -79,8 +80,12 @@ export type TicketStore = {
    * nothing or a tombstone; `message_exists` otherwise.
    */
   redactMessage(ticket: Ticket, expectedSequence: number, xId: string, at: string, unstored?: Message): Promise<WriteOutcome>;
-  /** Remembers that a post was deleted before it arrived, so a late delivery is never stored. */
-  putTombstone(xId: string, authorXUserId: string, at: string): Promise<WriteOutcome>;
+  /**
+   * Remembers that a post was deleted before it arrived, so a late delivery is never stored. With `droppedBy`, the
+   * item was not deleted but dropped by that rule of the brand's (shared/rules/brand-rules.ts): a redelivery is a
+   * duplicate, not a new decision.
+   */
+  putTombstone(xId: string, authorXUserId: string, at: string, droppedBy?: string): Promise<WriteOutcome>;
   /** Writes a ticket's next state if it is still at `expectedSequence` (status changes, reply outcomes). */
   updateTicket(ticket: Ticket, expectedSequence: number): Promise<WriteOutcome>;
   /** Records a requested reply if its id is new; `reply_exists` when it is a retry of an earlier request. */

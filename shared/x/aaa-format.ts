@@ -9,6 +9,7 @@ import {
   isoFromMillis,
   isoFromTwitterDate,
   isTrue,
+  languageOf,
   numericId,
   rangeStart,
   record,
@@ -118,6 +119,7 @@ function aaaTweet(item: unknown, env: Env): ItemOutcome {
     inReplyToUserId,
     quoted: quotedOf(item, env),
     editHistory: isObject(item.edit_history) ? editHistoryOf(xId, editTweetIds(item.edit_history)) : undefined,
+    lang: languageOf(item.lang),
   });
 }
 

@@ -150,3 +150,8 @@ function isoFromEpoch(ms: number): string | undefined {
   // Before 1970 or after 9999 is no X timestamp, and toISOString would switch to the ±YYYYYY form.
   return Number.isFinite(ms) && ms >= 0 && ms < YEAR_10000 ? new Date(ms).toISOString() : undefined;
 }
+
+/** X's `lang` when it is a short language tag (data-dictionary.mdx: "BCP47 language tag"), else nothing. */
+export function languageOf(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$/i.test(value) ? value : undefined;
+}

@@ -98,6 +98,13 @@ export const inboundPostSchema = z.object({
   editHistory: z.optional(z.array(xId)),
   /** The bot's @handle appears in the text the author typed (not only X's auto-added reply prefix). */
   mentionsBot: z.boolean(),
+  /** X's `lang` (BCP 47, `und` when X could not tell), when the body gave it: the brand's rules can read it. */
+  lang: z.optional(z.string().check(z.maxLength(16))),
+  /**
+   * Set on a post found by one of the brand's listening queries (shared/x/listen.ts): the query, as the brand wrote
+   * it. Such a post does not summon the account; its ticket says `source: "listening"`.
+   */
+  listeningQuery: z.optional(z.string().check(z.maxLength(512))),
   /** Where this arrived from (for example `post.mention.create` or `tweet_create_events`): logs and metrics only. */
   via: z.string(),
   receivedAt: z.string(),

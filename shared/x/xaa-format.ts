@@ -8,6 +8,7 @@ import {
   isObject,
   isoFromIso,
   isoFromMillis,
+  languageOf,
   numericId,
   objects,
   rangeStart,
@@ -140,6 +141,7 @@ function xaaPost(payload: unknown, includes: JsonObject, via: string, env: Env):
     conversationId: numericId(payload.conversation_id),
     quoted: quotedOf(referencedId('quoted'), includes, env),
     editHistory: editHistoryOf(xId, payload.edit_history_tweet_ids),
+    lang: languageOf(payload.lang),
   });
 }
 

@@ -46,6 +46,7 @@ describe('brand files', () => {
       reopenWindowHours: 168,
       xReadBudgetPerDay: 2000,
       xReconcileIntervalSeconds: 300,
+      listenQueries: [],
       silentChannelHours: 24,
       logRetentionDays: 30,
       reservedConcurrency: { reply: 2, notify: 5 },

@@ -272,11 +272,11 @@ describe('SupportBridge-example stack', () => {
       const expected: Record<string, string[]> = {
         XWebhook: ['SECRET_ARN', 'INBOUND_QUEUE_URL'],
         // Ingest reads X (user look-ups, DM media) as the account, so it gets the secret's pointer like the others.
-        Ingest: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS', 'X_READ_BUDGET_PER_DAY'],
+        Ingest: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS', 'X_READ_BUDGET_PER_DAY', 'RULES'],
         Notify: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
         HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL'],
         Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL'],
-        Reconcile: ['SECRET_ARN', 'TABLE_NAME', 'INBOUND_QUEUE_URL', 'X_READ_BUDGET_PER_DAY', 'X_RECONCILE_INTERVAL_SECONDS'],
+        Reconcile: ['SECRET_ARN', 'TABLE_NAME', 'INBOUND_QUEUE_URL', 'X_READ_BUDGET_PER_DAY', 'X_RECONCILE_INTERVAL_SECONDS', 'X_LISTEN_QUERIES'],
       };
       for (const [id, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
         const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;

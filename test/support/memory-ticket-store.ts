@@ -109,9 +109,9 @@ export function memoryTicketStore(): MemoryTicketStore {
       xItems.set(xId, { kind: 'message', message: redactedMessage(item.message) });
       return 'ok';
     },
-    async putTombstone(xId) {
+    async putTombstone(xId, _author, _at, droppedBy) {
       if (taken(xId)) return 'message_exists';
-      xItems.set(xId, { kind: 'tombstone', xId });
+      xItems.set(xId, { kind: 'tombstone', xId, ...(droppedBy === undefined ? {} : { droppedBy }) });
       return 'ok';
     },
     async updateTicket(ticket, expected) {

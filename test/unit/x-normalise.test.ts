@@ -331,6 +331,7 @@ describe('X Activity API', () => {
       media: [],
       createdAt: '2026-11-16T14:05:09.000Z',
       conversationId: '1990000000000000001',
+      lang: 'en',
       mentionsBot: true,
       via: 'post.mention.create',
       receivedAt: RECEIVED_AT,
