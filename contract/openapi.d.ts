@@ -389,8 +389,12 @@ export interface components {
             status: "queued" | "posting" | "posted" | "failed";
             /** @description The reply text as requested. */
             text: string;
-            /** @description The post or DM event id on X once posted. */
+            /** @description The post or DM event id on X once posted; for a thread, its first part's. */
             xId?: string;
+            /** @description A thread (`split: true`): the posts in order, each numbered `i/n` and at most 280 weighted characters. */
+            parts?: string[];
+            /** @description A thread: the X ids of its parts posted, in order (every part once `posted`; those X took before refusing one when `failed`). */
+            xIds?: string[];
             error?: components["schemas"]["ReplyError"];
             /** @description The message the reply answers, when the helpdesk named one. */
             inReplyToMessageId?: string;
@@ -553,8 +557,12 @@ export interface components {
                     status: "queued" | "posting" | "posted" | "failed";
                     /** @description The reply text as requested. */
                     text: string;
-                    /** @description The post or DM event id on X once posted. */
+                    /** @description The post or DM event id on X once posted; for a thread, its first part's. */
                     xId?: string;
+                    /** @description A thread (`split: true`): the posts in order, each numbered `i/n` and at most 280 weighted characters. */
+                    parts?: string[];
+                    /** @description A thread: the X ids of its parts posted, in order (every part once `posted`; those X took before refusing one when `failed`). */
+                    xIds?: string[];
                     error: components["schemas"]["ReplyError"];
                     /** @description The message the reply answers, when the helpdesk named one. */
                     inReplyToMessageId?: string;
@@ -679,6 +687,8 @@ export interface components {
             text: string;
             /** @description Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand. */
             inReplyToMessageId?: string;
+            /** @description Mention tickets: `true` posts a text over 280 weighted characters as a thread (at most 25 parts), cut between words, each part numbered `1/3` and at most 280 with its number, each under the one before. Without it such a text is 422 too_long, with the number of `parts` it would take. */
+            split?: boolean;
             /**
              * @description Mention tickets: `dm` appends X's link that opens a DM with the brand account (x.com/messages/compose), on a line of its own; it counts 23 toward the 280 like any link.
              * @enum {string}

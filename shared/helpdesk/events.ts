@@ -264,7 +264,17 @@ export const helpdeskReplySchema = z
     ticketId: z.string().register(z.globalRegistry, { description: 'The ticket the reply belongs to.' }),
     status: described(replyStatusSchema, 'queued, posting, posted (on X, see `xId`) or failed (see `error`).'),
     text: z.string().register(z.globalRegistry, { description: 'The reply text as requested.' }),
-    xId: z.optional(z.string()).register(z.globalRegistry, { description: 'The post or DM event id on X once posted.' }),
+    xId: z.optional(z.string()).register(z.globalRegistry, {
+      description: 'The post or DM event id on X once posted; for a thread, its first part\'s.',
+    }),
+    parts: z.optional(z.array(z.string())).register(z.globalRegistry, {
+      description: 'A thread (`split: true`): the posts in order, each numbered `i/n` and at most 280 weighted characters.',
+    }),
+    xIds: z.optional(z.array(z.string())).register(z.globalRegistry, {
+      description:
+        'A thread: the X ids of its parts posted, in order (every part once `posted`; those X took before refusing one ' +
+        'when `failed`).',
+    }),
     error: z.optional(replyErrorSchema),
     inReplyToMessageId: z.optional(z.string()).register(z.globalRegistry, {
       description: 'The message the reply answers, when the helpdesk named one.',
@@ -528,6 +538,8 @@ export function toHelpdeskReply(reply: Reply): HelpdeskReply {
     status: reply.status,
     text: reply.text,
     ...(reply.xId === undefined ? {} : { xId: reply.xId }),
+    ...(reply.parts === undefined ? {} : { parts: reply.parts }),
+    ...(reply.xIds === undefined ? {} : { xIds: reply.xIds }),
     ...(reply.error === undefined ? {} : { error: { code: reply.error.code, message: reply.error.message } }),
     ...(reply.inReplyToMessageId === undefined ? {} : { inReplyToMessageId: reply.inReplyToMessageId }),
     createdAt: reply.createdAt,

@@ -61,29 +61,35 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
   }
   const now = deps.now();
 
+  let current: StoredReply = stored;
   if (reply.status === 'posting') {
     const since = Date.parse(stored.postingSince ?? reply.updatedAt);
     const grace = deps.inFlightGraceMs ?? DEFAULT_GRACE_MS;
     if (now.getTime() - since < grace) {
       return retry(replyId, (since + grace - now.getTime()) / 1000, 'another attempt may still be in flight');
     }
-    // The last attempt's outcome is unknown (the worker died or timed out): X decides whether it happened.
-    const found = await deps.x.findPosted({ target: stored.target, text: reply.text, since: reply.createdAt });
-    if (found) return settlePosted(stored, found.xId, true, deps);
+    // The last attempt's outcome is unknown (the worker died or timed out): X decides whether it happened. For a
+    // thread, that is the part it was posting: the one after those recorded.
+    const k = postedParts(reply).length;
+    const found = await deps.x.findPosted({ target: partTarget(stored, k), text: partsOf(reply)[k]!, since: reply.createdAt });
+    if (found) {
+      if (k === partsOf(reply).length - 1) return settlePosted(withPart(stored, found.xId), firstXId(stored, found.xId), true, deps);
+      current = withPart(stored, found.xId);
+    }
   } else if (stored.notBefore !== undefined && stored.notBefore > now.getTime()) {
     return retry(replyId, (stored.notBefore - now.getTime()) / 1000, "waiting for X's rate limit to reset");
   }
 
   // The target may have changed while the reply waited (deleted, or edited so it no longer summons the account): what
-  // X would refuse is not sent.
-  if (stored.target.kind === 'post') {
+  // X would refuse is not sent. A thread's later parts answer the account's own posts, which X always allows.
+  if (stored.target.kind === 'post' && postedParts(current.reply).length === 0) {
     const refusal = targetRefusal(await deps.store.getXItem(stored.target.inReplyToXId), deps.policy ?? 'any', deps.bot);
     if (refusal) return settleFailed(stored, new PermanentError(refusal.message, refusal.code), deps);
   }
 
-  const attempt: StoredReply = {
-    ...stored,
-    reply: { ...reply, status: 'posting', updatedAt: now.toISOString() },
+  let attempt: StoredReply = {
+    ...current,
+    reply: { ...current.reply, status: 'posting', updatedAt: now.toISOString() },
     postingSince: now.toISOString(),
     attempts: stored.attempts + 1,
   };
@@ -92,23 +98,75 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
     return retry(replyId, 5, 'another worker took this reply');
   }
 
-  let posted: { xId: string };
-  try {
-    posted =
-      stored.target.kind === 'post'
-        ? await deps.x.postReply({ text: reply.text, inReplyToXId: stored.target.inReplyToXId })
-        : ((await deps.xchat?.send(attempt)) ?? (await deps.x.sendDm({ participantXUserId: stored.target.participantXUserId, text: reply.text })));
-  } catch (error) {
-    return handleRefusal(attempt, error, deps);
+  // One part per round (a reply that is no thread is one part): each is recorded `posting` before it is sent, and
+  // recorded with its X id in the same write that marks the next one `posting`.
+  for (;;) {
+    const parts = partsOf(attempt.reply);
+    const k = postedParts(attempt.reply).length;
+    let posted: { xId: string };
+    try {
+      const target = partTarget(attempt, k);
+      posted =
+        target.kind === 'post'
+          ? await deps.x.postReply({ text: parts[k]!, inReplyToXId: target.inReplyToXId })
+          : ((await deps.xchat?.send(attempt)) ?? (await deps.x.sendDm({ participantXUserId: target.participantXUserId, text: reply.text })));
+    } catch (error) {
+      return handleRefusal(attempt, error, deps);
+    }
+    // X has the post now. If recording it fails, the error propagates and the reply stays `posting`: the next
+    // attempt finds the post on X (or its echo settles it) instead of posting it again.
+    if (k === parts.length - 1) return settlePosted(withPart(attempt, posted.xId), firstXId(attempt, posted.xId), false, deps);
+    const at = deps.now().toISOString();
+    const next: StoredReply = {
+      ...withPart(attempt, posted.xId),
+      postingSince: at,
+      attempts: attempt.attempts + 1,
+    };
+    next.reply.updatedAt = at;
+    if ((await deps.store.updateReply(next, { status: 'posting', attempts: attempt.attempts })) !== 'ok') {
+      return retry(replyId, 5, 'another worker took this reply');
+    }
+    attempt = next;
   }
-  // X has the post now. If recording it fails, the error propagates and the reply stays `posting`: the next
-  // attempt finds the post on X (or its echo settles it) instead of posting it again.
-  return settlePosted(attempt, posted.xId, false, deps);
+}
+
+/** What X is sent: the thread's parts (numbered), or the reply's text as one post or DM. */
+function partsOf(reply: Reply): string[] {
+  return reply.parts ?? [reply.text];
+}
+
+/** The X ids of the parts of a thread posted so far, in order. */
+function postedParts(reply: Reply): string[] {
+  return reply.xIds ?? [];
+}
+
+/** Where part `k` goes: the first under the reply's target, each next one under the part before it. */
+function partTarget(stored: StoredReply, k: number): StoredReply['target'] {
+  return k === 0 ? stored.target : { kind: 'post', inReplyToXId: postedParts(stored.reply)[k - 1]! };
+}
+
+/** The reply with one more part posted (threads only: a single post's X id is recorded when it is settled). */
+function withPart(stored: StoredReply, xId: string): StoredReply {
+  if (!stored.reply.parts) return stored;
+  const xIds = [...postedParts(stored.reply), xId];
+  return { ...stored, reply: { ...stored.reply, xIds, xId: xIds[0]! } };
+}
+
+/** The reply's X id once posted: a thread's first part. */
+function firstXId(stored: StoredReply, lastXId: string): string {
+  return postedParts(stored.reply)[0] ?? lastXId;
 }
 
 /** X did not post the reply: fail it for good, or put it back in the queue with the wait X asked for. */
 async function handleRefusal(attempt: StoredReply, error: unknown, deps: PostReplyDeps): Promise<PostReplyOutcome> {
-  if (error instanceof PermanentError) return settleFailed(attempt, error, deps);
+  if (error instanceof PermanentError) {
+    const posted = postedParts(attempt.reply);
+    if (posted.length === 0) return settleFailed(attempt, error, deps);
+    const of = partsOf(attempt.reply).length;
+    // A part X refuses stops the thread; the reply's xIds are the parts X has.
+    const why = `${error.message} (X refused part ${posted.length + 1} of ${of}; parts 1 to ${posted.length} are posted: ${posted.join(', ')})`;
+    return settleFailed(attempt, new PermanentError(why, error.code), deps);
+  }
   const notBefore = error instanceof RetryableError ? error.notBefore : undefined;
   const now = deps.now().getTime();
   const wait = notBefore !== undefined ? Math.max(1, (notBefore - now) / 1000) : transientBackoffSeconds(attempt.attempts);

@@ -1,6 +1,32 @@
 // What X refuses in a post's text, measured as X measures it (twitter-text behind shared/x/weighted-length.ts).
 import { MAX_CASHTAGS, cashtags, weightedLength } from '../x/weighted-length';
 import type { Refusal } from './preflight';
+import { MAX_THREAD_PARTS, splitThread } from './split';
+
+/**
+ * What a post's text becomes on X: one post, or with `split` a thread of numbered parts when it is over 280 (each part
+ * checked like a post). Over 280 without `split`: too_long, saying how many parts it would take.
+ */
+export function planPost(text: string, split: boolean): { parts?: string[] } | { refusal: Refusal } {
+  const measured = weightedLength(text);
+  if (measured.weightedLength <= measured.max) {
+    const refusal = postTextRefusal(text);
+    return refusal ? { refusal } : {};
+  }
+  const parts = splitThread(text);
+  if (!split || parts.length > MAX_THREAD_PARTS) {
+    const refusal = postTextRefusal(text)!;
+    const advice = split
+      ? `; as a thread it would take ${parts.length} parts, and a reply is at most ${MAX_THREAD_PARTS}`
+      : `; send split: true to post it as a thread of ${parts.length} parts`;
+    return { refusal: { ...refusal, message: refusal.message + advice, details: { ...refusal.details, parts: parts.length } } };
+  }
+  for (const [i, part] of parts.entries()) {
+    const refusal = postTextRefusal(part);
+    if (refusal) return { refusal: { ...refusal, message: `part ${i + 1} of ${parts.length}: ${refusal.message}` } };
+  }
+  return { parts };
+}
 
 /** A post's text: at most 280 weighted characters as X counts them, at most one cashtag. */
 export function postTextRefusal(text: string): Refusal | undefined {

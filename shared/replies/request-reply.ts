@@ -27,6 +27,12 @@ export const replyRequestSchema = z
         description:
           'Mention tickets: the message to reply under. Default: the latest customer post that mentioned, replied to or quoted the brand.',
       }),
+    split: z.optional(z.boolean()).register(z.globalRegistry, {
+      description:
+        'Mention tickets: `true` posts a text over 280 weighted characters as a thread (at most 25 parts), cut between ' +
+        'words, each part numbered `1/3` and at most 280 with its number, each under the one before. Without it such ' +
+        'a text is 422 too_long, with the number of `parts` it would take.',
+    }),
     handoff: z.optional(z.enum(['dm'])).register(z.globalRegistry, {
       description:
         'Mention tickets: `dm` appends X\'s link that opens a DM with the brand account (x.com/messages/compose), on a ' +
@@ -80,9 +86,9 @@ export async function requestReply(
   }
   const typed = request.text.normalize('NFC');
   const text = request.handoff === 'dm' && deps.posting ? `${typed.trimEnd()}\n${dmHandoffLink(deps.posting.account)}` : typed;
-  await assertText(text, view.ticket.channel);
+  const parts = await checkText(text, view.ticket.channel, request.split === true);
 
-  const fingerprint = sha256(`${text}\n${request.inReplyToMessageId ?? ''}`);
+  const fingerprint = sha256(`${text}\n${request.inReplyToMessageId ?? ''}${request.split ? '\nsplit' : ''}`);
   const replyId = idempotencyKey ? `rp_${sha256(`${ticketId}\n${idempotencyKey}`).slice(0, 26)}` : `rp_${randomUUID()}`;
 
   const previous = idempotencyKey ? await deps.store.getReply(replyId) : undefined;
@@ -101,6 +107,7 @@ export async function requestReply(
       ticketId,
       status: 'queued',
       text,
+      ...(parts ? { parts } : {}),
       ...(request.inReplyToMessageId ? { inReplyToMessageId: request.inReplyToMessageId } : {}),
       createdAt: now,
       updatedAt: now,
@@ -128,7 +135,8 @@ async function replay(previous: StoredReply, fingerprint: string, deps: RequestR
   return previous.reply;
 }
 
-async function assertText(text: string, channel: 'mention' | 'dm'): Promise<void> {
+/** Refuses what X would refuse in the text; a post's thread parts when it is one. */
+async function checkText(text: string, channel: 'mention' | 'dm', split: boolean): Promise<string[] | undefined> {
   if (channel === 'dm') {
     const length = [...text].length;
     if (length > DM_MAX_CHARACTERS) {
@@ -138,11 +146,13 @@ async function assertText(text: string, channel: 'mention' | 'dm'): Promise<void
         max: DM_MAX_CHARACTERS,
       });
     }
-    return;
+    return undefined;
   }
   // X's counter (twitter-text, with its polyfills) is loaded by the first reply, not at a cold start of the API.
-  const { postTextRefusal } = await import('./post-text');
-  refuse(postTextRefusal(text));
+  const { planPost } = await import('./post-text');
+  const plan = planPost(text, split);
+  if ('refusal' in plan) refuse(plan.refusal);
+  return 'parts' in plan ? plan.parts : undefined;
 }
 
 /** A refusal found before queueing: 422 with its code, the field at fault and what was measured. */

@@ -165,6 +165,10 @@ export const replySchema = z.object({
   status: replyStatusSchema,
   text: z.string(),
   xId: z.optional(z.string()),
+  /** A thread (`split: true`): the posts X is sent, in order, each numbered `i/n` and at most 280 weighted characters. */
+  parts: z.optional(z.array(z.string())),
+  /** A thread: the X ids of the parts posted so far, in order; `xId` is the first's. */
+  xIds: z.optional(z.array(z.string())),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
   inReplyToMessageId: z.optional(z.string()),
   createdAt: z.string(),
