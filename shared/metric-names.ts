@@ -74,6 +74,8 @@ export const METRIC_NAMES = {
    * than a minute when read: deliveries the webhook missed. Alarmed; two runs in a row degrade the channel.
    */
   ReconcileWebhookMissed: 'ReconcileWebhookMissed',
+  /** reconcile: posts the brand's listening queries found that the table did not hold yet, queued to become tickets. */
+  ListeningItemsQueued: 'ListeningItemsQueued',
   /** reconcile: a run that stopped early (read budget, X's rate limit, X failing); the log says which. */
   ReconcileStopped: 'ReconcileStopped',
   /** x-reads: reads not made because the day's X_READ_BUDGET_PER_DAY was spent. Alarmed. */

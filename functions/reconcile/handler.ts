@@ -72,6 +72,7 @@ export function createReconcileHandler(
     now,
     leaseMs: RECONCILE_LEASE_MS,
     channel,
+    listenQueries: config.x.listenQueries,
   };
   return () =>
     instrumented('reconcile', config.brand, async () => {
@@ -79,6 +80,7 @@ export function createReconcileHandler(
       count(METRIC_NAMES.ReconcileItemsFound, report.found);
       count(METRIC_NAMES.ReconcileItemsMissed, report.missed);
       count(METRIC_NAMES.ReconcileWebhookMissed, report.webhookMissed);
+      count(METRIC_NAMES.ListeningItemsQueued, report.listened ?? 0);
       if (report.outcome !== 'done' && report.outcome !== 'busy' && report.outcome !== 'waiting') count(METRIC_NAMES.ReconcileStopped);
       const log = report.outcome === 'done' || report.outcome === 'busy' || report.outcome === 'waiting' ? logger.info : logger.warn;
       log.call(logger, 'reconciliation run', { ...report, costUsd: report.costMicroUsd / 1_000_000 });

@@ -239,6 +239,7 @@ export class BridgeMonitoring extends Construct {
           METRIC_NAMES.ReconcileItemsMissed,
           METRIC_NAMES.ReconcileWebhookMissed,
           METRIC_NAMES.ReconcileStopped,
+          METRIC_NAMES.ListeningItemsQueued,
         ),
       ),
       graph(

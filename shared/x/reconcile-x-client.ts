@@ -10,7 +10,7 @@ import { createXReadClient, X_LOOKUP_USER_FIELDS, type XCredentials } from './x-
 /**
  * What a complete message needs (X's data dictionary, x-api/fundamentals/data-dictionary.mdx): the author and time,
  * the thread (`conversation_id`, x-api/fundamentals/conversation-id.mdx; `in_reply_to_user_id`, `referenced_tweets`),
- * links and mentions (`entities`, `display_text_range`), media, long posts (`note_tweet`) and edits.
+ * links and mentions (`entities`, `display_text_range`), media, long posts (`note_tweet`), edits and language.
  */
 export const X_RECONCILE_TWEET_FIELDS = [
   'author_id',
@@ -23,6 +23,8 @@ export const X_RECONCILE_TWEET_FIELDS = [
   'note_tweet',
   'edit_history_tweet_ids',
   'display_text_range',
+  // The post's language (BCP 47, `und` when X cannot tell): the brand's language rules read it.
+  'lang',
 ].join(',');
 /** Authors, media, and the quoted or replied-to post with its author, in `includes`. */
 export const X_RECONCILE_EXPANSIONS = 'author_id,attachments.media_keys,referenced_tweets.id,referenced_tweets.id.author_id';

@@ -13,12 +13,14 @@
 // after its page's items are queued, and a paginated read in progress is kept with its `next_token`, so a run that
 // dies resumes at the page it did not finish (re-queueing at most that page, never re-reading earlier ones). X's 429
 // stops the run and its reset is kept: no run reads before it. Past the day's read budget the run stops and says so.
+// Then, with the budget left, the brand's listening queries (shared/x/listen.ts), each with its own cursor.
 import { randomUUID } from 'node:crypto';
 import { reconcileHealth, type ChannelHealthStore } from '../channel/channel-health';
 import { PermanentError, RetryableError } from '../errors';
 import { toSqsBody, type Queue } from '../aws/sqs-queue';
 import type { TicketStore } from '../tickets/ticket-store';
 import type { InboundEvent } from './inbound-event';
+import { listen, type ListenCursor } from './listen';
 import { normaliseWebhookBody } from './normalise';
 import type { XPostsPage, XTimelineReads } from './reconcile-x-client';
 import { withinLimits } from './webhook-intake';
@@ -56,6 +58,8 @@ export type ReconcileState = {
   notBefore?: number;
   /** Consecutive runs whose mentions timeline held mentions the webhook should have delivered and had not. */
   webhookMissRuns?: number;
+  /** Each listening query's cursor, by query (shared/x/listen.ts). */
+  listening?: Record<string, ListenCursor>;
 };
 
 /** The reconciler's own items: its lease and its state. */
@@ -81,6 +85,8 @@ export type ReconcileDeps = {
   leaseMs: number;
   /** The channel's health, told what the run learned (X's refusals, a webhook that misses mentions); optional in tests. */
   channel?: ChannelHealthStore;
+  /** The brand's listening queries (X_LISTEN_QUERIES), run after the reconciler's own reads; none = no listening. */
+  listenQueries?: string[];
 };
 
 export type ReconcileOutcome = 'done' | 'busy' | 'waiting' | 'budget' | 'rate_limited' | 'failed';
@@ -97,6 +103,8 @@ export type ReconcileReport = {
    * customer's own post is not one: X never delivers it.
    */
   webhookMissed: number;
+  /** Posts the listening queries found that the table did not hold yet: queued, to become tickets. */
+  listened?: number;
   /** Requests made to X. */
   requests: number;
   /** Reads X bills (posts and users returned) and their estimated cost. */
@@ -126,7 +134,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
     delete state.notBefore;
     const run: Run = { deps, state, report, pagesRead: 0, webhookSeen: 0, mentionsDone: false };
-    if (await readMentions(run)) await readConversations(run);
+    if ((await readMentions(run)) && (await readConversations(run))) await listenAll(run);
     if (deps.channel) {
       await reconcileHealth(
         { store: deps.channel, now: deps.now },
@@ -232,7 +240,7 @@ async function readMentions(run: Run): Promise<boolean> {
   }
 }
 
-async function readConversations(run: Run): Promise<void> {
+async function readConversations(run: Run): Promise<boolean> {
   const { deps, state } = run;
   const active = await activeConversations(deps);
   // Conversations whose tickets were solved or went quiet are forgotten; new ones start after their first post.
@@ -247,8 +255,40 @@ async function readConversations(run: Run): Promise<void> {
   for (const batch of batches) {
     const live = batch.filter((id) => state.conversations[id] !== undefined || pending?.conversationIds === batch);
     if (live.length === 0) continue;
-    if (!(await searchBatch(run, live))) return;
+    if (!(await searchBatch(run, live))) return false;
   }
+  return true;
+}
+
+/** The brand's listening queries, through the same budgeted pages; their posts are queued as the table lacks them. */
+async function listenAll(run: Run): Promise<void> {
+  const { deps, state, report } = run;
+  if (!deps.listenQueries?.length) {
+    // Listening turned off: its cursors go, so turning it on again starts from then, not from days ago.
+    if (state.listening) {
+      delete state.listening;
+      await deps.store.saveState(state);
+    }
+    return;
+  }
+  state.listening ??= {};
+  report.listened ??= 0;
+  await listen({
+    queries: deps.listenQueries,
+    bot: deps.bot,
+    x: deps.x,
+    now: deps.now,
+    cursors: state.listening,
+    read: (request) => readPage(run, SEARCH_MIN_RESULTS, request),
+    queue: async (found, items) => {
+      report.found += found;
+      const stored = await deps.tickets.getXItems(items.map((e) => e.xId));
+      const fresh = items.filter((e) => !stored.has(e.xId));
+      report.listened = (report.listened ?? 0) + fresh.length;
+      if (fresh.length > 0) await deps.inboundQueue.sendAll(fresh.map((event, i) => ({ id: String(i), body: toSqsBody(withinLimits(event)) })));
+    },
+    save: () => deps.store.saveState(state),
+  });
 }
 
 /** Never-checked conversations first, then the longest unchecked; ties by id, for a stable order. */

@@ -4,8 +4,10 @@
 // newest first; `since_id` (exclusive) and `start_time`; `max_results` 5–100 (mentions) or 10–100 (search);
 // `pagination_token` (search also takes `next_token`); `meta` with newest_id, oldest_id, result_count and next_token;
 // `includes` with the authors, the referenced posts and their authors, and the media the post was added with.
-// Search understands `conversation_id:<id>` terms joined by OR, and refuses queries over 512 characters as X does
-// for self-serve access.
+// Search understands the part of X's query language the bridge sends (build-a-query.mdx): keywords (a tokenised,
+// case-insensitive match), "exact phrases", implicit AND, OR (AND binds tighter), parentheses, negation with `-`,
+// and the operators `conversation_id:`, `from:` (handle or id), `is:retweet` and `lang:`; any other operator is
+// refused, as are queries over 512 characters, as X does for self-serve access.
 
 /** A v2 post as X's data dictionary describes it (id, text, author_id, conversation_id, referenced_tweets, …). */
 export type FakeV2Post = Record<string, unknown> & { id: string; text: string; author_id: string; created_at?: string };
@@ -41,16 +43,19 @@ export class FakeXPostReads {
     return this.page(query, mentioning, 5, query.pagination_token);
   }
 
-  /** GET /2/tweets/search/recent with `conversation_id:` terms. */
+  /** GET /2/tweets/search/recent. */
   searchRecent(query: Record<string, string>): FakeReadAnswer {
     const q = query.query ?? '';
     if (q.length === 0 || q.length > SEARCH_QUERY_MAX_CHARS) {
       return invalid('query', `The \`query\` param must be between 1 and ${SEARCH_QUERY_MAX_CHARS} characters long.`);
     }
-    const terms = q.split(' OR ').map((term) => /^conversation_id:(\d{1,19})$/.exec(term.trim())?.[1]);
-    if (terms.some((t) => t === undefined)) return invalid('query', 'The fake understands only conversation_id: terms joined by OR.');
-    const ids = new Set(terms);
-    const matching = this.posts.filter(({ post }) => ids.has(String(post.conversation_id)));
+    let matches: Matcher;
+    try {
+      matches = parseSearchQuery(q, (id) => this.users.get(id));
+    } catch (error) {
+      return invalid('query', `There were errors processing your request: ${(error as Error).message}`);
+    }
+    const matching = this.posts.filter(({ post }) => matches(post));
     return this.page(query, matching, 10, query.next_token ?? query.pagination_token);
   }
 
@@ -102,4 +107,76 @@ function invalid(parameter: string, message: string): FakeReadAnswer {
       type: 'https://api.twitter.com/2/problems/invalid-request',
     },
   };
+}
+
+type Matcher = (post: FakeV2Post) => boolean;
+
+/** Parses a recent search query into a matcher: OR of ANDs of (negated) terms, with parentheses. Throws on what X refuses. */
+function parseSearchQuery(query: string, userOf: (id: string) => Record<string, unknown> | undefined): Matcher {
+  const tokens = query.match(/"[^"]*"|\(|\)|-?[^\s()"]+|-(?=["(])/g) ?? [];
+  let at = 0;
+  const or = (): Matcher => {
+    const parts = [and()];
+    while (tokens[at] === 'OR') {
+      at += 1;
+      parts.push(and());
+    }
+    return (post) => parts.some((p) => p(post));
+  };
+  const and = (): Matcher => {
+    const parts: Matcher[] = [];
+    while (at < tokens.length && tokens[at] !== ')' && tokens[at] !== 'OR') parts.push(unary());
+    if (parts.length === 0) throw new Error(`expected a term at position ${at}`);
+    return (post) => parts.every((p) => p(post));
+  };
+  const unary = (): Matcher => {
+    const token = tokens[at]!;
+    if (token === '-') {
+      at += 1;
+      const inner = primary();
+      return (post) => !inner(post);
+    }
+    if (token.startsWith('-') && token.length > 1) {
+      tokens[at] = token.slice(1);
+      const inner = primary();
+      return (post) => !inner(post);
+    }
+    return primary();
+  };
+  const primary = (): Matcher => {
+    const token = tokens[at++]!;
+    if (token === '(') {
+      const inner = or();
+      if (tokens[at++] !== ')') throw new Error('unbalanced parentheses');
+      return inner;
+    }
+    if (token.startsWith('"')) return keyword(token.slice(1, -1));
+    const operator = /^([a-z_]+):(.+)$/.exec(token);
+    if (!operator) return keyword(token);
+    const [, name, value] = operator as unknown as [string, string, string];
+    switch (name) {
+      case 'conversation_id':
+        return (post) => String(post.conversation_id) === value;
+      case 'from':
+        return (post) =>
+          post.author_id === value || String(userOf(post.author_id)?.username ?? '').toLowerCase() === value.replace(/^@/, '').toLowerCase();
+      case 'is':
+        if (value !== 'retweet') throw new Error(`the fake does not know is:${value}`);
+        return (post) => ((post.referenced_tweets as { type?: string }[] | undefined) ?? []).some((r) => r.type === 'retweeted');
+      case 'lang':
+        return (post) => post.lang === value;
+      default:
+        throw new Error(`Reference to invalid operator '${name}'`);
+    }
+  };
+  const matcher = or();
+  if (at !== tokens.length) throw new Error(`unexpected ${tokens[at]} at position ${at}`);
+  return matcher;
+}
+
+/** X's keyword match: the words in the post's text, as whole words, in any case. */
+function keyword(words: string): Matcher {
+  const escaped = words.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+  const pattern = new RegExp(`(?:^|[^\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'iu');
+  return (post) => pattern.test(post.text);
 }
