@@ -1,18 +1,18 @@
 // The ingest function's X look-ups, loaded on the first look-up: most batches find every author in the body or the
-// cache, so the X client (twitter-api-v2, the largest package in a bundle) is not loaded at a cold start for them.
+// cache, so the read client (shared/x/x-read-client.ts, a signed fetch) is not loaded at a cold start for them.
 import type { XLookups } from './x-reads';
 
 type Credentials = { apiKey: string; apiSecret: string; accessToken?: string; accessTokenSecret?: string; apiBaseUrl?: string };
 
 /**
- * `createXLookupsFor(x)` from shared/x/x-client.ts, behind a dynamic import made at the first call. Undefined, like
+ * `createXLookupsFor(x)` from shared/x/x-read-client.ts, behind a dynamic import made at the first call. Undefined, like
  * it, when the account's token is not configured (nothing can be read).
  */
 export function lazyXLookupsFor(x: Credentials): XLookups | undefined {
   if (!x.accessToken || !x.accessTokenSecret) return undefined;
   let loaded: Promise<XLookups> | undefined;
   const client = (): Promise<XLookups> => {
-    loaded ??= import('./x-client').then(({ createXLookupsFor }) => {
+    loaded ??= import('./x-read-client').then(({ createXLookupsFor }) => {
       const lookups = createXLookupsFor(x);
       if (!lookups) throw new Error('X credentials vanished between the check and the load');
       return lookups;

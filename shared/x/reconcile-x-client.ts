@@ -5,7 +5,8 @@
 // shared/x/x-reads.ts (`page`), which budgets and prices it. X's answers are mapped as every X call is (x-client.ts):
 // a 429 becomes a RetryableError carrying X's reset.
 import { PermanentError } from '../errors';
-import { createXReadClient, X_LOOKUP_USER_FIELDS, type XCredentials } from './x-client';
+import { createXReadClient, X_LOOKUP_USER_FIELDS } from './x-read-client';
+import type { XCredentials } from './x-answers';
 
 /**
  * What a complete message needs (X's data dictionary, x-api/fundamentals/data-dictionary.mdx): the author and time,

@@ -14,8 +14,23 @@ import {
 import * as z from 'zod/mini';
 import { ConfigError, PermanentError, RetryableError } from '../errors';
 import { logger } from '../logger';
-import { storedText, unescapeXText } from './text';
-import type { XLookups, XPostRecord, XUserRecord } from './x-reads';
+import { unescapeXText } from './text';
+import {
+  checkedId,
+  mapXAnswer,
+  parseAnswer,
+  parseBaseUrl,
+  X_DEFAULT_API_BASE_URL,
+  X_DEFAULT_TIMEOUT_MS,
+  xIdSchema as xId,
+  type XClientOptions,
+  type XEndpoint,
+} from './x-answers';
+
+export { X_DEFAULT_API_BASE_URL } from './x-answers';
+export type { XClientOptions, XCredentials, XRefusalCode } from './x-answers';
+// The reads (look-ups, timelines, XChat keys) sign their own GETs without twitter-api-v2; see x-read-client.ts.
+export { createXLookups, createXLookupsFor, createXReadClient, X_LOOKUP_USER_FIELDS } from './x-read-client';
 
 /** The port the reply use case depends on. Both calls throw RetryableError or PermanentError, nothing else from X. */
 export type XPoster = {
@@ -37,46 +52,9 @@ export type XReplyPoster = XPoster & {
   findPosted(input: { target: XReplyTarget; text: string; since: string }): Promise<{ xId: string } | undefined>;
 };
 
-/**
- * Why X refused for good. `duplicate_content`, `not_summoned`, `reply_restricted`, `target_deleted`, `too_long`,
- * `dm_closed` are about the reply; `credits_depleted` (pay-per-use balance at zero), `usage_capped` (monthly cap) and
- * `unauthorized` (credentials or app permissions) need ops; `rejected` is any other 4xx. None is worth retrying: no
- * wait for a rate-limit reset changes any of them.
- */
-export type XRefusalCode =
-  | 'duplicate_content'
-  | 'not_summoned'
-  | 'reply_restricted'
-  | 'target_deleted'
-  | 'too_long'
-  | 'dm_closed'
-  | 'credits_depleted'
-  | 'usage_capped'
-  | 'unauthorized'
-  | 'rejected';
-
-/** The X app's consumer key/secret and the bot account's OAuth 1.0a user token. */
-export type XCredentials = {
-  apiKey: string;
-  apiSecret: string;
-  accessToken: string;
-  accessTokenSecret: string;
-};
-
-export type XClientOptions = XCredentials & {
-  /** X API origin; `http://` is allowed for loopback fakes. Default https://api.x.com. */
-  apiBaseUrl?: string;
-  /** Gives up on a request when its socket has been idle this long (ms): a RetryableError. Default 10 s. */
-  timeoutMs?: number;
-};
-
-/** Where X's API lives unless X_API_BASE_URL says otherwise. */
-export const X_DEFAULT_API_BASE_URL = 'https://api.x.com';
-const DEFAULT_TIMEOUT_MS = 10_000;
 // The origin twitter-api-v2 builds every v2 URL from (globals.js API_V2_PREFIX).
 const LIBRARY_ORIGIN = 'https://api.x.com';
 
-const xId = z.string().check(z.regex(/^\d{1,20}$/));
 const createdPostSchema = z.object({ data: z.object({ id: xId }) });
 const sentDmSchema = z.object({ data: z.object({ dm_event_id: xId }) });
 
@@ -109,8 +87,6 @@ const dmEventsSchema = z.object({
 });
 // A reply's reconciliation looks back minutes, not days; a few pages of 100 cover it with room to spare.
 const MAX_LOOKUP_PAGES = 5;
-
-type Endpoint = 'post' | 'dm' | 'lookup' | 'ops' | 'read' | 'token';
 
 /**
  * Builds the XPoster that talks to X (or to `apiBaseUrl`, for fakes) as the bot account. Throws ConfigError when
@@ -227,130 +203,6 @@ function comparableText(text: string): string {
     .trim();
 }
 
-/**
- * The user fields a ticket's customer shows (X's OpenAPI `user.fields`): the handle and name, and for agents the
- * profile image, verification, follower count and whether the account is protected.
- */
-export const X_LOOKUP_USER_FIELDS = 'username,name,profile_image_url,verified_type,public_metrics,protected';
-
-const lookedUpUserSchema = z.object({
-  id: xId,
-  username: z.string(),
-  name: z.string(),
-  profile_image_url: z.optional(z.string()),
-  verified_type: z.optional(z.string()),
-  public_metrics: z.optional(z.object({ followers_count: z.optional(z.number()) })),
-  protected: z.optional(z.boolean()),
-});
-const usersAnswerSchema = z.object({ data: z._default(z.array(lookedUpUserSchema), []) });
-const postsAnswerSchema = z.object({
-  data: z._default(
-    z.array(
-      z.object({
-        id: xId,
-        text: z.string(),
-        author_id: z.optional(xId),
-        // A post over 280 characters: `text` is cut and the whole text is here (tweet.fields=note_tweet).
-        note_tweet: z.optional(z.object({ text: z.string() })),
-      }),
-    ),
-    [],
-  ),
-  includes: z.optional(z.object({ users: z._default(z.array(lookedUpUserSchema), []) })),
-});
-
-function toUserRecord(user: z.infer<typeof lookedUpUserSchema>): XUserRecord {
-  const followersCount = user.public_metrics?.followers_count;
-  return {
-    xUserId: user.id,
-    username: user.username,
-    name: user.name,
-    profile: {
-      ...(user.profile_image_url ? { profileImageUrl: user.profile_image_url } : {}),
-      ...(user.verified_type ? { verifiedType: user.verified_type } : {}),
-      ...(followersCount !== undefined ? { followersCount } : {}),
-      ...(user.protected !== undefined ? { protected: user.protected } : {}),
-    },
-  };
-}
-
-/**
- * The users and posts look-ups (`GET /2/users?ids=`, `GET /2/tweets?ids=` with `expansions=author_id`), at most 100
- * ids each, signed as the bot account: X's OpenAPI document accepts OAuth 1.0a user context (UserToken) or an
- * app-only Bearer token on both, and the brand's secret holds the account's token; per user X allows 900 users
- * look-ups in 15 minutes, three times the app-only allowance (`x-api/fundamentals/rate-limits.mdx`).
- * X answers a 200 even when some ids do not exist, listing them in `errors`; every id asked for and not returned is
- * reported in `notFound`. Call these only through shared/x/x-reads.ts, which budgets and prices them. Throws
- * RetryableError or PermanentError like the other calls, and PermanentError `rejected` for a non-numeric id.
- */
-export function createXLookups(options: XClientOptions): XLookups {
-  const { v2, send } = createClient(options);
-  const checkedIds = (ids: string[], name: string) => {
-    if (ids.length === 0 || ids.length > 100) {
-      throw new PermanentError(`${name} must hold 1 to 100 ids, got ${ids.length}`, 'rejected');
-    }
-    return ids.map((id) => checkedId(id, name));
-  };
-  return {
-    async users(ids) {
-      const query = { ids: checkedIds(ids, 'ids').join(','), 'user.fields': X_LOOKUP_USER_FIELDS };
-      const body = await send('read', () => v2.get('users', query));
-      const users = parseAnswer(usersAnswerSchema, body, 'users look-up').data.map(toUserRecord);
-      const returned = new Set(users.map((u) => u.xUserId));
-      return { users, notFound: ids.filter((id) => !returned.has(id)) };
-    },
-    async posts(ids) {
-      const query = {
-        ids: checkedIds(ids, 'ids').join(','),
-        'tweet.fields': 'author_id,note_tweet',
-        expansions: 'author_id',
-        'user.fields': X_LOOKUP_USER_FIELDS,
-      };
-      const body = await send('read', () => v2.get('tweets', query));
-      const answer = parseAnswer(postsAnswerSchema, body, 'posts look-up');
-      const posts: XPostRecord[] = answer.data.map((post) => ({
-        xId: post.id,
-        text: storedText(post.note_tweet?.text ?? post.text),
-        ...(post.author_id ? { authorId: post.author_id } : {}),
-      }));
-      const returned = new Set(posts.map((p) => p.xId));
-      return {
-        posts,
-        users: (answer.includes?.users ?? []).map(toUserRecord),
-        notFound: ids.filter((id) => !returned.has(id)),
-      };
-    },
-  };
-}
-
-/**
- * Signed GETs of X's v2 read endpoints as the bot account (the reconciler's timeline and search pages), with the same
- * base URL, timeout and error vocabulary as every other call here: RetryableError (429 with X's reset, 5xx, network)
- * or PermanentError. Call it only through shared/x/x-reads.ts, which budgets and prices reads.
- */
-export function createXReadClient(options: XClientOptions): { get(path: string, query: Record<string, string | number>): Promise<unknown> } {
-  const { v2, send } = createClient(options);
-  return { get: (path, query) => send('read', () => v2.get(path, query)) };
-}
-
-/**
- * The look-ups for the bridge's X configuration, or undefined when the bot's access token is not configured (local
- * mode without X): then nothing is read and unnamed authors stay `unresolved`.
- */
-export function createXLookupsFor(
-  x: { apiKey: string; apiSecret: string; accessToken?: string; accessTokenSecret?: string; apiBaseUrl?: string },
-  options: { timeoutMs?: number } = {},
-): XLookups | undefined {
-  if (!x.accessToken || !x.accessTokenSecret) return undefined;
-  return createXLookups({
-    apiKey: x.apiKey,
-    apiSecret: x.apiSecret,
-    accessToken: x.accessToken,
-    accessTokenSecret: x.accessTokenSecret,
-    ...(x.apiBaseUrl ? { apiBaseUrl: x.apiBaseUrl } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
-}
 
 /**
  * XChat's endpoints, signed as the bot account like every other call here (shared/x/xchat-*.ts use them):
@@ -631,14 +483,14 @@ export function createReplyPoster(
 type XClient = {
   v2: TwitterApi['v2'];
   /** Runs one request, turning whatever the library throws into the bridge's vocabulary. */
-  send<T>(endpoint: Endpoint, request: () => Promise<T>): Promise<T>;
+  send<T>(endpoint: XEndpoint, request: () => Promise<T>): Promise<T>;
   /** Asks X for the app-only Bearer token (one request) and resolves with a v2 client that signs with it. */
   appOnly(): Promise<TwitterApi['v2']>;
 };
 
 function createClient(options: XClientOptions): XClient {
   const base = parseBaseUrl(options.apiBaseUrl ?? X_DEFAULT_API_BASE_URL);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? X_DEFAULT_TIMEOUT_MS;
   // twitter-api-v2 has no base-URL option: rewrite every URL it builds before it signs and sends it, so the OAuth
   // signature covers the URL actually requested.
   const redirect: ITwitterApiClientPlugin = {
@@ -663,7 +515,7 @@ function createClient(options: XClientOptions): XClient {
   const client = new TwitterApi(tokens, settings);
   const secrets = Object.values(tokens).filter((s) => s.length >= 4);
   const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
-  const send = async <T>(endpoint: Endpoint, request: () => Promise<T>): Promise<T> => {
+  const send = async <T>(endpoint: XEndpoint, request: () => Promise<T>): Promise<T> => {
     try {
       return await request();
     } catch (error) {
@@ -685,19 +537,6 @@ function createClient(options: XClientOptions): XClient {
   };
 }
 
-function parseBaseUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError('Invalid configuration: X_API_BASE_URL must be an http(s) URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError('Invalid configuration: X_API_BASE_URL must be an http(s) URL');
-  }
-  return (url.origin + url.pathname).replace(/\/+$/, '');
-}
-
 // A 2xx without the id means X's answer was cut or changed shape. The post may exist, so this is not a refusal; the
 // retry that follows either succeeds or meets X's duplicate-content refusal, and the webhook echo still finds the post.
 function expectId<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
@@ -706,22 +545,9 @@ function expectId<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
   return parsed.data;
 }
 
-function parseAnswer<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new RetryableError(`X's answer to the ${what} request has an unexpected shape`);
-  return parsed.data;
-}
 
 function unwrapData(body: unknown): unknown {
   return typeof body === 'object' && body !== null && 'data' in body ? (body as { data: unknown }).data : body;
-}
-
-// Ids go into X's URL paths: anything but digits is refused before a request is made.
-function checkedId(value: string, name: string): string {
-  if (!xId.safeParse(value).success) {
-    throw new PermanentError(`${name} must be a numeric X id, got ${JSON.stringify(value)}`, 'rejected');
-  }
-  return value;
 }
 
 // X's replay window bounds: UTC, yyyymmddhhmm.
@@ -729,33 +555,15 @@ function replayDate(date: Date): string {
   return date.toISOString().replace(/[-T:]/g, '').slice(0, 12);
 }
 
-const USAGE_CAPPED = /\/2\/problems\/usage-capped$/;
-// Pay-per-use: the account's credit balance is at zero (x-api/getting-started/pricing.mdx, "Credit balance").
-const CREDITS_DEPLETED = /\/2\/problems\/credits-depleted$/;
-// Problem types that mean the app itself may not do this (read-only app, no project, wrong auth type): ops must act.
-const APP_NOT_ALLOWED = /\/2\/problems\/(oauth1-permissions|client-forbidden|unsupported-authentication)$/;
-// Refusals told apart by X's wording; the first match wins, so "not summoned" is tried before "reply restricted"
-// (its detail also says a reply "is not allowed").
-const REFUSALS: [XRefusalCode, RegExp][] = [
-  ['too_long', /too long/i],
-  ['duplicate_content', /duplicate content|is a duplicate/i],
-  // Since 2026-02-23 self-serve apps may reply only where the author mentioned or quoted the bot; X has worded the
-  // refusal two ways ("…not been mentioned or otherwise engaged by the author…", then "You can only reply to or quote
-  // posts where you are mentioned or are the author.").
-  ['not_summoned', /not been mentioned|otherwise engaged|where you are mentioned/i],
-  // X's error 385: the post replied to is gone (or hidden from the bot); no retry brings it back.
-  ['target_deleted', /deleted or not visible to you/i],
-  ['dm_closed', /cannot send messages|not allowed to send (direct )?messages/i],
-  ['reply_restricted', /(restricted|limited) who can reply|(reply|replies|conversation)\b[^.]*\b(restricted|limited)/i],
-];
-
 /**
  * Maps what twitter-api-v2 throws to the bridge's vocabulary, keyed on HTTP status, X's problem `type` and `detail`
  * (never on the library's v2 error enum, which does not match real v2 bodies). Anything that is not an X answer or a
  * transport failure (a bug) is returned unchanged.
  */
-function mapXError(error: unknown, endpoint: Endpoint, redact: (text: string) => string): unknown {
-  if (error instanceof ApiResponseError) return mapResponse(error, endpoint, redact);
+function mapXError(error: unknown, endpoint: XEndpoint, redact: (text: string) => string): unknown {
+  if (error instanceof ApiResponseError) {
+    return mapXAnswer({ status: error.code, data: error.data, headers: error.headers }, endpoint, redact);
+  }
   if (error instanceof ApiPartialResponseError) {
     const status = error.response.statusCode ?? '?';
     return new RetryableError(`X closed the connection in the middle of its answer (HTTP ${status})`);
@@ -774,63 +582,4 @@ function mapXError(error: unknown, endpoint: Endpoint, redact: (text: string) =>
     return new RetryableError(redact(`X could not be reached (${reason})`));
   }
   return error;
-}
-
-function mapResponse(error: ApiResponseError, endpoint: Endpoint, redact: (text: string) => string): Error {
-  const status = error.code;
-  const data = (typeof error.data === 'object' && error.data !== null ? error.data : {}) as Record<string, unknown>;
-  const type = typeof data.type === 'string' ? data.type : '';
-  const messages = (Array.isArray(data.errors) ? (data.errors as unknown[]) : []).flatMap((e) => {
-    const message = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
-    return typeof message === 'string' ? [message] : [];
-  });
-  const detail = firstString(data.detail, data.title, messages[0], data.error) ?? `X answered HTTP ${status}`;
-  // X's own words, for a person to act on: its detail, plus its per-parameter messages when it gave any.
-  const reason = redact([detail, ...messages.filter((m) => m !== detail)].join(' — '));
-  const refuse = (code: XRefusalCode) => new PermanentError(reason, code);
-
-  // A 429 (sometimes a 403) whose type is the monthly usage cap (title UsageCapExceeded): no wait within the month
-  // helps, so it is not a rate limit and its reset headers are not waited for.
-  if (USAGE_CAPPED.test(type) || data.title === 'UsageCapExceeded') return refuse('usage_capped');
-  // Out of pay-per-use credits: nothing passes until someone adds credits.
-  if (status === 402 || CREDITS_DEPLETED.test(type)) return refuse('credits_depleted');
-  // POST /oauth2/token answers wrong consumer credentials (and too frequent asking) with 403 code 99.
-  if (endpoint === 'token' && status >= 400 && status < 500 && status !== 429) return refuse('unauthorized');
-  if (status === 429) return new RetryableError(`X rate limit: ${reason}`, rateLimitResetMs(error.headers));
-  if (status >= 500) return new RetryableError(`X answered ${status}: ${reason}`);
-  if (status === 401) return refuse('unauthorized');
-  if (status === 403 && APP_NOT_ALLOWED.test(type)) return refuse('unauthorized');
-  if (status === 400 || status === 403) {
-    const words = [detail, ...messages].join(' ');
-    const known = REFUSALS.find(([, pattern]) => pattern.test(words));
-    if (known) return refuse(known[0]);
-    // On the DM endpoint X's remaining 403 is the recipient not taking DMs from the bot.
-    if (status === 403 && endpoint === 'dm') return refuse('dm_closed');
-  }
-  return refuse('rejected');
-}
-
-function firstString(...values: unknown[]): string | undefined {
-  return values.find((v): v is string => typeof v === 'string' && v.length > 0);
-}
-
-/**
- * When trying again makes sense after a 429 (epoch ms): the 15-minute window's reset, or the 24-hour window's when that
- * one is exhausted (a 429 can come from the daily window while the 15-minute one still has room). Undefined when X sent
- * no reset header.
- */
-function rateLimitResetMs(headers: http.IncomingHttpHeaders): number | undefined {
-  const header = (name: string): number | undefined => {
-    const raw = headers[name];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    if (value === undefined || value.trim() === '') return undefined;
-    const n = Number(value);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const resets = [header('x-rate-limit-reset')];
-  for (const window of ['x-user-limit-24hour', 'x-app-limit-24hour']) {
-    if (header(`${window}-remaining`) === 0) resets.push(header(`${window}-reset`));
-  }
-  const known = resets.filter((r): r is number => r !== undefined);
-  return known.length > 0 ? Math.max(...known) * 1000 : undefined;
 }

@@ -124,7 +124,7 @@ export function xchatOpenerFor(x: XAccount, options: { juiceboxModule?: unknown 
   const { accessToken, accessTokenSecret } = x;
   if (!settings || !accessToken || !accessTokenSecret) return undefined;
   return async () => {
-    const [{ createXChatOpener }, { createXReadClient }] = await Promise.all([import('./xchat-open'), import('./x-client')]);
+    const [{ createXChatOpener }, { createXReadClient }] = await Promise.all([import('./xchat-open'), import('./x-read-client')]);
     const read = createXReadClient({
       apiKey: x.apiKey,
       apiSecret: x.apiSecret,
