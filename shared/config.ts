@@ -75,6 +75,12 @@ export const SECRET_KEYS = Object.keys(secretValuesSchema.shape) as SecretName[]
  */
 export const BRIDGE_SECRETS: readonly SecretName[] = ['X_API_KEY', 'X_API_SECRET', 'HELPDESK_WEBHOOK_SECRET', 'HELPDESK_API_TOKEN'];
 
+/**
+ * Secret values a function reads when they are there, and does without when not: X_CHAT_KEYS exists only once ops ran
+ * `chat-setup` (until then XChat messages are kept encrypted and replies go as plain DMs).
+ */
+export const OPTIONAL_SECRETS: ReadonlySet<SecretName> = new Set<SecretName>(['X_CHAT_KEYS']);
+
 // 0 turns reconciliation off; otherwise at least a minute (EventBridge Scheduler's finest rate) and at most a day.
 const reconcileSeconds = z.coerce
   .number()
@@ -186,7 +192,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
   const e = parsedEnv.data;
   const s = parsedSecrets.data;
   const r = parsedRotation.data;
-  const missing = needs.find((name) => s[name] === undefined);
+  const missing = needs.find((name) => s[name] === undefined && !OPTIONAL_SECRETS.has(name));
   if (missing) throw new ConfigError(`Invalid configuration: ${missing} is required`);
   if (Boolean(s.X_ACCESS_TOKEN) !== Boolean(s.X_ACCESS_TOKEN_SECRET)) {
     throw new ConfigError('Invalid configuration: X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET must be set together');

@@ -32,6 +32,17 @@ describe('configWithSecrets', () => {
   it('refuses to start without a secret the function needs, naming it', async () => {
     await expect(configWithSecrets(FUNCTION_SECRETS['helpdesk-api'], { ...ENV })()).rejects.toThrow(/HELPDESK_API_TOKEN is required/);
   });
+
+  it('starts ingest and reply for a brand that has not set XChat up (no X_CHAT_KEYS), and still names a missing token', async () => {
+    const x = { X_API_KEY: 'k', X_API_SECRET: 's', X_ACCESS_TOKEN: '1-t', X_ACCESS_TOKEN_SECRET: 'ts' };
+    for (const fn of ['ingest', 'reply'] as const) {
+      expect(FUNCTION_SECRETS[fn]).toContain('X_CHAT_KEYS');
+      const config = await configWithSecrets(FUNCTION_SECRETS[fn], { ...ENV, ...x })();
+      expect(config.x.chat, fn).toBeUndefined();
+      const { X_ACCESS_TOKEN: _token, ...withoutToken } = x;
+      await expect(configWithSecrets(FUNCTION_SECRETS[fn], { ...ENV, ...withoutToken })(), fn).rejects.toThrow(/X_ACCESS_TOKEN/);
+    }
+  });
 });
 
 describe('lazyHandler', () => {

@@ -11,5 +11,6 @@ export const TransactionCanceledException = sdk.TransactionCanceledException;
 export const BatchGetItemCommand = sdk.BatchGetItemCommand;
 export const GetItemCommand = sdk.GetItemCommand;
 export const PutItemCommand = sdk.PutItemCommand;
+export const UpdateItemCommand = sdk.UpdateItemCommand;
 export const QueryCommand = sdk.QueryCommand;
 export const TransactWriteItemsCommand = sdk.TransactWriteItemsCommand;
