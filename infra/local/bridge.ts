@@ -27,6 +27,7 @@ import { QUEUES, TICKET_STREAM, type QueueName, type QueueSpec } from '../../sha
 import { parseConfig, type Config } from '../../shared/config';
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
 import type { ReconcileReport } from '../../shared/x/reconcile';
+import { CONSOLE_HELPDESK_URL, createLocalConsole, type LocalConsole } from './console/server';
 import { attachmentsDir, fileAttachmentStore, LOCAL_ATTACHMENTS_PATH, type FileAttachmentStore } from './file-attachment-store';
 import { startHttpServer, type HttpHandler, type HttpRoute, type HttpServer } from './http-server';
 import {
@@ -67,7 +68,8 @@ export type HandlerFactories = {
   webhook?: Factory<HttpHandler>;
   helpdeskApi?: AttachmentsFactory<HttpHandler>;
   ingest?: AttachmentsFactory<SqsHandler>;
-  notify?: AttachmentsFactory<NotifyHandler>;
+  /** `fetch` is the console's when it runs: it records each delivery attempt (console/server.ts). */
+  notify?: (config: Config, clients?: AwsClients, options?: { attachments?: AttachmentStore; fetch?: typeof globalThis.fetch }) => NotifyHandler;
   reply?: Factory<SqsHandler>;
   /** Undefined from the factory when the bot's access token is not configured: then nothing is reconciled. */
   reconcile?: Factory<ReconcileRun | undefined>;
@@ -153,6 +155,11 @@ export type LocalBridgeOptions = {
   /** Stream retry policy for failing batches. */
   streamRetry?: { maxRetries?: number; baseDelayMs?: number; maxDelayMs?: number };
   log?: (message: string, error?: unknown) => void;
+  /**
+   * Serve the local console at /console (`npm start` only; never in the stack): its page, login link and event feed.
+   * Without HELPDESK_WEBHOOK_URL, events then go to the console's own helpdesk instead of being only printed.
+   */
+  console?: boolean | { print?: (text: string) => void };
 };
 
 /** SDK calls made by the functions' clients, by command, with DynamoDB's consumed capacity. */
@@ -198,6 +205,8 @@ export type LocalBridge = {
   queueJournal?: { file: string; requeued: number };
   /** The reconciler's timer: every X_RECONCILE_INTERVAL_SECONDS, or off and why. */
   reconciliation: ReconciliationStatus;
+  /** The local console, when asked for (options.console). */
+  console?: LocalConsole;
   /**
    * Runs reconciliation once, after any run in progress (runs never overlap, timer or not), whatever the interval;
    * undefined when the reconcile function is not wired or has no X access token.
@@ -370,6 +379,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       NOTIFY_RETRY_QUEUE_URL: resources.queues.notifyRetry.url,
       DYNAMODB_ENDPOINT: endpoints.dynamodb,
       SQS_ENDPOINT: endpoints.sqs,
+      ...(options.console && !baseEnv.HELPDESK_WEBHOOK_URL ? { HELPDESK_WEBHOOK_URL: CONSOLE_HELPDESK_URL } : {}),
     };
     const config = parseConfig(env);
     const clients = createAwsClients(config);
@@ -402,7 +412,24 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     const webhook = build('x-webhook', options.handlers.webhook, 'POST /x/webhook answers 503');
     const helpdeskApi = build('helpdesk-api', withAttachments(options.handlers.helpdeskApi), 'the helpdesk API answers 503');
     const ingest = build('ingest', withAttachments(options.handlers.ingest), 'X events stay on the inbound queue');
-    const notify = build('notify', withAttachments(options.handlers.notify), 'no ticket events reach the helpdesk');
+    const localConsole = options.console
+      ? createLocalConsole({
+          brand: config.brand,
+          bot: { id: config.x.botUserId, username: config.x.botUsername },
+          apiToken: config.helpdesk.apiToken,
+          webhookSecrets: [config.helpdesk.webhookSecret],
+          xApiSecret: config.x.apiSecret,
+          baseUrl: () => httpUrl,
+          sqs: admin.sqs,
+          ...(typeof options.console === 'object' && options.console.print ? { print: options.console.print } : {}),
+        })
+      : undefined;
+    const notifyFactory = options.handlers.notify;
+    const notify = build(
+      'notify',
+      notifyFactory && ((c: Config, k?: AwsClients) => notifyFactory(c, k, { attachments, ...(localConsole ? { fetch: localConsole.fetch } : {}) })),
+      'no ticket events reach the helpdesk',
+    );
     const reply = build('reply', options.handlers.reply, 'replies stay queued');
     const reconcile = build('reconcile', options.handlers.reconcile, 'nothing the webhook missed is read from X');
     const reconciler = startReconcileTimer(reconcile, {
@@ -467,7 +494,10 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         port: options.port ?? 0,
         handlers: { webhook, helpdeskApi },
         routes: HTTP_ROUTES,
-        localRoutes: [{ pathPrefix: LOCAL_ATTACHMENTS_PATH, handle: (req, res) => attachments.serve(req, res) }],
+        localRoutes: [
+          { pathPrefix: LOCAL_ATTACHMENTS_PATH, handle: (req, res) => attachments.serve(req, res) },
+          ...(localConsole ? [localConsole.route] : []),
+        ],
         log,
       });
       httpUrl = http.url;
@@ -479,6 +509,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     }
     // HTTP stops first, so nothing new enters while the event sources finish their batches.
     cleanup.push(() => http.stop());
+    // Before HTTP: an open event feed is a request that never ends.
+    if (localConsole) cleanup.push(() => localConsole.stop());
     // Before HTTP even: no new run starts, and the one in progress finishes its page while the queues are there.
     cleanup.push(() => reconciler.stop());
 
@@ -563,6 +595,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       attachments,
       ...(journal ? { queueJournal: { file: journal.file, requeued } } : {}),
       reconciliation: reconciler.status,
+      ...(localConsole ? { console: localConsole } : {}),
       reconcileOnce: () => reconciler.runOnce(),
       eventSources,
       requestCounts() {

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       detachDynamoDb: true,
       env: process.env,
       handlers,
+      console: true,
       log: (message, error) => console.error(message, error ?? ''),
     });
   } catch (error) {
@@ -76,11 +77,14 @@ Support Bridge (brand "${config.brand}") is up in ${Date.now() - started} ms
   data:          tickets kept in ${dataDir} (DynamoDB Local on ${bridge.endpoints.dynamodb});
                  queues in memory (SQS emulator on ${bridge.endpoints.sqs}), journaled in ${dataDir}: unfinished
                  messages are sent again at the next start${requeued}
-  ticket events: ${config.helpdesk.webhookUrl ? `POSTed to ${config.helpdesk.webhookUrl}` : 'printed below (HELPDESK_WEBHOOK_URL is not set)'}
+  ticket events: ${process.env.HELPDESK_WEBHOOK_URL ? `POSTed to ${config.helpdesk.webhookUrl}` : "POSTed to the console's own helpdesk and printed below (HELPDESK_WEBHOOK_URL is not set)"}
   replies:       ${config.x.accessToken ? `posted on X via ${config.x.apiBaseUrl}` : 'dry run (X_ACCESS_TOKEN is not set)'}
   reconcile:     ${reconcileLine}
 
-Try it:
+Open the console (signed in; the link works for this run only):
+  ${bridge.console?.loginUrl() ?? ''}
+
+Or try it from a terminal:
   npm run simulate -- mention "my order is late"
   curl -s -H "Authorization: Bearer ${token}" ${bridge.url}/tickets
 `);

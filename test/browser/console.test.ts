@@ -1,0 +1,113 @@
+// The local console in a real browser (Debian's chromium driven by playwright-core), against the whole bridge: what a
+// newcomer does after `npm start`, and what the console promises an integrator (events with their attempts and
+// signatures checked by the Standard Webhooks library, a reply counted exactly as the API counts it). One browser for
+// the file; each view is screenshotted (into docs/console with `npm run screenshots`) and checked with axe-core.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axe from 'axe-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { weightedLength } from '../../shared/x/weighted-length';
+import { startTestBridge, type TestBridge } from '../support/test-bridge';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const SHOTS = process.env.CONSOLE_SCREENSHOTS_DIR ?? join(tmpdir(), 'support-bridge-console-shots');
+
+let bridge: TestBridge;
+let browser: Browser;
+let page: Page;
+
+async function accessibilityViolations(): Promise<string[]> {
+  await page.addScriptTag({ content: axe.source });
+  // A string, evaluated in the page: this file is type-checked for Node, without the DOM's globals.
+  const result = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")) as axe.AxeResults;
+  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+describe('the local console in chromium', () => {
+  beforeAll(async () => {
+    if (!CHROMIUM) throw new Error('chromium is not installed: apt-get install -y chromium (or set CHROMIUM_PATH)');
+    await mkdir(SHOTS, { recursive: true });
+    [bridge, browser] = await Promise.all([
+      startTestBridge({ console: { print: () => undefined } }),
+      chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] }),
+    ]);
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(bridge.console!.loginUrl());
+    await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await bridge?.stop();
+  });
+
+  it('opens only with the printed login link', async () => {
+    const anonymous = await fetch(`${bridge.url}/console/`);
+    expect(anonymous.status).toBe(401);
+    const wrong = await fetch(`${bridge.url}/console/login?token=not-the-token`, { redirect: 'manual' });
+    expect(wrong.status).toBe(403);
+  });
+
+  it('shows a simulated mention in the inbox within a couple of seconds, without a reload', async () => {
+    await page.getByLabel('What they write').fill('the box arrived broken');
+    await page.getByLabel('with a photo').check();
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Simulate a mention' }).click();
+    const ticket = page.locator('#tickets button.ticket').first();
+    await ticket.waitFor({ timeout: 3000 });
+    expect(Date.now() - started).toBeLessThan(3000);
+    await ticket.click();
+    await expect.poll(() => page.locator('li.msg.inbound p').first().textContent()).toContain('the box arrived broken');
+    expect(await page.locator('img.thumb').count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, 'inbox.png') });
+    expect(await accessibilityViolations()).toEqual([]);
+  });
+
+  it('shows a reply posted with its X id', async () => {
+    await page.getByLabel('Reply on X').fill('Sorry about that! Checking now.');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    const status = page.locator('[data-reply-status="posted"]');
+    await status.waitFor({ timeout: 5000 });
+    expect(await page.locator('li[data-reply-id] .meta').first().textContent()).toMatch(/posted · X \d+/);
+  });
+
+  it('counts a long reply as the API does, shows that it would be refused and previews the split', async () => {
+    const text = `${'Thanks for your patience 🙏 we are looking into order A-1234 https://shop.example/orders/A-1234 right now. '.repeat(4)}`.trim();
+    const measured = weightedLength(text).weightedLength;
+    expect(measured).toBeGreaterThan(280);
+    await page.getByLabel('Reply on X').fill(text);
+    await expect.poll(() => page.locator('#reply-count').textContent()).toContain(`${measured} / 280`);
+    expect(await page.locator('#reply-count').textContent()).toContain('refuse');
+    const parts = page.locator('#split-preview .split');
+    expect(await parts.count()).toBeGreaterThanOrEqual(2);
+    // The API refuses it, measuring the same.
+    const ticketId = await page.locator('#tickets button.ticket').first().getAttribute('data-ticket-id');
+    const refused = await bridge.api('POST', `/tickets/${ticketId}/replies`, { text });
+    expect(refused.status).toBe(422);
+    expect((refused.json as { error: { weightedLength: number } }).error.weightedLength).toBe(measured);
+    await page.screenshot({ path: join(SHOTS, 'conversation.png') });
+    await page.getByLabel('Reply on X').fill('');
+  });
+
+  it('shows a message the customer deleted on X as redacted', async () => {
+    await page.getByRole('button', { name: 'simulate a delete' }).first().click();
+    await page.locator('p.redacted').waitFor({ timeout: 5000 });
+    expect(await page.locator('p.redacted').textContent()).toContain('Redacted');
+  });
+
+  it("lists each event with its attempts, the helpdesk's answer and the signature checked", async () => {
+    await page.getByRole('link', { name: 'Events' }).click();
+    const created = page.locator('details', { hasText: 'ticket.created' }).first();
+    await created.waitFor();
+    await created.locator('summary').click();
+    expect(await created.locator('td').nth(1).textContent()).toBe('204');
+    expect(await created.locator('td[data-signature]').first().textContent()).toBe('verified (standardwebhooks)');
+    expect(await page.locator('details', { hasText: 'ticket.reply_posted' }).count()).toBe(1);
+    expect(await page.locator('details', { hasText: 'ticket.message_redacted' }).count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, 'events.png'), fullPage: true });
+    expect(await accessibilityViolations()).toEqual([]);
+  });
+});
