@@ -198,6 +198,22 @@ describe('listening', () => {
     expect(x.requestsTo('POST', '/2/tweets')).toHaveLength(0);
     expect(helpdesk.events.filter((e) => e.json.type === 'ticket.reply_posted')).toHaveLength(0);
   });
+
+  it('under X_REPLY_POLICY=any (Enterprise) the reply goes under the post listening found, as for a mention', async () => {
+    const b = await bridge({ X_REPLY_POLICY: 'any' });
+    const ana = customer();
+    const id = freshXId();
+    x.readable.add({ id, text: 'my acme widget broken since Monday', author_id: ana.id, conversation_id: id });
+    await reconciler(b)();
+    const ticketId = `mn-${ana.id}-1`;
+    await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === ticketId), 15_000);
+
+    expect((await b.api('POST', `/tickets/${ticketId}/replies`, { text: 'Sorry about that! Looking into it.' })).status).toBe(202);
+    await helpdesk.waitFor((events) => events.some((e) => e.json.type === 'ticket.reply_posted' && e.json.data.ticket?.id === ticketId), 15_000);
+    const posts = x.requestsTo('POST', '/2/tweets');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.body).toMatchObject({ reply: { in_reply_to_tweet_id: id } });
+  });
 });
 
 describe('brand rules at ingest', () => {
