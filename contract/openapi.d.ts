@@ -395,6 +395,8 @@ export interface components {
             parts?: string[];
             /** @description A thread: the X ids of its parts posted, in order (every part once `posted`; those X took before refusing one when `failed`). */
             xIds?: string[];
+            /** @description What X bills for the reply, in US dollars, estimated at X's published prices when it was requested: counted toward the month's X_MONTHLY_SPEND_CAP_USD when it is posted. */
+            cost?: number;
             error?: components["schemas"]["ReplyError"];
             /** @description The message the reply answers, when the helpdesk named one. */
             inReplyToMessageId?: string;
@@ -563,6 +565,8 @@ export interface components {
                     parts?: string[];
                     /** @description A thread: the X ids of its parts posted, in order (every part once `posted`; those X took before refusing one when `failed`). */
                     xIds?: string[];
+                    /** @description What X bills for the reply, in US dollars, estimated at X's published prices when it was requested: counted toward the month's X_MONTHLY_SPEND_CAP_USD when it is posted. */
+                    cost?: number;
                     error: components["schemas"]["ReplyError"];
                     /** @description The message the reply answers, when the helpdesk named one. */
                     inReplyToMessageId?: string;

@@ -99,6 +99,8 @@ const envSchema = z.object({
   X_RECONCILE_INTERVAL_SECONDS: z._default(reconcileSeconds, 300),
   /** Whether replies X's self-serve rule would refuse (not summoned) are refused before posting (shared/replies/summoned.ts). */
   X_REPLY_POLICY: z._default(z.enum(['summoned', 'any']), 'summoned'),
+  /** The most X spend (at X's prices) replies may cause in a calendar month, in US dollars (shared/replies/spend.ts). */
+  X_MONTHLY_SPEND_CAP_USD: z.optional(z.coerce.number().check(z.positive('must be a positive number of dollars'))),
   /** The brand's listening queries (shared/x/listen.ts), separated by `;`; read on the reconciler's schedule. */
   X_LISTEN_QUERIES: z.optional(z.string()),
   /** Locally: a JSON file of the brand's rules (shared/rules/brand-rules.ts). */
@@ -139,6 +141,8 @@ export type Config = {
     reconcileIntervalSeconds: number;
     /** X_REPLY_POLICY: `summoned` refuses replies X's self-serve rule refuses, before posting; `any` (Enterprise) does not. */
     replyPolicy: 'summoned' | 'any';
+    /** X_MONTHLY_SPEND_CAP_USD: replies that would pass it are refused; absent = no cap. */
+    monthlySpendCapUsd?: number;
     /** X_LISTEN_QUERIES: the brand's listening queries, run with each reconciliation; empty = no listening. */
     listenQueries: string[];
     /** X_CHAT_KEYS: how to unlock the brand's XChat keys; absent when XChat is not set up. */
@@ -215,6 +219,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
       reconcileIntervalSeconds: e.X_RECONCILE_INTERVAL_SECONDS,
       replyPolicy: e.X_REPLY_POLICY,
+      ...(e.X_MONTHLY_SPEND_CAP_USD === undefined ? {} : { monthlySpendCapUsd: e.X_MONTHLY_SPEND_CAP_USD }),
       listenQueries: listen.queries,
       ...(s.X_CHAT_KEYS ? { chat: xchatSettingsFrom(s.X_CHAT_KEYS) } : {}),
     },

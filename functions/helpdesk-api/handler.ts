@@ -3,6 +3,7 @@
 import type { AttachmentStore } from '../../shared/attachments/attachment-store';
 import { requireBearer, type PreviousToken } from '../../shared/auth';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import { dynamoSpendCounter } from '../../shared/aws/dynamo-spend-counter';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
@@ -72,6 +73,10 @@ export function createHelpdeskApiHandler(
       now,
       enqueue: (replyId) => replyQueue.send({ body: toSqsBody({ replyId }) }),
       posting: { policy: config.x.replyPolicy, account: { xUserId: config.x.botUserId, username: config.x.botUsername } },
+      spend: {
+        counter: dynamoSpendCounter(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME'), config.brand),
+        ...(config.x.monthlySpendCapUsd === undefined ? {} : { monthlyCapUsd: config.x.monthlySpendCapUsd }),
+      },
     },
     ...(options.attachments ? { attachments: options.attachments } : {}),
   };

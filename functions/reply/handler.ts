@@ -5,6 +5,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import { dynamoSpendCounter } from '../../shared/aws/dynamo-spend-counter';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { lazyHandler } from '../../shared/aws/lambda-config';
 import { configWithSecrets } from '../../shared/aws/lambda-secrets';
@@ -37,6 +38,10 @@ export function createReplyHandler(
     bot: { xUserId: config.x.botUserId, username: config.x.botUsername },
     now: () => new Date(),
     policy: config.x.replyPolicy,
+    spend: {
+      counter: dynamoSpendCounter(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME'), config.brand),
+      ...(config.x.monthlySpendCapUsd === undefined ? {} : { monthlyCapUsd: config.x.monthlySpendCapUsd }),
+    },
     ...(options.inFlightGraceMs === undefined ? {} : { inFlightGraceMs: options.inFlightGraceMs }),
     ...(xchat ? { xchat } : {}),
   };

@@ -275,6 +275,11 @@ export const helpdeskReplySchema = z
         'A thread: the X ids of its parts posted, in order (every part once `posted`; those X took before refusing one ' +
         'when `failed`).',
     }),
+    cost: z.optional(z.number()).register(z.globalRegistry, {
+      description:
+        'What X bills for the reply, in US dollars, estimated at X\'s published prices when it was requested: counted ' +
+        'toward the month\'s X_MONTHLY_SPEND_CAP_USD when it is posted.',
+    }),
     error: z.optional(replyErrorSchema),
     inReplyToMessageId: z.optional(z.string()).register(z.globalRegistry, {
       description: 'The message the reply answers, when the helpdesk named one.',
@@ -540,6 +545,7 @@ export function toHelpdeskReply(reply: Reply): HelpdeskReply {
     ...(reply.xId === undefined ? {} : { xId: reply.xId }),
     ...(reply.parts === undefined ? {} : { parts: reply.parts }),
     ...(reply.xIds === undefined ? {} : { xIds: reply.xIds }),
+    ...(reply.cost === undefined ? {} : { cost: reply.cost }),
     ...(reply.error === undefined ? {} : { error: { code: reply.error.code, message: reply.error.message } }),
     ...(reply.inReplyToMessageId === undefined ? {} : { inReplyToMessageId: reply.inReplyToMessageId }),
     createdAt: reply.createdAt,

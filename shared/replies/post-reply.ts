@@ -11,6 +11,7 @@ import type { StoredReply, TicketStore } from '../tickets/ticket-store';
 import { XCHAT_MESSAGE_ID } from '../x/xchat-event';
 import type { XChatReplier } from './xchat-reply';
 import { targetRefusal } from './preflight';
+import { capMicroUsd, spendPeriods, type SpendCounter } from './spend';
 import type { ReplyPolicy } from './summoned';
 
 /** What the bridge needs from X to post replies (implemented with twitter-api-v2 in shared/x/x-client.ts). */
@@ -34,6 +35,8 @@ export type PostReplyDeps = {
    * absent, `any`: model tests of other rules). A deleted target is refused under either.
    */
   policy?: ReplyPolicy;
+  /** The brand's X spend: a reply's estimate is counted before its first attempt, refused when it would pass the cap. */
+  spend?: { counter: SpendCounter; monthlyCapUsd?: number };
   /** How long a `posting` reply is left alone: another worker may still be waiting for X's answer. */
   inFlightGraceMs?: number;
   /** Sends a DM reply by XChat when the customer wrote by XChat (shared/replies/xchat-reply.ts); else a plain DM. */
@@ -85,6 +88,17 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
   if (stored.target.kind === 'post' && postedParts(current.reply).length === 0) {
     const refusal = targetRefusal(await deps.store.getXItem(stored.target.inReplyToXId), deps.policy ?? 'any', deps.bot);
     if (refusal) return settleFailed(stored, new PermanentError(refusal.message, refusal.code), deps);
+  }
+
+  // The estimate is counted once, before the first attempt (a 429 or a crash later does not count it again; a crash
+  // between counting and recording the attempt counts it twice, which errs on the side of the cap).
+  if (deps.spend && stored.attempts === 0 && reply.cost !== undefined) {
+    const cap = capMicroUsd(deps.spend.monthlyCapUsd);
+    const within = await deps.spend.counter.reserve({ ...spendPeriods(now), microUsd: Math.round(reply.cost * 1_000_000), ...(cap === undefined ? {} : { capMicroUsd: cap }) });
+    if (!within) {
+      const why = `X_MONTHLY_SPEND_CAP_USD ($${deps.spend.monthlyCapUsd}) was reached while the reply waited; nothing was sent`;
+      return settleFailed(stored, new PermanentError(why, 'spend_cap'), deps);
+    }
   }
 
   let attempt: StoredReply = {

@@ -1,5 +1,5 @@
 // What X refuses in a post's text, measured as X measures it (twitter-text behind shared/x/weighted-length.ts).
-import { MAX_CASHTAGS, cashtags, weightedLength } from '../x/weighted-length';
+import { MAX_CASHTAGS, cashtags, hasLink, weightedLength } from '../x/weighted-length';
 import type { Refusal } from './preflight';
 import { MAX_THREAD_PARTS, splitThread } from './split';
 
@@ -49,4 +49,9 @@ export function postTextRefusal(text: string): Refusal | undefined {
     };
   }
   return undefined;
+}
+
+/** Which posts of a reply carry a link, as X finds them (X bills a post with a link at its own price). */
+export function linksIn(posts: string[]): boolean[] {
+  return posts.map(hasLink);
 }

@@ -7,7 +7,8 @@ import type { Reply } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
 import { DM_MAX_CHARACTERS, replyTarget } from './reply-target';
 import { targetRefusal, type Refusal } from './preflight';
-import type { Account, ReplyPolicy } from './summoned';
+import { capMicroUsd, replyCostMicroUsd, spendPeriods, usd, type SpendCounter, type XPrices } from './spend';
+import { accountSummonedBy, type Account, type ReplyPolicy } from './summoned';
 
 export const replyRequestSchema = z
   .strictObject({
@@ -56,6 +57,8 @@ export type RequestReplyDeps = {
    * functions always pass them; absent (model tests of other rules), nothing is checked against X's reply rule.
    */
   posting?: { policy: ReplyPolicy; account: Account };
+  /** The brand's X spend: each reply's estimate is recorded on it, and with a cap a reply that would pass it is refused. */
+  spend?: { counter: SpendCounter; monthlyCapUsd?: number; prices?: XPrices };
 };
 
 /**
@@ -86,7 +89,8 @@ export async function requestReply(
   }
   const typed = request.text.normalize('NFC');
   const text = request.handoff === 'dm' && deps.posting ? `${typed.trimEnd()}\n${dmHandoffLink(deps.posting.account)}` : typed;
-  const parts = await checkText(text, view.ticket.channel, request.split === true);
+  const checked = await checkText(text, view.ticket.channel, request.split === true);
+  const parts = checked?.parts;
 
   const fingerprint = sha256(`${text}\n${request.inReplyToMessageId ?? ''}${request.split ? '\nsplit' : ''}`);
   const replyId = idempotencyKey ? `rp_${sha256(`${ticketId}\n${idempotencyKey}`).slice(0, 26)}` : `rp_${randomUUID()}`;
@@ -100,6 +104,23 @@ export async function requestReply(
     refuse(targetRefusal(message && { kind: 'message', message }, deps.posting.policy, deps.posting.account));
   }
 
+  const targetMessage = target.kind === 'post' ? view.messages.find((m) => m.xId === target.inReplyToXId) : undefined;
+  const cost =
+    target.kind === 'dm' || !checked
+      ? replyCostMicroUsd({ kind: 'dm' }, deps.spend?.prices)
+      : replyCostMicroUsd(
+          {
+            kind: 'post',
+            posts: checked.links.map((link, i) => ({
+              link,
+              // The first post answers the target; a thread's later parts answer the account's own posts.
+              summoned: i === 0 && targetMessage !== undefined && !!deps.posting && accountSummonedBy(targetMessage, deps.posting.account),
+            })),
+          },
+          deps.spend?.prices,
+        );
+  await assertWithinCap(cost, deps);
+
   const now = deps.now().toISOString();
   const stored: StoredReply = {
     reply: {
@@ -108,6 +129,7 @@ export async function requestReply(
       status: 'queued',
       text,
       ...(parts ? { parts } : {}),
+      ...(deps.spend ? { cost: usd(cost) } : {}),
       ...(request.inReplyToMessageId ? { inReplyToMessageId: request.inReplyToMessageId } : {}),
       createdAt: now,
       updatedAt: now,
@@ -135,8 +157,15 @@ async function replay(previous: StoredReply, fingerprint: string, deps: RequestR
   return previous.reply;
 }
 
-/** Refuses what X would refuse in the text; a post's thread parts when it is one. */
-async function checkText(text: string, channel: 'mention' | 'dm', split: boolean): Promise<string[] | undefined> {
+/**
+ * Refuses what X would refuse in the text. For a post: its thread parts when it is one, and which posts carry a link
+ * (X bills those apart). Undefined for a DM.
+ */
+async function checkText(
+  text: string,
+  channel: 'mention' | 'dm',
+  split: boolean,
+): Promise<{ parts?: string[]; links: boolean[] } | undefined> {
   if (channel === 'dm') {
     const length = [...text].length;
     if (length > DM_MAX_CHARACTERS) {
@@ -149,10 +178,27 @@ async function checkText(text: string, channel: 'mention' | 'dm', split: boolean
     return undefined;
   }
   // X's counter (twitter-text, with its polyfills) is loaded by the first reply, not at a cold start of the API.
-  const { planPost } = await import('./post-text');
+  const { linksIn, planPost } = await import('./post-text');
   const plan = planPost(text, split);
   if ('refusal' in plan) refuse(plan.refusal);
-  return 'parts' in plan ? plan.parts : undefined;
+  const parts = 'parts' in plan ? plan.parts : undefined;
+  return { ...(parts ? { parts } : {}), links: linksIn(parts ?? [text]) };
+}
+
+/** With X_MONTHLY_SPEND_CAP_USD: a reply that would take the month past it is 422 spend_cap, before anything is queued. */
+async function assertWithinCap(costMicroUsd: number, deps: RequestReplyDeps): Promise<void> {
+  const cap = capMicroUsd(deps.spend?.monthlyCapUsd);
+  if (!deps.spend || cap === undefined) return;
+  const spent = await deps.spend.counter.month(spendPeriods(deps.now()).month);
+  if (spent + costMicroUsd > cap) {
+    throw new ValidationError(
+      `this reply (about $${usd(costMicroUsd)} at X's prices) would take this month's X spend ($${usd(spent)}) past ` +
+        `X_MONTHLY_SPEND_CAP_USD ($${usd(cap)})`,
+      'text',
+      422,
+      { code: 'spend_cap', costUsd: usd(costMicroUsd), spentUsd: usd(spent), capUsd: usd(cap) },
+    );
+  }
 }
 
 /** A refusal found before queueing: 422 with its code, the field at fault and what was measured. */

@@ -169,6 +169,8 @@ export const replySchema = z.object({
   parts: z.optional(z.array(z.string())),
   /** A thread: the X ids of the parts posted so far, in order; `xId` is the first's. */
   xIds: z.optional(z.array(z.string())),
+  /** What X bills for it, estimated at X's prices when it was requested (US dollars; shared/replies/spend.ts). */
+  cost: z.optional(z.number()),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
   inReplyToMessageId: z.optional(z.string()),
   createdAt: z.string(),

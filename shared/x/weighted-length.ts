@@ -15,6 +15,11 @@ import extractCashtagsModule from 'twitter-text/dist/extractCashtags.js';
 
 const parseTweet = parseTweetModule as typeof ParseTweet;
 const extractCashtags = extractCashtagsModule as typeof ExtractCashtags;
+import type { extractUrls as ExtractUrls } from 'twitter-text';
+// @ts-expect-error -- untyped CommonJS module file of twitter-text, as above.
+import extractUrlsModule from 'twitter-text/dist/extractUrls.js';
+
+const extractUrls = extractUrlsModule as typeof ExtractUrls;
 
 /** The most weighted characters X accepts in one post. */
 export const MAX_WEIGHTED_LENGTH = 280;
@@ -44,4 +49,9 @@ export const MAX_CASHTAGS = 1;
 /** The cashtags in `text` as X finds them (twitter-text's pattern: `$` and 1 to 6 letters, not inside a word). */
 export function cashtags(text: string): string[] {
   return extractCashtags(text);
+}
+
+/** Whether X finds a link in `text` (twitter-text's URL rule, bare domains included): X bills such a post apart. */
+export function hasLink(text: string): boolean {
+  return extractUrls(text).length > 0;
 }
