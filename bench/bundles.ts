@@ -9,7 +9,7 @@
 // checkStackBundling() reads that file and warns when it no longer says what is copied here.
 //
 // Both times are measured inside the child (performance.now() around `await import()` / the `require()`s), so Node's
-// own boot is left out, with the stack's NODE_OPTIONS (--enable-source-maps) and environment. The bundles sit outside
+// own boot is left out, with the stack's environment (no NODE_OPTIONS: the bundle maps its own stacks). The bundles sit outside
 // the repository and the child runs Node 24 (infra/local/lambda-runtime.ts) with the SDK on NODE_PATH only, as on
 // Lambda. Which SDK packages a bundle loads at init is read from the child's module cache after the import, so a
 // package required later (S3 on the first attachment) is in neither the init nor the floor.
@@ -62,7 +62,6 @@ export async function checkStackBundling(): Promise<string[]> {
 // module scope reads nothing else, and config is only parsed at the first invocation (lazyHandler).
 const CHILD_ENV: Record<string, string> = {
   PATH: process.env.PATH ?? '',
-  NODE_OPTIONS: '--enable-source-maps',
   BRAND: 'demo',
   X_BOT_USER_ID: '1602999888777666555',
   X_BOT_USERNAME: 'AcmeSupport',

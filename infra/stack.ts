@@ -140,7 +140,8 @@ export class SupportBridgeStack extends Stack {
       BRAND: brand.brand,
       X_BOT_USER_ID: brand.xBotUserId,
       X_BOT_USERNAME: brand.xBotUsername,
-      NODE_OPTIONS: '--enable-source-maps',
+      // No NODE_OPTIONS=--enable-source-maps: it parses the bundle's map at every cold start (~10 ms); the bundle maps
+      // its own error stacks to the .ts sources when one is first written (shared/source-map-stacks.ts).
       POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
     };

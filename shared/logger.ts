@@ -4,6 +4,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC_NAMESPACE, METRIC_SERVICE, type MetricName } from './metric-names';
+import { mapBundleStacks } from './source-map-stacks';
+
+// In a bundle (index.mjs, its map beside it), error stacks name the .ts sources: the map is read at the first stack
+// written, not at every cold start (shared/source-map-stacks.ts). Run from the sources, Node or tsx maps them.
+mapBundleStacks(import.meta.url);
 
 const base = new Logger({ serviceName: METRIC_SERVICE });
 

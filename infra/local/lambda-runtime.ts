@@ -206,7 +206,7 @@ export async function startLambdaProcess(options: StartOptions): Promise<LambdaP
     ...options.environment,
     ...options.extra,
   };
-  // NODE_OPTIONS (the stack sets --enable-source-maps) is read by node itself, as on Lambda.
+  // NODE_OPTIONS, should the stack set it, is read by node itself, as on Lambda.
   const child: ChildProcess = spawn(options.runtime.node, ['--input-type=module', '-e', BOOTSTRAP], {
     cwd: options.taskRoot,
     env,

@@ -446,3 +446,42 @@ describe('rotating the secrets on Lambda\'s runtime', () => {
     await putValue(secret);
   });
 });
+
+// Stacks name the .ts sources though the stack sets no NODE_OPTIONS=--enable-source-maps (which cost every cold start
+// ~10 ms): the bundle maps its own frames when a stack is first written (shared/source-map-stacks.ts).
+describe('error stacks on Lambda\'s runtime, without --enable-source-maps', () => {
+  it('an error x-webhook logs names the TypeScript source it was thrown in, line and column', async () => {
+    for (const name of FUNCTION_NAMES) expect(functionResource(name).Properties?.Environment?.Variables?.NODE_OPTIONS, name).toBeUndefined();
+    const arn = sm.createSecret('support-bridge/example-stacks', JSON.stringify(SECRET));
+    const fn = await startFunction('x-webhook', arn);
+    const client = new SecretsManagerClient({ endpoint: sm.url, ...LOCAL_AWS });
+    try {
+      const crc = httpEvent('GET', '/x/webhook', { query: { crc_token: 'challenge_string' } });
+      expect(((await fn.invoke(crc)) as HttpResult).statusCode).toBe(200);
+      // A value that is not JSON: the CRC's re-read fails, is logged with its error, and the secret in hand answers.
+      await client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: 'not json' }));
+      expect(((await fn.invoke(crc)) as HttpResult).statusCode).toBe(200);
+      const logged = fn
+        .output()
+        .split('\n')
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as { message?: string; error?: { name: string; location: string; stack: string } }];
+          } catch {
+            return [];
+          }
+        })
+        .find((line) => line.message === 'could not read the secret again; using the one in hand');
+      expect(logged?.error?.name, fn.output().slice(-2000)).toBe('ConfigError');
+      const [header, top, ...rest] = logged!.error!.stack.split('\n');
+      expect(header).toMatch(/^ConfigError: Invalid configuration: the secret at SECRET_ARN/);
+      expect(top).toMatch(/^ {4}at .*\/shared\/aws\/lambda-secrets\.ts:\d+:\d+\)?$/);
+      // No frame is left pointing into the minified bundle.
+      for (const frame of [top, ...rest]) expect(frame, logged!.error!.stack).not.toMatch(/index\.mjs/);
+      expect(rest.some((frame) => /\/functions\/x-webhook\/handler\.ts:\d+:\d+\)?$/.test(frame)), logged!.error!.stack).toBe(true);
+    } finally {
+      client.destroy();
+      await fn.stop();
+    }
+  });
+});
