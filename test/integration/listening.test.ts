@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createReconcileHandler } from '../../functions/reconcile/handler';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
+import { RetryableError } from '../../shared/errors';
 import { createXTimelineReads, type XTimelineReads } from '../../shared/x/reconcile-x-client';
 import { FakeXServer } from '../support/fake-x-server';
 import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
@@ -168,6 +169,42 @@ describe('listening', () => {
     const direct = await reconciler(b)();
     expect(direct).toMatchObject({ outcome: 'done', listened: 0 });
     expect(x.requestsTo('GET', SEARCH).at(-1)!.query.query).toBe(SENT_QUERY);
+  });
+
+  it('a search that fails between pages resumes at the page it had not read, reading no page twice', async () => {
+    const b = await bridge();
+    const authors = Array.from({ length: 12 }, () => customer());
+    const ids = authors.map((author) => {
+      const id = freshXId();
+      x.readable.add({ id, text: `acme widget died (${author.username})`, author_id: author.id, conversation_id: id });
+      return id;
+    });
+    // Pages of 10 (X's smallest for search); the second page's request fails once, as a 503 would.
+    const { accessToken, accessTokenSecret } = b.config.x;
+    const reads = createXTimelineReads({ ...b.config.x, accessToken: accessToken!, accessTokenSecret: accessTokenSecret! });
+    let failNext = true;
+    const flaky: XTimelineReads = {
+      mentions: (input) => reads.mentions(input),
+      searchRecent: async (input) => {
+        if (input.nextToken !== undefined && failNext) {
+          failNext = false;
+          throw new RetryableError('X answered 503');
+        }
+        return reads.searchRecent({ ...input, maxResults: 10 });
+      },
+    };
+    expect(await reconciler(b, flaky)()).toMatchObject({ outcome: 'failed', listened: 10 });
+    const resumed = await reconciler(b, flaky)();
+    expect(resumed).toMatchObject({ outcome: 'done', listened: 2 });
+    const searches = x.requestsTo('GET', SEARCH).filter((r) => r.query.query === SENT_QUERY);
+    // The first page, then (next run) the second by its token (the fake's tokens are offsets in base 36: 'a' is 10).
+    expect(searches.map((r) => r.query.next_token)).toEqual([undefined, 'a']);
+    await b.waitForIdle();
+    const messages = (await b.scanTable()).filter((i) => i.type === 'message').map((m) => m.xId);
+    expect(messages.sort()).toEqual([...ids].sort());
+    // The cursor now stands at the newest post: the next run asks for what came after it.
+    await reconciler(b, flaky)();
+    expect(x.requestsTo('GET', SEARCH).filter((r) => r.query.query === SENT_QUERY).at(-1)!.query.since_id).toBe(ids.at(-1));
   });
 
   it('the day’s read budget caps listening: past it, nothing is asked of X', async () => {
