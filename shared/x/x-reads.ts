@@ -1,5 +1,6 @@
 // Use case: every read the bridge makes on X (user look-ups, quoted-post look-ups, the reconciler's timeline and
-// search pages; later listening) → X's answer, within the brand's X_READ_BUDGET_PER_DAY. X bills reads per resource returned ($0.01 a
+// search pages, and the brand's listening searches: shared/x/listen.ts) → X's answer, within the brand's
+// X_READ_BUDGET_PER_DAY. X bills reads per resource returned ($0.01 a
 // user, $0.005 a post: `x-api/getting-started/pricing.mdx` in X's docs repository, xdevplatform/docs), so an unbounded
 // look-up is an unbounded bill. Each request first reserves as many reads as it could cost on the day's counter (one
 // conditional update: concurrent workers can never reserve past the budget together), then gives back what X did not
