@@ -191,7 +191,7 @@ export class BridgeMonitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
     );
     this.dashboard.addWidgets(
-      graph('X events in / ignored', counts(METRIC_NAMES.WebhookEventsIn, METRIC_NAMES.WebhookEventsIgnored)),
+      graph('X events in / ignored', counts(METRIC_NAMES.WebhookEventsIn, METRIC_NAMES.WebhookEventsIgnored, METRIC_NAMES.ReplayJobsEnded)),
       graph(
         'Tickets',
         counts(
