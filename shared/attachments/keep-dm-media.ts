@@ -13,13 +13,17 @@
 // checked against the file's first bytes, timeouts, and at most two downloads at a time per process.
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
-import { OAuth1Helper } from 'twitter-api-v2/dist/esm/client-mixins/oauth1.helper.js';
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
 import { RetryableError } from '../errors';
+import { oauth1Header } from '../x/oauth1';
 import type { InboundEvent, InboundMedia } from '../x/inbound-event';
 import type { XCredentials } from '../x/x-client';
 import { dmMediaKey, type AttachmentStore } from './attachment-store';
+
+// node:http and node:https are required at the first download, not imported: an ESM import of either builds its
+// export list, which loads Node's fetch implementation (undici, ~20 ms) at every cold start.
+const load = createRequire(import.meta.url);
 
 /** Where DM media may be fetched from. */
 export type DmMediaSource = {
@@ -180,13 +184,11 @@ type Downloaded = { body: Buffer; contentType: string };
 
 /** Fetches `address` signed for the account, following redirects only within the source. */
 async function download(address: string, credentials: XCredentials, source: DmMediaSource, limits: DmMediaLimits): Promise<Downloaded> {
-  const signer = new OAuth1Helper({ consumerKeys: { key: credentials.apiKey, secret: credentials.apiSecret } });
-  const token = { key: credentials.accessToken, secret: credentials.accessTokenSecret };
   const deadline = AbortSignal.timeout(limits.totalTimeoutMs);
   let url = allowedUrl(address, source);
   for (let hop = 0; hop <= limits.maxRedirects; hop++) {
     // Signed per hop: an OAuth 1.0a signature covers the exact URL requested.
-    const authorization = signer.toHeader(signer.authorize({ url: url.href, method: 'GET' }, token)).Authorization;
+    const authorization = oauth1Header('GET', url.href, credentials);
     const answer = await request(url, authorization, source, limits, deadline);
     if ('location' in answer) {
       let next: URL;
@@ -226,7 +228,7 @@ function request(url: URL, authorization: string, source: DmMediaSource, limits:
       reject(new MediaFailure('not_allowed', 'The media host is a private address.'));
       return;
     }
-    const transport = url.protocol === 'https:' ? https : http;
+    const transport = load(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof Http;
     const req = transport.request(url, {
       method: 'GET',
       headers: { authorization, accept: Object.keys(limits.maxBytes).join(', '), 'user-agent': 'support-bridge' },

@@ -3,7 +3,8 @@
 // vocabulary: RetryableError (with X's rate-limit reset) or PermanentError (with X's own reason and a stable code).
 // Ops helpers for webhook registration and X Activity subscriptions share the same client and error mapping, and so
 // do the users and posts look-ups that ingest makes through shared/x/x-reads.ts (the only module that may call them).
-import http from 'node:http';
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
 import {
   ApiPartialResponseError,
   ApiRequestError,
@@ -480,6 +481,10 @@ export function createReplyPoster(
   });
 }
 
+// node:http is required only for a plain-http fake, not imported: an ESM import of it builds its export list, which
+// loads Node's fetch implementation (undici, ~20 ms) at every cold start.
+const loadHttp = (): typeof Http => createRequire(import.meta.url)('node:http') as typeof Http;
+
 type XClient = {
   v2: TwitterApi['v2'];
   /** Runs one request, turning whatever the library throws into the bridge's vocabulary. */
@@ -510,7 +515,7 @@ function createClient(options: XClientOptions): XClient {
   const settings = {
     plugins: [redirect],
     // The library always calls https.request; only an explicit http.Agent lets it speak plain http to a fake.
-    ...(base.startsWith('http:') ? { httpAgent: new http.Agent({ keepAlive: true }) } : {}),
+    ...(base.startsWith('http:') ? { httpAgent: new (loadHttp().Agent)({ keepAlive: true }) } : {}),
   };
   const client = new TwitterApi(tokens, settings);
   const secrets = Object.values(tokens).filter((s) => s.length >= 4);
