@@ -75,9 +75,11 @@ describe('the local console in chromium', () => {
   });
 
   it('counts a long reply as the API does, shows that it would be refused and previews the split', async () => {
-    const text = `${'Thanks for your patience 🙏 we are looking into order A-1234 https://shop.example/orders/A-1234 right now. '.repeat(4)}`.trim();
+    // CJK weighs 2 and a URL 23 whatever its length: X's count, not the string's length.
+    const text = `${'ありがとう, thanks for your patience 🙏 order A-1234 https://shop.acme-example.com/orders/A-1234?ref=console right now. '.repeat(4)}`.trim();
     const measured = weightedLength(text).weightedLength;
     expect(measured).toBeGreaterThan(280);
+    expect(measured).not.toBe(text.length);
     await page.getByLabel('Reply on X').fill(text);
     await expect.poll(() => page.locator('#reply-count').textContent()).toContain(`${measured} / 280`);
     expect(await page.locator('#reply-count').textContent()).toContain('refuse');
