@@ -56,6 +56,13 @@ export const brandConfigSchema = z
      */
     xReadBudgetPerDay: z.number().int('must be a whole number of reads').min(0).max(100_000).default(2000),
     /**
+     * `summoned`: replies X's self-serve rule refuses (the target neither mentions nor quotes the account) are refused
+     * before posting; `any`: Enterprise access (shared/replies/summoned.ts).
+     */
+    xReplyPolicy: z.enum(['summoned', 'any']).default('summoned'),
+    /** The most X spend, in US dollars at X's prices, replies may cause in a calendar month; absent = no cap. */
+    xMonthlySpendCapUsd: z.number('must be a number of dollars').positive('must be a positive number of dollars').optional(),
+    /**
      * Seconds between reconciliation runs (functions/reconcile: what X's webhook did not deliver); 0 = no schedule.
      * EventBridge Scheduler's rates are whole minutes, so a non-zero interval is 60 to 86400 in steps of 60.
      */

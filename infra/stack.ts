@@ -147,6 +147,11 @@ export class SupportBridgeStack extends Stack {
     };
     const tableName = this.tickets.table.tableName;
     const attachmentsBucket = this.attachments.bucket.bucketName;
+    // What X refuses and what it may cost: checked by the API before queueing and by the reply worker before posting.
+    const replySettings: Record<string, string> = {
+      X_REPLY_POLICY: brand.xReplyPolicy,
+      ...(brand.xMonthlySpendCapUsd === undefined ? {} : { X_MONTHLY_SPEND_CAP_USD: String(brand.xMonthlySpendCapUsd) }),
+    };
     const environment: Record<FunctionName, Record<string, string>> = {
       'x-webhook': { INBOUND_QUEUE_URL: inbound.queue.queueUrl },
       ingest: {
@@ -163,9 +168,14 @@ export class SupportBridgeStack extends Stack {
         HELPDESK_WEBHOOK_URL: brand.helpdeskWebhookUrl,
         NOTIFY_RETRY_QUEUE_URL: notifyRetry.queue.queueUrl,
       },
-      'helpdesk-api': { TABLE_NAME: tableName, ATTACHMENTS_BUCKET: attachmentsBucket, REPLY_QUEUE_URL: reply.queue.queueUrl },
+      'helpdesk-api': {
+        TABLE_NAME: tableName,
+        ATTACHMENTS_BUCKET: attachmentsBucket,
+        REPLY_QUEUE_URL: reply.queue.queueUrl,
+        ...replySettings,
+      },
       // The reply queue's URL lets reply push a message's visibility out to X's rate-limit reset.
-      reply: { TABLE_NAME: tableName, REPLY_QUEUE_URL: reply.queue.queueUrl },
+      reply: { TABLE_NAME: tableName, REPLY_QUEUE_URL: reply.queue.queueUrl, ...replySettings },
       reconcile: {
         TABLE_NAME: tableName,
         INBOUND_QUEUE_URL: inbound.queue.queueUrl,

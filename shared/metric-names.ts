@@ -82,6 +82,10 @@ export const METRIC_NAMES = {
   XReadsRefused: 'XReadsRefused',
   /** x-reads: the estimated X bill of the reads made, in US dollars at X's published prices (unit None). */
   XReadCostUsd: 'XReadCostUsd',
+  /** reply: the estimated X bill of each reply counted toward the month, in US dollars at X's published prices. */
+  ReplyCostUsd: 'ReplyCostUsd',
+  /** reply: a reply counted with the month's X spend at 80 % of X_MONTHLY_SPEND_CAP_USD or more. Alarmed. */
+  XSpendNearCap: 'XSpendNearCap',
   /** ingest: an author X says does not exist (deleted or suspended): shown with a placeholder name. */
   XUsersNotFound: 'XUsersNotFound',
   /** ingest: items given back to the queue because X failed or refused the look-up of their author. */

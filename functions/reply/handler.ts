@@ -16,6 +16,7 @@ import { required } from '../../shared/config';
 import { count, instrumented, logger } from '../../shared/logger';
 import { METRIC_NAMES } from '../../shared/metric-names';
 import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
+import { nearCap, usd } from '../../shared/replies/spend';
 import { createReplyPoster, createXChatClient } from '../../shared/x/x-client';
 import { xchatReplier, type XChatReplier } from '../../shared/replies/xchat-reply';
 
@@ -40,6 +41,13 @@ export function createReplyHandler(
     policy: config.x.replyPolicy,
     spend: {
       counter: dynamoSpendCounter(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME'), config.brand),
+      counted: ({ costMicroUsd, monthMicroUsd, capMicroUsd }) => {
+        count(METRIC_NAMES.ReplyCostUsd, usd(costMicroUsd));
+        if (nearCap(monthMicroUsd, capMicroUsd)) {
+          count(METRIC_NAMES.XSpendNearCap);
+          logger.warn("this month's X spend is at 80 % of X_MONTHLY_SPEND_CAP_USD or more", { monthUsd: usd(monthMicroUsd), capUsd: usd(capMicroUsd ?? 0) });
+        }
+      },
       ...(config.x.monthlySpendCapUsd === undefined ? {} : { monthlyCapUsd: config.x.monthlySpendCapUsd }),
     },
     ...(options.inFlightGraceMs === undefined ? {} : { inFlightGraceMs: options.inFlightGraceMs }),

@@ -130,6 +130,12 @@ export class BridgeMonitoring extends Construct {
       { metric: custom(METRIC_NAMES.XReadsRefused), ...anyOccurrence },
     );
     alarm(
+      'XSpendNearCap',
+      "This month's X spend caused by replies reached 80 % of X_MONTHLY_SPEND_CAP_USD: past the cap, replies fail " +
+        'with spend_cap until the next month. Raise the cap in the brand file, or look for what is replying.',
+      { metric: custom(METRIC_NAMES.XSpendNearCap), ...anyOccurrence },
+    );
+    alarm(
       'ChannelDown',
       'The X channel is down (the brand account revoked the app, X refuses its token, or the app\'s X credits or ' +
         'usage cap are spent): nothing arrives and no reply can be posted. The helpdesk got channel.health_changed ' +
@@ -231,6 +237,7 @@ export class BridgeMonitoring extends Construct {
         ...counts(METRIC_NAMES.XReadsRefused, METRIC_NAMES.XUsersNotFound, METRIC_NAMES.XLookupsFailed),
       ]),
       graph('X reads: estimated cost (USD)', counts(METRIC_NAMES.XReadCostUsd)),
+      graph('Replies: estimated X cost (USD), replies at 80 % of the monthly cap', counts(METRIC_NAMES.ReplyCostUsd, METRIC_NAMES.XSpendNearCap)),
       // Items the reconciler found that the webhook had not delivered: steady growth means the webhook is losing items.
       graph(
         'Reconciliation: found, missed by the webhook, stopped runs',

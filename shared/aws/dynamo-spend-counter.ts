@@ -28,6 +28,7 @@ export function dynamoSpendCounter(db: DynamoDBClient, tableName: string, brand:
         UpdateExpression: 'ADD #micro :n SET #ttl = if_not_exists(#ttl, :ttl), #type = :type',
         ...(most === undefined ? {} : { ConditionExpression: 'attribute_not_exists(#micro) OR #micro <= :most' }),
         ExpressionAttributeNames: { '#micro': 'microUsd', '#ttl': TABLE.ttlAttribute, '#type': 'type' },
+        ReturnValues: 'UPDATED_NEW',
         ExpressionAttributeValues: marshall({
           ':n': microUsd,
           ':ttl': Math.floor(now().getTime() / 1000) + keepSeconds,
@@ -40,14 +41,17 @@ export function dynamoSpendCounter(db: DynamoDBClient, tableName: string, brand:
     month: (month) => total(spendKeys.month(brand, month)),
     day: (day) => total(spendKeys.day(brand, day)),
     async reserve({ month, day, microUsd, capMicroUsd }) {
+      let monthTotal: number;
       try {
-        await add(spendKeys.month(brand, month), 'x_spend_month', microUsd, MONTH_KEEP_SECONDS, capMicroUsd === undefined ? undefined : capMicroUsd - microUsd);
+        const result = await add(spendKeys.month(brand, month), 'x_spend_month', microUsd, MONTH_KEEP_SECONDS, capMicroUsd === undefined ? undefined : capMicroUsd - microUsd);
+        const updated = result.Attributes ? unmarshall(result.Attributes) : {};
+        monthTotal = typeof updated.microUsd === 'number' ? updated.microUsd : microUsd;
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
+        if (error instanceof ConditionalCheckFailedException) return undefined;
         throw error;
       }
       await add(spendKeys.day(brand, day), 'x_spend_day', microUsd, DAY_KEEP_SECONDS);
-      return true;
+      return monthTotal;
     },
   };
 }

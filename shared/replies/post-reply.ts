@@ -36,7 +36,12 @@ export type PostReplyDeps = {
    */
   policy?: ReplyPolicy;
   /** The brand's X spend: a reply's estimate is counted before its first attempt, refused when it would pass the cap. */
-  spend?: { counter: SpendCounter; monthlyCapUsd?: number };
+  spend?: {
+    counter: SpendCounter;
+    monthlyCapUsd?: number;
+    /** Told each reply counted, with the month's total after it (the function turns it into metrics). */
+    counted?: (spend: { costMicroUsd: number; monthMicroUsd: number; capMicroUsd?: number }) => void;
+  };
   /** How long a `posting` reply is left alone: another worker may still be waiting for X's answer. */
   inFlightGraceMs?: number;
   /** Sends a DM reply by XChat when the customer wrote by XChat (shared/replies/xchat-reply.ts); else a plain DM. */
@@ -94,11 +99,13 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
   // between counting and recording the attempt counts it twice, which errs on the side of the cap).
   if (deps.spend && stored.attempts === 0 && reply.cost !== undefined) {
     const cap = capMicroUsd(deps.spend.monthlyCapUsd);
-    const within = await deps.spend.counter.reserve({ ...spendPeriods(now), microUsd: Math.round(reply.cost * 1_000_000), ...(cap === undefined ? {} : { capMicroUsd: cap }) });
-    if (!within) {
+    const costMicroUsd = Math.round(reply.cost * 1_000_000);
+    const month = await deps.spend.counter.reserve({ ...spendPeriods(now), microUsd: costMicroUsd, ...(cap === undefined ? {} : { capMicroUsd: cap }) });
+    if (month === undefined) {
       const why = `X_MONTHLY_SPEND_CAP_USD ($${deps.spend.monthlyCapUsd}) was reached while the reply waited; nothing was sent`;
       return settleFailed(stored, new PermanentError(why, 'spend_cap'), deps);
     }
+    deps.spend.counted?.({ costMicroUsd, monthMicroUsd: month, ...(cap === undefined ? {} : { capMicroUsd: cap }) });
   }
 
   let attempt: StoredReply = {

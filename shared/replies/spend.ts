@@ -49,9 +49,19 @@ export type SpendCounter = {
   month(month: string): Promise<number>;
   /** The day's spend, in micro-dollars. */
   day(day: string): Promise<number>;
-  /** Adds `microUsd` to the month and the day, unless the month would pass `capMicroUsd`; false then, nothing added. */
-  reserve(input: { month: string; day: string; microUsd: number; capMicroUsd?: number }): Promise<boolean>;
+  /**
+   * Adds `microUsd` to the month and the day, unless the month would pass `capMicroUsd`. Resolves with the month's
+   * total after adding, or undefined when it would pass the cap (nothing added).
+   */
+  reserve(input: { month: string; day: string; microUsd: number; capMicroUsd?: number }): Promise<number | undefined>;
 };
+
+/** The share of the cap at which ops are warned (alarm XSpendNearCap): 80 %. */
+export const SPEND_WARNING_SHARE = 0.8;
+
+/** Whether the month's spend has reached 80 % of the cap. */
+export const nearCap = (monthMicroUsd: number, capMicroUsd: number | undefined) =>
+  capMicroUsd !== undefined && monthMicroUsd >= capMicroUsd * SPEND_WARNING_SHARE;
 
 /** X_MONTHLY_SPEND_CAP_USD as micro-dollars; undefined when there is no cap. */
 export const capMicroUsd = (capUsd: number | undefined) => (capUsd === undefined ? undefined : Math.round(capUsd * 1_000_000));

@@ -273,8 +273,8 @@ describe('SupportBridge-example stack', () => {
         // Ingest reads X (user look-ups, DM media) as the account, so it gets the secret's pointer like the others.
         Ingest: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS', 'X_READ_BUDGET_PER_DAY', 'RULES'],
         Notify: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
-        HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL'],
-        Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL'],
+        HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL', 'X_REPLY_POLICY'],
+        Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL', 'X_REPLY_POLICY'],
         Reconcile: ['SECRET_ARN', 'TABLE_NAME', 'INBOUND_QUEUE_URL', 'X_READ_BUDGET_PER_DAY', 'X_RECONCILE_INTERVAL_SECONDS', 'X_LISTEN_QUERIES'],
       };
       for (const [id, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {

@@ -82,8 +82,8 @@ describe('the monthly X spend cap', () => {
     const { month, day } = spendPeriods(new Date());
     expect([await counter.month(month), await counter.day(day)]).toEqual([30_000, 30_000]);
     // What the reply worker asks before posting: the table's conditional add never takes the month past the cap.
-    expect(await counter.reserve({ month, day, microUsd: 10_000, capMicroUsd: 30_000 })).toBe(false);
-    expect(await counter.reserve({ month, day, microUsd: 10_000, capMicroUsd: 40_000 })).toBe(true);
+    expect(await counter.reserve({ month, day, microUsd: 10_000, capMicroUsd: 30_000 })).toBeUndefined();
+    expect(await counter.reserve({ month, day, microUsd: 10_000, capMicroUsd: 40_000 })).toBe(40_000);
     expect(await counter.month(month)).toBe(40_000);
   });
 });

@@ -9,10 +9,10 @@ export function memorySpendCounter(): SpendCounter & { totals: Map<string, numbe
     day: async (day) => totals.get(day) ?? 0,
     async reserve({ month, day, microUsd, capMicroUsd }) {
       const spent = totals.get(month) ?? 0;
-      if (capMicroUsd !== undefined && spent + microUsd > capMicroUsd) return false;
+      if (capMicroUsd !== undefined && spent + microUsd > capMicroUsd) return undefined;
       totals.set(month, spent + microUsd);
       totals.set(day, (totals.get(day) ?? 0) + microUsd);
-      return true;
+      return spent + microUsd;
     },
   };
 }

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { RetryableError } from '../../shared/errors';
 import { postReply, type PostReplyDeps, type ReplyPoster } from '../../shared/replies/post-reply';
 import { requestReply, type RequestReplyDeps } from '../../shared/replies/request-reply';
-import { X_PRICES_USD, replyCostMicroUsd } from '../../shared/replies/spend';
+import { X_PRICES_USD, nearCap, replyCostMicroUsd } from '../../shared/replies/spend';
 import { ingestItem } from '../../shared/tickets/ingest';
 import type { CompletePost } from '../../shared/x/inbound-event';
 import { memorySpendCounter } from '../support/memory-spend-counter';
@@ -112,5 +112,15 @@ describe('the monthly cap', () => {
     clock = T0 + 60_000;
     expect(await postReply(reply.id, replyDeps)).toMatchObject({ outcome: 'posted' });
     expect(await spend.month('2026-11')).toBe(10_000);
+  });
+
+  it('each reply counted is reported with the month so far; from 80 % of the cap it is near the cap', async () => {
+    const counted: unknown[] = [];
+    const deps = { ...replyDeps, spend: { ...replyDeps.spend!, counted: (c: unknown) => void counted.push(c) } };
+    for (const key of ['a', 'b', 'c']) {
+      expect(await postReply((await requestReply(TICKET, { text: `Reply ${key}` }, key, requestDeps)).id, deps)).toMatchObject({ outcome: 'posted' });
+    }
+    expect(counted).toEqual([10_000, 20_000, 30_000].map((monthMicroUsd) => ({ costMicroUsd: 10_000, monthMicroUsd, capMicroUsd: 30_000 })));
+    expect([nearCap(23_999, 30_000), nearCap(24_000, 30_000), nearCap(1e9, undefined)]).toEqual([false, true, false]);
   });
 });
