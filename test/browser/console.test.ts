@@ -2,14 +2,17 @@
 // newcomer does after `npm start`, and what the console promises an integrator (events with their attempts and
 // signatures checked by the Standard Webhooks library, a reply counted exactly as the API counts it). One browser for
 // the file; each view is screenshotted (into docs/console with `npm run screenshots`) and checked with axe-core.
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import axe from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { weightedLength } from '../../shared/x/weighted-length';
+import { LOCAL_AWS } from '../../infra/local/services';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -31,7 +34,11 @@ describe('the local console in chromium', () => {
     if (!CHROMIUM) throw new Error('chromium is not installed: apt-get install -y chromium (or set CHROMIUM_PATH)');
     await mkdir(SHOTS, { recursive: true });
     [bridge, browser] = await Promise.all([
-      startTestBridge({ console: { print: () => undefined } }),
+      // The DLQ commands find a brand's queues by the stack's names, so this bridge is named as npm start names it.
+      (async () => {
+        const brand = `console-${randomUUID().slice(0, 8)}`;
+        return startTestBridge({ console: { print: () => undefined }, prefix: `support-bridge-${brand}`, env: { BRAND: brand } });
+      })(),
       chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] }),
     ]);
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -111,5 +118,27 @@ describe('the local console in chromium', () => {
     expect(await page.locator('details', { hasText: 'ticket.message_redacted' }).count()).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'events.png'), fullPage: true });
     expect(await accessibilityViolations()).toEqual([]);
+  });
+
+  it('shows an event parked in the notify DLQ and redrives it: the helpdesk gets it again, same webhook-id', async () => {
+    const posted = page.locator('details', { hasText: 'ticket.reply_posted' });
+    await posted.locator('summary').click();
+    const webhookId = (await posted.getAttribute('data-webhook-id')) ?? '';
+    const body = JSON.parse((await posted.locator('pre').nth(1).textContent()) ?? '{}') as unknown;
+    // As notify parks an event after its last retry (shared/helpdesk/notify.ts RetryMessage).
+    const sqs = new SQSClient({ endpoint: bridge.endpoints.sqs, ...LOCAL_AWS });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: bridge.resources.queues.notifyRetry.dlq.url,
+        MessageBody: JSON.stringify({ webhookId, body, attempt: 1, firstAttemptAt: new Date().toISOString() }),
+      }),
+    );
+    sqs.destroy();
+    await page.getByRole('button', { name: 'Look at the DLQ' }).click();
+    await expect.poll(() => page.locator('section[aria-label="Dead-letter queue"] pre').textContent()).toContain('1 event(s) parked');
+    expect(await page.locator('section[aria-label="Dead-letter queue"] pre').textContent()).toContain(webhookId);
+    await page.getByRole('button', { name: 'Redrive the DLQ' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('redrive: 1 event(s) sent again');
+    await expect.poll(() => posted.locator('summary').textContent(), { timeout: 5000 }).toContain('2 attempt(s), last 204');
   });
 });
