@@ -33,6 +33,7 @@ import {
   type XCommandContext,
 } from './x-commands';
 import { resolveXSettings, type BrandLookup, type SecretReader } from './x-credentials';
+import { checkUsageLine, runUsageCommand, USAGE_COMMAND_HELP, type UsageCommandDeps } from './usage-command';
 import { checkXChatLine, runXChatCommand, XCHAT_COMMANDS, XCHAT_USAGE, type XChatProgramDeps } from './xchat-commands';
 
 /** The help text of `npm run x`. */
@@ -50,6 +51,7 @@ Commands:
   delete <webhook-id>             delete a webhook
   unsubscribe <subscription-id>   delete one X Activity subscription
 ${XCHAT_USAGE}
+${USAGE_COMMAND_HELP}
   help                            this text
 
 Credentials: X_API_KEY, X_API_SECRET (the X app's consumer key and secret), X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET
@@ -73,21 +75,25 @@ export type XProgramDeps = {
   timeoutMs?: number;
   /** What chat-setup / chat-status reach besides X's ops (xchat-commands.ts); real defaults. */
   xchat?: Pick<XChatProgramDeps, 'writeSecret' | 'createChatClient' | 'juiceboxModule'>;
+  /** What `usage` reads (usage-command.ts); real defaults. */
+  usage?: Pick<UsageCommandDeps, 'lookupBrand' | 'counterFor'>;
 };
 
 type Plan = (ctx: XCommandContext) => Promise<ExitCode>;
 
-const KNOWN_COMMANDS = new Set(['register', 'subscribe', 'status', 'revalidate', 'replay', 'delete', 'unsubscribe', 'help', ...XCHAT_COMMANDS]);
-const STRING_OPTIONS = ['brand', 'webhook-id', 'hours', 'from', 'to', 'events'] as const;
+const KNOWN_COMMANDS = new Set(['register', 'subscribe', 'status', 'revalidate', 'replay', 'delete', 'unsubscribe', 'usage', 'help', ...XCHAT_COMMANDS]);
+const STRING_OPTIONS = ['brand', 'webhook-id', 'hours', 'from', 'to', 'events', 'table', 'month'] as const;
 
 /** Runs `npm run x -- <argv>`; resolves with the exit code. Never throws for anything X, AWS or the user did. */
 export async function runXProgram(argv: string[], deps: XProgramDeps): Promise<ExitCode> {
   const { out } = deps;
   let line: CommandLine;
-  let plan: Plan | 'help';
+  let plan: Plan | 'help' | 'usage';
   try {
     line = parseCommandLine(argv, { strings: STRING_OPTIONS, flags: ['force', 'unlock'] });
-    plan = XCHAT_COMMANDS.has(line.command ?? '')
+    plan = line.command === 'usage' && !line.flags.has('help')
+      ? (checkUsageLine(line), 'usage')
+      : XCHAT_COMMANDS.has(line.command ?? '')
       ? checkXChatLine(line, () => runXChatCommand(line, { env: deps.env, out, readSecret: deps.readSecret, lookupBrand: deps.lookupBrand, ...deps.xchat }))
       : planCommand(line, deps.now ?? (() => new Date()));
   } catch (error) {
@@ -102,6 +108,8 @@ export async function runXProgram(argv: string[], deps: XProgramDeps): Promise<E
   const brand = line.values.brand;
   const prefix = `npm run x --${brand ? ` --brand ${brand}` : ''}`;
   try {
+    // usage reads the brand's table, not X: no X credentials needed.
+    if (plan === 'usage') return await runUsageCommand(line, { env: deps.env, out, ...(deps.now ? { now: deps.now } : {}), ...deps.usage });
     const settings = await resolveXSettings({ env: deps.env, brand, readSecret: deps.readSecret, lookupBrand: deps.lookupBrand });
     const x = (deps.createClient ?? createXOpsClient)({
       ...settings.credentials,
