@@ -64,8 +64,9 @@ describe('the local console in chromium', () => {
     const started = Date.now();
     await page.getByRole('button', { name: 'Simulate a mention' }).click();
     const ticket = page.locator('#tickets button.ticket').first();
-    await ticket.waitFor({ timeout: 3000 });
-    expect(Date.now() - started).toBeLessThan(3000);
+    // About a second here; the bound leaves room for a loaded CI machine running other test files at once.
+    await ticket.waitFor({ timeout: 5000 });
+    expect(Date.now() - started).toBeLessThan(5000);
     await ticket.click();
     await expect.poll(() => page.locator('li.msg.inbound p').first().textContent()).toContain('the box arrived broken');
     expect(await page.locator('img.thumb').count()).toBe(1);

@@ -333,7 +333,6 @@ header h1 { font-size: 1.1rem; margin: 0 1rem 0 0; }
 nav a { margin-right: .75rem; color: var(--accent); }
 nav a[aria-current="page"] { font-weight: 700; color: var(--fg); }
 main { display: grid; grid-template-columns: minmax(16rem, 24rem) 1fr; gap: 1rem; padding: 1rem; }
-main.single { grid-template-columns: 1fr; }
 section { min-width: 0; }
 h2 { font-size: 1rem; margin: .25rem 0 .5rem; }
 ul.plain { list-style: none; margin: 0; padding: 0; }

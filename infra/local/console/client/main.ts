@@ -389,7 +389,7 @@ function render(): void {
   );
   app.replaceChildren(
     h('header', {}, h('h1', {}, `Support Bridge console · ${session.brand} · @${session.bot.username}`), nav, h('p', { role: 'status', id: 'notice' }, state.notice)),
-    h('main', { class: state.view === 'events' ? '' : '' }, ...(state.view === 'inbox' ? renderInbox() : renderEvents())),
+    h('main', {}, ...(state.view === 'inbox' ? renderInbox() : renderEvents())),
   );
   for (const d of document.querySelectorAll('details')) if (open.has(d.getAttribute('data-webhook-id'))) d.setAttribute('open', '');
   const textarea = document.getElementById('reply-text') as HTMLTextAreaElement | null;
