@@ -82,6 +82,13 @@ export type BundleFigures = {
   sdkMs: number;
   /** initMs / sdkMs: 1 would be a bundle that costs nothing beyond the SDK it needs at init. */
   initToSdkFloor: number;
+  /**
+   * The same ratio of CPU time (user + system, all of the process's threads) over the same two spans: what other
+   * processes on a busy machine do to wall time barely moves it.
+   */
+  initToSdkFloorCpu: number;
+  initCpuMs: number;
+  sdkCpuMs: number;
   /** Every `@aws-sdk/*` package the bundle names (some only on a later path). */
   sdkModules: string[];
   /** Those it loads at init. */
@@ -95,6 +102,7 @@ export type BundlesResult = {
   bundleKb: Record<FunctionName, number>;
   initMs: Record<FunctionName, number>;
   initToSdkFloor: Record<FunctionName, number>;
+  initToSdkFloorCpu: Record<FunctionName, number>;
   perFunction: Record<FunctionName, BundleFigures>;
   stackDrift: string[];
   nodeVersion: string;
@@ -135,20 +143,30 @@ export async function measureBundles(options: { imports?: number; only?: Functio
     const sdkModules = sdkPackagesLoaded(result.metafile, await readFile(outfile, 'utf8'));
     const times: number[] = [];
     const sdkTimes: number[] = [];
+    const cpuTimes: number[] = [];
+    const sdkCpuTimes: number[] = [];
     let sdkAtInit: string[] = [];
     for (let i = 0; i < imports; i++) {
       const init = await timeInit(runtime, outfile, sdkModules);
       times.push(init.ms);
+      cpuTimes.push(init.cpuMs);
       sdkAtInit = init.loaded;
-      sdkTimes.push(await timeSdk(runtime, sdkAtInit));
+      const sdk = await timeSdk(runtime, sdkAtInit);
+      sdkTimes.push(sdk.ms);
+      sdkCpuTimes.push(sdk.cpuMs);
     }
     const initMs = median(times);
     const sdkMs = median(sdkTimes);
+    const initCpuMs = median(cpuTimes);
+    const sdkCpuMs = median(sdkCpuTimes);
     perFunction[name] = {
       kb: round(bytes / 1024, 1),
       initMs: round(initMs, 1),
       sdkMs: round(sdkMs, 1),
       initToSdkFloor: round(initMs / sdkMs, 2),
+      initToSdkFloorCpu: round(initCpuMs / sdkCpuMs, 2),
+      initCpuMs: round(initCpuMs, 1),
+      sdkCpuMs: round(sdkCpuMs, 1),
       sdkModules,
       sdkAtInit,
       biggestInputs: biggestInputs(result.metafile),
@@ -159,6 +177,7 @@ export async function measureBundles(options: { imports?: number; only?: Functio
     bundleKb: Object.fromEntries(names.map((n) => [n, perFunction[n].kb])) as Record<FunctionName, number>,
     initMs: Object.fromEntries(names.map((n) => [n, perFunction[n].initMs])) as Record<FunctionName, number>,
     initToSdkFloor: Object.fromEntries(names.map((n) => [n, perFunction[n].initToSdkFloor])) as Record<FunctionName, number>,
+    initToSdkFloorCpu: Object.fromEntries(names.map((n) => [n, perFunction[n].initToSdkFloorCpu])) as Record<FunctionName, number>,
     perFunction,
     stackDrift: await checkStackBundling(),
     nodeVersion: runtime.nodeVersion,
@@ -176,33 +195,39 @@ async function child(runtime: LambdaRuntime, script: string): Promise<string> {
 }
 
 /** Milliseconds a fresh process takes to import the bundle, and which of `sdkModules` that import loaded. */
-async function timeInit(runtime: LambdaRuntime, outfile: string, sdkModules: string[]): Promise<{ ms: number; loaded: string[] }> {
+async function timeInit(runtime: LambdaRuntime, outfile: string, sdkModules: string[]): Promise<{ ms: number; cpuMs: number; loaded: string[] }> {
   const script = [
     "const { createRequire } = await import('node:module');",
+    'const cpu = process.cpuUsage();',
     'const started = performance.now();',
     `await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
     'const ms = performance.now() - started;',
+    'const used = process.cpuUsage(cpu);',
+    'const cpuMs = (used.user + used.system) / 1000;',
     "const cached = Object.keys(createRequire(process.cwd() + '/').cache);",
     `const loaded = ${JSON.stringify(sdkModules)}.filter((name) => cached.some((path) => path.includes('/node_modules/' + name + '/')));`,
-    'process.stdout.write(JSON.stringify({ ms, loaded }));',
+    'process.stdout.write(JSON.stringify({ ms, cpuMs, loaded }));',
   ].join('\n');
-  const out = JSON.parse(await child(runtime, script)) as { ms: number; loaded: string[] };
+  const out = JSON.parse(await child(runtime, script)) as { ms: number; cpuMs: number; loaded: string[] };
   if (!Number.isFinite(out.ms)) throw new Error(`import probe printed ${JSON.stringify(out)}`);
   return out;
 }
 
-/** Milliseconds a fresh process takes to require `packages` in order, as the functions load the SDK. */
-async function timeSdk(runtime: LambdaRuntime, packages: string[]): Promise<number> {
+/** Milliseconds (wall and CPU) a fresh process takes to require `packages` in order, as the functions load the SDK. */
+async function timeSdk(runtime: LambdaRuntime, packages: string[]): Promise<{ ms: number; cpuMs: number }> {
   const script = [
     "const { createRequire } = await import('node:module');",
     "const load = createRequire(process.cwd() + '/');",
+    'const cpu = process.cpuUsage();',
     'const started = performance.now();',
     `for (const name of ${JSON.stringify(packages)}) load(name);`,
-    'process.stdout.write(String(performance.now() - started));',
+    'const ms = performance.now() - started;',
+    'const used = process.cpuUsage(cpu);',
+    'process.stdout.write(JSON.stringify({ ms, cpuMs: (used.user + used.system) / 1000 }));',
   ].join('\n');
-  const ms = Number(await child(runtime, script));
-  if (!Number.isFinite(ms)) throw new Error('SDK probe printed no time');
-  return ms;
+  const out = JSON.parse(await child(runtime, script)) as { ms: number; cpuMs: number };
+  if (!Number.isFinite(out.ms) || !Number.isFinite(out.cpuMs)) throw new Error('SDK probe printed no time');
+  return out;
 }
 
 /**

@@ -25,6 +25,8 @@ export type Figures = {
   initMs: Record<FunctionName, number>;
   /** Each function's init over the init of the AWS SDK packages it loads, both on Lambda's Node 24 (bench/bundles.ts). */
   initToSdkFloor: Record<FunctionName, number>;
+  /** The same ratio in CPU time, which a busy machine barely moves (bench/bundles.ts). */
+  initToSdkFloorCpu: Record<FunctionName, number>;
   endToEndMs: { p50: number; p99: number };
 };
 
@@ -55,6 +57,7 @@ export function figuresOf(d: Details): Figures {
     bundleKb: d.bundles.bundleKb,
     initMs: d.bundles.initMs,
     initToSdkFloor: d.bundles.initToSdkFloor,
+    initToSdkFloorCpu: d.bundles.initToSdkFloorCpu,
     endToEndMs: d.endToEnd.endToEndMs,
   };
 }
@@ -148,7 +151,8 @@ export function detailText(d: Details): string {
   for (const [name, b] of Object.entries(d.bundles.perFunction)) {
     lines.push(
       `  ${name}: ${b.kb} KB (+${b.sourceMapKb} KB map), init ${b.initMs} ms against ${b.sdkMs} ms for the SDK packages it ` +
-        `loads at init (${b.sdkAtInit.map((m) => m.replace('@aws-sdk/', '')).join(', ')}), ${b.initToSdkFloor}×; later: ` +
+        `loads at init (${b.sdkAtInit.map((m) => m.replace('@aws-sdk/', '')).join(', ')}), ${b.initToSdkFloor}× ` +
+        `(CPU ${b.initCpuMs} / ${b.sdkCpuMs} ms, ${b.initToSdkFloorCpu}×); later: ` +
         `${b.sdkModules.filter((m) => !b.sdkAtInit.includes(m)).map((m) => m.replace('@aws-sdk/', '')).join(', ') || 'none'}; biggest: ` +
         b.biggestInputs.map(([k, kb]) => `${k} ${kb}`).join(', '),
     );

@@ -5,11 +5,9 @@
 // Error.prepareStackTrace; the first such call reads `<bundle>.map` (which cdk ships beside index.mjs) and every frame
 // in the bundle is written as Node writes a source-mapped frame (`at name (/…/shared/x.ts:12:5)`). A cold start that
 // logs no error never reads the map.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
-
-type CallSite = NodeJS.CallSite & { getEnclosingLineNumber?: () => number | null; getEnclosingColumnNumber?: () => number | null };
 
 /**
  * Installs the mapping for the bundle at `bundleUrl` (the running module's `import.meta.url`) when it is a bundle with
@@ -25,10 +23,8 @@ export function mapBundleStacks(bundleUrl: string): boolean {
   const load = (): SourceMap | null => {
     if (map !== undefined) return map;
     map = null;
-    const mapPath = `${bundlePath}.map`;
-    if (!existsSync(mapPath)) return map;
     try {
-      const payload = JSON.parse(readFileSync(mapPath, 'utf8')) as { sources: string[]; sourceRoot?: string };
+      const payload = JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')) as { sources: string[] };
       const mapUrl = new URL(`${bundleUrl}.map`);
       // Sources are relative to the map (esbuild writes them so); Node resolves them the same way.
       payload.sources = payload.sources.map((source) => fileURLToPath(new URL(source, mapUrl)));
@@ -44,26 +40,18 @@ export function mapBundleStacks(bundleUrl: string): boolean {
     if (previous && !trace.some((site) => site.getFileName() === bundleUrl)) return previous(error, trace);
     const frames = trace.map((site) => {
       try {
-        return mappedFrame(site as CallSite, bundleUrl, load) ?? String(site);
+        return mappedFrame(site, bundleUrl, load) ?? String(site);
       } catch {
         return String(site);
       }
     });
-    return [errorHeader(error), ...frames.map((frame) => `    at ${frame}`)].join('\n');
+    return [Error.prototype.toString.call(error), ...frames.map((frame) => `    at ${frame}`)].join('\n');
   };
   return true;
 }
 
-function errorHeader(error: unknown): string {
-  try {
-    return Error.prototype.toString.call(error);
-  } catch {
-    return '<error>';
-  }
-}
-
 /** `site` as Node writes a source-mapped frame, or undefined when it is not in the bundle or has no mapping. */
-function mappedFrame(site: CallSite, bundleUrl: string, load: () => SourceMap | null): string | undefined {
+function mappedFrame(site: NodeJS.CallSite, bundleUrl: string, load: () => SourceMap | null): string | undefined {
   const file = site.getFileName() ?? site.getScriptNameOrSourceURL();
   const line = site.getLineNumber();
   const column = site.getColumnNumber();
@@ -73,16 +61,8 @@ function mappedFrame(site: CallSite, bundleUrl: string, load: () => SourceMap | 
   const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
   if (entry.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
   const location = `${entry.originalSource}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
-  const name = originalName(site, map) ?? site.getFunctionName();
+  // The function's name as V8 has it (minified), as Node writes it with --enable-source-maps.
+  const name = site.getFunctionName();
   const prefix = `${site.isAsync() ? 'async ' : ''}${site.isConstructor() ? 'new ' : ''}`;
   return name ? `${prefix}${name} (${location})` : `${prefix}${location}`;
-}
-
-// The enclosing function's name before minifying, as Node finds it: the name mapped at the function's start.
-function originalName(site: CallSite, map: SourceMap): string | undefined {
-  const line = site.getEnclosingLineNumber?.();
-  const column = site.getEnclosingColumnNumber?.();
-  if (!line || !column) return undefined;
-  const { name } = map.findEntry(line - 1, column - 1) as { name?: string };
-  return name || undefined;
 }
