@@ -79,6 +79,7 @@ describe('the local console in chromium', () => {
     await page.getByRole('button', { name: 'Send reply' }).click();
     const status = page.locator('[data-reply-status="posted"]');
     await status.waitFor({ timeout: 5000 });
+    expect(await page.getByLabel('Reply on X').inputValue()).toBe('');
     expect(await page.locator('li[data-reply-id] .meta').first().textContent()).toMatch(/posted · X \d+/);
   });
 

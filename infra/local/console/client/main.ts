@@ -168,6 +168,13 @@ function renderConversation(): HTMLElement {
   };
   textarea.addEventListener('input', update);
   update();
+  // The request's fields as contract/openapi.json has them: a mention's reply may name the post it goes under.
+  const under = h(
+    'select',
+    { id: 'reply-under' },
+    h('option', { value: '' }, 'the latest post that summoned the brand (default)'),
+    ...view.messages.filter((m) => m.direction === 'inbound' && !m.redacted).map((m) => h('option', { value: m.id }, `${m.text.slice(0, 60)} (X ${m.xId})`)),
+  ) as HTMLSelectElement;
   const form = h(
     'form',
     {
@@ -176,14 +183,17 @@ function renderConversation(): HTMLElement {
         void (async () => {
           const { error } = await api.POST('/tickets/{ticketId}/replies', {
             params: { path: { ticketId: ticket.id }, header: { 'Idempotency-Key': crypto.randomUUID() } },
-            body: { text: textarea.value },
+            body: { text: textarea.value, ...(under.value ? { inReplyToMessageId: under.value } : {}) },
           });
           state.notice = error ? `reply refused: ${error.error.message}` : 'reply queued';
+          if (!error) textarea.value = '';
           await loadTicket();
           render();
         })();
       },
     },
+    ticket.channel === 'mention' && h('label', { for: 'reply-under' }, 'Reply under'),
+    ticket.channel === 'mention' && under,
     h('label', { for: 'reply-text' }, ticket.channel === 'dm' ? 'Reply by DM' : 'Reply on X'),
     textarea,
     counter,
@@ -380,6 +390,7 @@ function render(): void {
   const open = new Set([...document.querySelectorAll('details[open]')].map((d) => d.getAttribute('data-webhook-id')));
   const focusedId = document.activeElement?.id;
   const draft = (document.getElementById('reply-text') as HTMLTextAreaElement | null)?.value;
+  const underDraft = (document.getElementById('reply-under') as HTMLSelectElement | null)?.value;
   const nav = h(
     'nav',
     { 'aria-label': 'Views' },
@@ -397,6 +408,8 @@ function render(): void {
     textarea.value = draft;
     textarea.dispatchEvent(new Event('input'));
   }
+  const under = document.getElementById('reply-under') as HTMLSelectElement | null;
+  if (under && underDraft && [...under.options].some((o) => o.value === underDraft)) under.value = underDraft;
   if (focusedId) document.getElementById(focusedId)?.focus();
 }
 
