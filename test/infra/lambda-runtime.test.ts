@@ -247,9 +247,11 @@ afterAll(async () => {
 });
 
 describe(`the deployment assets on Lambda's runtime (Node ${LAMBDA_NODE_VERSION}, SDK only on NODE_PATH)`, () => {
-  it.each(FUNCTION_NAMES)('%s loads from its asset, with the SDK resolving from NODE_PATH alone', async (name) => {
+  it.each(FUNCTION_NAMES)('%s loads from its asset, with the SDK resolving from NODE_PATH alone, and no fetch at init', async (name) => {
     const fn = await lambda(name);
     expect(fn.version).toBe(runtime.nodeVersion);
+    // An ESM import of node:http loads Node's fetch implementation (~20 ms of the cold start); none needs it at init.
+    expect(fn.fetchAtInit).toBe(false);
     for (const [pkg, path] of Object.entries(fn.resolved)) {
       expect(path, pkg).not.toBeNull();
       expect(path!.startsWith(runtime.nodePath), `${pkg} resolved from ${path}`).toBe(true);
