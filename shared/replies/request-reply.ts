@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Reply } from '../tickets/model';
 import type { StoredReply, TicketStore } from '../tickets/ticket-store';
+import { composeReplyText } from './handoff';
 import { DM_MAX_CHARACTERS, replyTarget } from './reply-target';
 import { targetRefusal, type Refusal } from './preflight';
 import { capMicroUsd, replyCostMicroUsd, spendPeriods, usd, type SpendCounter, type XPrices } from './spend';
@@ -61,13 +62,7 @@ export type RequestReplyDeps = {
   spend?: { counter: SpendCounter; monthlyCapUsd?: number; prices?: XPrices };
 };
 
-/**
- * X's link that opens a DM with the account (X's "Direct Message deep link": `recipient_id` is the account's numeric
- * id). A link in a post: it counts 23 weighted characters, and X bills a post with a link at its link price.
- */
-export function dmHandoffLink(account: Account): string {
-  return `https://x.com/messages/compose?recipient_id=${account.xUserId}`;
-}
+export { dmHandoffLink } from './handoff';
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('base64url');
 
@@ -87,8 +82,7 @@ export async function requestReply(
   if (request.handoff && (view.ticket.channel === 'dm' || !deps.posting)) {
     throw new ValidationError('handoff: a DM ticket is already a DM conversation', 'handoff');
   }
-  const typed = request.text.normalize('NFC');
-  const text = request.handoff === 'dm' && deps.posting ? `${typed.trimEnd()}\n${dmHandoffLink(deps.posting.account)}` : typed;
+  const text = deps.posting ? composeReplyText(request.text, request.handoff, deps.posting.account) : request.text.normalize('NFC');
   const checked = await checkText(text, view.ticket.channel, request.split === true);
   const parts = checked?.parts;
 

@@ -11,9 +11,12 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import axe from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dmHandoffLink } from '../../shared/replies/handoff';
+import { splitThread } from '../../shared/replies/split';
 import { weightedLength } from '../../shared/x/weighted-length';
 import { LOCAL_AWS } from '../../infra/local/services';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
+import { nextXId, xaaMention, xaaReply } from '../support/x-payloads';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const SHOTS = process.env.CONSOLE_SCREENSHOTS_DIR ?? join(tmpdir(), 'support-bridge-console-shots');
@@ -142,5 +145,64 @@ describe('the local console in chromium', () => {
     await page.getByRole('button', { name: 'Redrive the DLQ' }).click();
     await expect.poll(() => page.locator('#notice').textContent()).toBe('redrive: 1 event(s) sent again');
     await expect.poll(() => posted.locator('summary').textContent(), { timeout: 5000 }).toContain('2 attempt(s), last 204');
+  });
+
+  // The reply form's `split` and `handoff` (after the events' counts above, which a thread's events would change), on a
+  // ticket of its own: the first one's only post was deleted. The customer writes again, not naming the account.
+  const author = { id: '4200000001', username: 'console_thread', name: 'Thread Customer' };
+  const ticketId = `mn-${author.id}-1`;
+  const followUpText = 'also the lid was cracked';
+
+  it("posts a split reply as a thread and shows each part's X id", async () => {
+    const postId = nextXId();
+    expect((await bridge.postWebhook(xaaMention({ id: postId, author }))).status).toBe(200);
+    const followUp = xaaReply({ id: nextXId(), author, text: followUpText, inReplyTo: { id: postId, user: author } });
+    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.locator(`[data-ticket-id="${ticketId}"]`).click({ timeout: 5000 });
+    expect((await bridge.postWebhook(followUp)).status).toBe(200);
+    const text = `Thanks for waiting. ${'We found the parcel at the depot and it leaves today, tracking follows by DM. '.repeat(5)}`.trim();
+    const parts = splitThread(text);
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    await page.getByLabel('Reply on X').fill(text);
+    await page.getByLabel('Post as a thread (split)').check();
+    // The preview is the API's own split: the same parts, word for word.
+    await expect.poll(() => page.locator('#split-preview .split').count()).toBe(parts.length);
+    const previewed = await page.locator('#split-preview .split').allTextContents();
+    previewed.forEach((line, i) => expect(line.endsWith(parts[i]!)).toBe(true));
+    expect(await page.locator('#reply-count').textContent()).toContain('posted as a thread');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    const reply = page.locator('li[data-reply-id]', { has: page.locator('[data-reply-status="posted"]') }).filter({ has: page.locator('li[data-part]') });
+    await reply.waitFor({ timeout: 5000 });
+    const shown = await reply.locator('li[data-part]').allTextContents();
+    expect(shown).toHaveLength(parts.length);
+    const ids = shown.map((line, i) => {
+      expect(line).toContain(parts[i]);
+      return /^X (\d+) · /.exec(line)?.[1];
+    });
+    expect(new Set(ids).size).toBe(parts.length);
+    expect(ids.every((id) => id !== undefined)).toBe(true);
+  });
+
+  it('counts the DM hand-off link in the live counter, as the API composes it', async () => {
+    const text = 'Happy to sort this out in private';
+    await page.getByLabel('Reply on X').fill(text);
+    await expect.poll(() => page.locator('#reply-count').textContent()).toContain(`${weightedLength(text).weightedLength} / 280`);
+    await page.getByLabel(/Hand off to DM/).check();
+    const composed = `${text}\n${dmHandoffLink({ xUserId: bridge.config.x.botUserId })}`;
+    // A link counts 23 whatever its length, and its own line 1 more.
+    expect(weightedLength(composed).weightedLength).toBe(weightedLength(text).weightedLength + 24);
+    await expect.poll(() => page.locator('#reply-count').textContent()).toContain(`${weightedLength(composed).weightedLength} / 280`);
+    await page.getByLabel(/Hand off to DM/).uncheck();
+    await page.getByLabel('Reply on X').fill('');
+  });
+
+  it("shows the API's not_summoned refusal with its code", async () => {
+    const option = page.locator('#reply-under option', { hasText: followUpText });
+    await option.waitFor({ state: 'attached', timeout: 5000 });
+    await page.getByLabel('Reply under').selectOption((await option.getAttribute('value')) ?? '');
+    await page.getByLabel('Reply on X').fill('Sorry about the lid!');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('reply refused (422 not_summoned)');
+    expect(await accessibilityViolations()).toEqual([]);
   });
 });

@@ -5,7 +5,10 @@
 import createClient from 'openapi-fetch';
 import { Webhook } from 'standardwebhooks';
 import type { components, paths } from '../../../../contract/openapi';
-import { MAX_WEIGHTED_LENGTH, weightedLength } from '../../../../shared/x/weighted-length';
+import { composeReplyText } from '../../../../shared/replies/handoff';
+import { planPost } from '../../../../shared/replies/post-text';
+import { splitThread } from '../../../../shared/replies/split';
+import { weightedLength } from '../../../../shared/x/weighted-length';
 
 type Ticket = components['schemas']['Ticket'];
 type TicketView = components['schemas']['TicketView'];
@@ -40,6 +43,9 @@ const state = {
   verified: new Map<string, string>(),
   notice: '',
   dlq: undefined as { count: number; lines: string[] } | undefined,
+  /** The reply form's options, kept across renders like its draft. */
+  replySplit: false,
+  replyHandoff: false,
 };
 
 const session = (await (await fetch('/console/session')).json()) as Session;
@@ -63,19 +69,10 @@ async function loadTicket(): Promise<void> {
   else state.ticket = data;
 }
 
-/** X's count for a reply, and how a longer text would be split into posts under the limit, word by word. */
-function splitPreview(text: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (const word of text.split(/(\s+)/)) {
-    const next = current + word;
-    if (current.trim() && weightedLength(next.trim()).weightedLength > MAX_WEIGHTED_LENGTH) {
-      parts.push(current.trim());
-      current = word.trimStart();
-    } else current = next;
-  }
-  if (current.trim()) parts.push(current.trim());
-  return parts;
+/** A 422's code and message as the API gave them, with what it measured (a too_long's `parts` as a thread). */
+function refusalText(status: number, error: { code: string; message: string; [k: string]: unknown }): string {
+  const parts = typeof error.parts === 'number' ? ` (as a thread: ${error.parts} parts)` : '';
+  return `reply refused (${status} ${error.code}): ${error.message}${parts}`;
 }
 
 async function simulate(body: Record<string, unknown>): Promise<void> {
@@ -135,7 +132,15 @@ function renderReply(reply: Reply): HTMLElement {
       reply.xId ? ` · X ${reply.xId}` : '',
       reply.xIds && reply.xIds.length > 1 ? ` · X ${reply.xIds.join(', ')}` : '',
     ),
-    h('p', {}, reply.text),
+    reply.parts && reply.parts.length > 1
+      ? h(
+          'ol',
+          { class: 'plain', 'aria-label': `Thread of ${reply.parts.length} posts` },
+          ...reply.parts.map((part, i) =>
+            h('li', { class: 'split', 'data-part': String(i + 1) }, h('span', { class: 'meta' }, reply.xIds?.[i] ? `X ${reply.xIds[i]} · ` : 'not posted · '), part),
+          ),
+        )
+      : h('p', {}, reply.text),
     reply.error && h('p', { class: 'bad' }, `${reply.error.code}: ${reply.error.message}`),
   );
 }
@@ -147,26 +152,38 @@ function renderConversation(): HTMLElement {
   const counter = h('p', { id: 'reply-count', 'aria-live': 'polite' });
   const preview = h('div', { id: 'split-preview' });
   const textarea = h('textarea', { id: 'reply-text', name: 'text', required: true, 'aria-describedby': 'reply-count' }) as HTMLTextAreaElement;
+  // Mention tickets: the request's `split` and `handoff` as contract/openapi.json has them.
+  const split = h('input', { id: 'reply-split', type: 'checkbox', checked: state.replySplit, 'aria-describedby': 'split-preview' }) as HTMLInputElement;
+  const handoff = h('input', { id: 'reply-handoff', type: 'checkbox', checked: state.replyHandoff, 'aria-describedby': 'reply-count' }) as HTMLInputElement;
   const update = () => {
-    const text = textarea.value;
+    state.replySplit = split.checked;
+    state.replyHandoff = handoff.checked;
     if (ticket.channel === 'dm') {
-      counter.textContent = `${text.length} / 10000 characters (a DM)`;
+      counter.textContent = `${[...textarea.value.normalize('NFC')].length} / 10000 characters (a DM)`;
       return;
     }
+    // The text the API will post (shared/replies/handoff.ts), measured and planned by the API's own code.
+    const text = composeReplyText(textarea.value, handoff.checked ? 'dm' : undefined, { xUserId: session.bot.id });
     const measured = weightedLength(text);
     const over = measured.weightedLength > measured.max;
-    counter.className = over ? 'bad' : '';
-    counter.textContent = `${measured.weightedLength} / ${measured.max} as X counts${over ? ': the API would refuse this (422)' : ''}`;
+    const plan = text.trim() ? planPost(text, split.checked) : {};
+    const refusal = 'refusal' in plan ? plan.refusal : undefined;
+    counter.className = refusal ? 'bad' : '';
+    counter.textContent =
+      `${measured.weightedLength} / ${measured.max} as X counts` +
+      (handoff.checked ? ' (with the DM hand-off link, 23)' : '') +
+      (refusal ? `: the API would refuse this (422 ${refusal.code})` : over ? `: posted as a thread` : '');
     preview.replaceChildren();
     if (over) {
-      const parts = splitPreview(text);
+      // The parts the API posts with split (shared/replies/split.ts); without it, what split would make.
+      const parts = 'parts' in plan && plan.parts ? plan.parts : splitThread(text);
       preview.append(
-        h('p', { class: 'meta' }, `Split preview: ${parts.length} posts`),
+        h('p', { class: 'meta' }, split.checked ? `Thread: ${parts.length} posts` : `Split preview: ${parts.length} posts with "Post as a thread"`),
         ...parts.map((part, i) => h('div', { class: 'split' }, h('span', { class: 'meta' }, `${i + 1}/${parts.length} · ${weightedLength(part).weightedLength} `), part)),
       );
     }
   };
-  textarea.addEventListener('input', update);
+  for (const input of [textarea, split, handoff]) input.addEventListener(input === textarea ? 'input' : 'change', update);
   update();
   // The request's fields as contract/openapi.json has them: a mention's reply may name the post it goes under.
   const under = h(
@@ -181,12 +198,21 @@ function renderConversation(): HTMLElement {
       onsubmit: (event: Event) => {
         event.preventDefault();
         void (async () => {
-          const { error } = await api.POST('/tickets/{ticketId}/replies', {
+          const { error, response } = await api.POST('/tickets/{ticketId}/replies', {
             params: { path: { ticketId: ticket.id }, header: { 'Idempotency-Key': crypto.randomUUID() } },
-            body: { text: textarea.value, ...(under.value ? { inReplyToMessageId: under.value } : {}) },
+            body: {
+              text: textarea.value,
+              ...(under.value ? { inReplyToMessageId: under.value } : {}),
+              ...(ticket.channel === 'mention' && split.checked ? { split: true } : {}),
+              ...(ticket.channel === 'mention' && handoff.checked ? { handoff: 'dm' as const } : {}),
+            },
           });
-          state.notice = error ? `reply refused: ${error.error.message}` : 'reply queued';
-          if (!error) textarea.value = '';
+          state.notice = error ? refusalText(response.status, error.error) : 'reply queued';
+          if (!error) {
+            textarea.value = '';
+            state.replySplit = false;
+            state.replyHandoff = false;
+          }
           await loadTicket();
           render();
         })();
@@ -196,6 +222,8 @@ function renderConversation(): HTMLElement {
     ticket.channel === 'mention' && under,
     h('label', { for: 'reply-text' }, ticket.channel === 'dm' ? 'Reply by DM' : 'Reply on X'),
     textarea,
+    ticket.channel === 'mention' && h('div', {}, split, h('label', { for: 'reply-split', style: 'display:inline' }, ' Post as a thread (split)')),
+    ticket.channel === 'mention' && h('div', {}, handoff, h('label', { for: 'reply-handoff', style: 'display:inline' }, ' Hand off to DM (adds the link that opens a DM)')),
     counter,
     preview,
     h('button', { type: 'submit', class: 'primary' }, 'Send reply'),
