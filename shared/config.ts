@@ -5,6 +5,7 @@ import { xchatSettingsFrom, type XChatSettings } from './x/xchat-keys';
 import en from 'zod/v4/locales/en.js';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors';
+import { lazySchema } from './lazy-schema';
 import { parseBrandRules, parseBrandRulesFile, type BrandRules } from './rules/brand-rules';
 import { parseListenQueries } from './x/listen-query';
 
@@ -15,11 +16,11 @@ import { parseListenQueries } from './x/listen-query';
 // `z.locales.en` would bundle every locale (~260 KB).
 z.config(en());
 
-const numericId = z.string().check(z.regex(/^\d{1,20}$/, 'must be a numeric X user id'));
-const hours = z.coerce.number().check(z.int(), z.minimum(0), z.maximum(24 * 365));
-const httpUrl = z.url({ protocol: /^https?$/ });
+const numericId = lazySchema(() => z.string().check(z.regex(/^\d{1,20}$/, 'must be a numeric X user id')));
+const hours = lazySchema(() => z.coerce.number().check(z.int(), z.minimum(0), z.maximum(24 * 365)));
+const httpUrl = lazySchema(() => z.url({ protocol: /^https?$/ }));
 // X caps pay-per-use reads at 3 million a month (pricing.mdx): a day's budget above that cannot be spent.
-const readsPerDay = z.coerce.number().check(z.int('must be a whole number of reads'), z.minimum(0), z.maximum(3_000_000));
+const readsPerDay = lazySchema(() => z.coerce.number().check(z.int('must be a whole number of reads'), z.minimum(0), z.maximum(3_000_000)));
 
 /** The values that are secrets: on AWS they come from the brand's Secrets Manager secret, never from the environment. */
 export const secretValuesSchema = z.object({
@@ -46,7 +47,7 @@ export type SecretValues = z.infer<typeof secretValuesSchema>;
  * successor in the same secret while the other side switches over. Optional, and read only by the function that
  * reads the value it accompanies (ROTATION_COMPANIONS).
  */
-const rotationValuesSchema = z.object({
+const rotationValuesSchema = lazySchema(() => z.object({
   /** The consumer secret X used before: deliveries signed with it are still accepted. */
   X_API_SECRET_PREVIOUS: z.optional(z.string().check(z.minLength(1))),
   /** The helpdesk's secret before: events carry a signature with it too (`v1,<new> v1,<old>`). */
@@ -54,7 +55,7 @@ const rotationValuesSchema = z.object({
   /** The bearer token before: accepted until HELPDESK_API_TOKEN_PREVIOUS_UNTIL, never after. */
   HELPDESK_API_TOKEN_PREVIOUS: secretValuesSchema.shape.HELPDESK_API_TOKEN,
   HELPDESK_API_TOKEN_PREVIOUS_UNTIL: z.optional(z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time' })),
-});
+}));
 export type RotationName = keyof z.infer<typeof rotationValuesSchema>;
 
 /** The rotation values that go with a secret value: a function given the value also gets these, when present. */
@@ -82,11 +83,11 @@ export const BRIDGE_SECRETS: readonly SecretName[] = ['X_API_KEY', 'X_API_SECRET
 export const OPTIONAL_SECRETS: ReadonlySet<SecretName> = new Set<SecretName>(['X_CHAT_KEYS']);
 
 // 0 turns reconciliation off; otherwise at least a minute (EventBridge Scheduler's finest rate) and at most a day.
-const reconcileSeconds = z.coerce
+const reconcileSeconds = lazySchema(() => z.coerce
   .number()
-  .check(z.int('must be a whole number of seconds'), z.refine((n) => n === 0 || (n >= 60 && n <= 86_400), 'must be 0 or 60 to 86400'));
+  .check(z.int('must be a whole number of seconds'), z.refine((n) => n === 0 || (n >= 60 && n <= 86_400), 'must be 0 or 60 to 86400')));
 
-const envSchema = z.object({
+const envSchema = lazySchema(() => z.object({
   BRAND: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/, 'must be a lowercase slug ([a-z0-9-], at most 40)')),
   X_BOT_USER_ID: numericId,
   X_BOT_USERNAME: z.string().check(z.regex(/^@?\w{1,15}$/, 'must be an X handle')),
@@ -101,6 +102,8 @@ const envSchema = z.object({
   X_REPLY_POLICY: z._default(z.enum(['summoned', 'any']), 'summoned'),
   /** The most X spend (at X's prices) replies may cause in a calendar month, in US dollars (shared/replies/spend.ts). */
   X_MONTHLY_SPEND_CAP_USD: z.optional(z.coerce.number().check(z.positive('must be a positive number of dollars'))),
+  /** `true` lets a reply's attachment URL be http on loopback (tests, `npm start`); never set in the stack (shared/replies/reply-media.ts). */
+  X_REPLY_MEDIA_ALLOW_LOOPBACK: z._default(z.enum(['true', 'false']), 'false'),
   /** The brand's listening queries (shared/x/listen.ts), separated by `;`; read on the reconciler's schedule. */
   X_LISTEN_QUERIES: z.optional(z.string()),
   /** Locally: a JSON file of the brand's rules (shared/rules/brand-rules.ts). */
@@ -121,7 +124,7 @@ const envSchema = z.object({
   SQS_ENDPOINT: z.optional(httpUrl),
   /** A loopback S3 emulator (tests); unset on AWS. */
   S3_ENDPOINT: z.optional(httpUrl),
-});
+}));
 
 export type Config = {
   brand: string;
@@ -143,6 +146,8 @@ export type Config = {
     replyPolicy: 'summoned' | 'any';
     /** X_MONTHLY_SPEND_CAP_USD: replies that would pass it are refused; absent = no cap. */
     monthlySpendCapUsd?: number;
+    /** X_REPLY_MEDIA_ALLOW_LOOPBACK: attachment URLs may be http on loopback (tests, `npm start`; never the stack). */
+    replyMediaAllowLoopback: boolean;
     /** X_LISTEN_QUERIES: the brand's listening queries, run with each reconciliation; empty = no listening. */
     listenQueries: string[];
     /** X_CHAT_KEYS: how to unlock the brand's XChat keys; absent when XChat is not set up. */
@@ -219,6 +224,7 @@ export function parseConfig(env: Env, secrets: Env = env, needs: readonly Secret
       readBudgetPerDay: e.X_READ_BUDGET_PER_DAY,
       reconcileIntervalSeconds: e.X_RECONCILE_INTERVAL_SECONDS,
       replyPolicy: e.X_REPLY_POLICY,
+      replyMediaAllowLoopback: e.X_REPLY_MEDIA_ALLOW_LOOPBACK === 'true',
       ...(e.X_MONTHLY_SPEND_CAP_USD === undefined ? {} : { monthlySpendCapUsd: e.X_MONTHLY_SPEND_CAP_USD }),
       listenQueries: listen.queries,
       ...(s.X_CHAT_KEYS ? { chat: xchatSettingsFrom(s.X_CHAT_KEYS) } : {}),

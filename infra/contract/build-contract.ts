@@ -2,11 +2,13 @@
 // generated from the zod schemas the code validates with, so the published contract cannot drift from the code.
 // test/unit/contract-files.test.ts fails when the committed files differ from what this builds.
 import * as z from 'zod/mini';
+import './schema-order';
 import { channelHealthEventSchema, ticketEventBodySchema, ticketEventSchemas } from '../../shared/helpdesk/events';
 import { replyRequestSchema } from '../../shared/replies/request-reply';
 import {
   apiErrorSchema,
   attachmentLinkSchema,
+  buildApiSchemas,
   listTicketsQuerySchema,
   replyAcceptedSchema,
   statusChangeSchema,
@@ -16,6 +18,10 @@ import {
 } from '../../shared/tickets/ticket-api';
 
 type Json = Record<string, unknown>;
+// The API's schemas are built on first use: build them now, after the events' and the reply request's (see
+// schema-order.ts), which is the order the registry lists them in the OpenAPI document's components.
+buildApiSchemas();
+
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const idOf = (schema: z.ZodMiniType) => {
   const id = z.globalRegistry.get(schema)?.id;

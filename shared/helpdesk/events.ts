@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import type { Attachment, Message, Reply, Ticket, TicketChange, TicketEventType } from '../tickets/model';
 import { channelSchema, replyStatusSchema, ticketStatusSchema } from '../tickets/model';
 import { channelStatusSchema, type ChannelHealth } from '../channel/channel-health';
+import { lazySchema } from '../lazy-schema';
 
 // Timestamps are ISO 8601 strings as the bridge stores them. Documented as `format: date-time` rather than checked
 // with z.iso.datetime(), whose long regex would clutter the published schema and add nothing integrators need.
@@ -25,7 +26,8 @@ export function described<T extends z.ZodMiniType>(schema: T, description: strin
 // must not say `additionalProperties: false`, or a consumer validating strictly would break when a field is added.
 
 /** A ticket as the helpdesk sees it: the stored ticket without the bridge's bookkeeping (`lastChange`). */
-export const helpdeskTicketSchema = z
+export const helpdeskTicketSchema = lazySchema(() =>
+  z
   .looseObject({
     id: z.string().register(z.globalRegistry, {
       description: 'Stable ticket id: `mn-<customer X user id>-<n>` for mention tickets, `dm-<customer X user id>-<n>` for DMs.',
@@ -91,11 +93,12 @@ export const helpdeskTicketSchema = z
       description: 'What the brand\'s first matching priority rule said of the opening message. Absent: no rule matched (normal).',
     }),
   })
-  .register(z.globalRegistry, { id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' });
+  .register(z.globalRegistry, { id: 'Ticket', title: 'Ticket', description: 'A support ticket: one conversation with one customer on X.' }));
 export type HelpdeskTicket = z.infer<typeof helpdeskTicketSchema>;
 
 /** A photo, video, GIF or file on a message, as the helpdesk sees it. */
-export const helpdeskAttachmentSchema = z
+export const helpdeskAttachmentSchema = lazySchema(() =>
+  z
   .looseObject({
     id: z.string().register(z.globalRegistry, {
       description: 'Stable attachment id (`att-<X media key>`), the same in every event and API answer.',
@@ -138,11 +141,12 @@ export const helpdeskAttachmentSchema = z
         description: 'Set when the bridge could not keep a copy of media X serves only to the brand account.',
       }),
   })
-  .register(z.globalRegistry, { id: 'Attachment', title: 'Attachment', description: 'A photo, video, GIF or file on a message.' });
+  .register(z.globalRegistry, { id: 'Attachment', title: 'Attachment', description: 'A photo, video, GIF or file on a message.' }));
 export type HelpdeskAttachment = z.infer<typeof helpdeskAttachmentSchema>;
 
 /** A link in a message's text, as the customer typed it. */
-export const helpdeskLinkSchema = z
+export const helpdeskLinkSchema = lazySchema(() =>
+  z
   .looseObject({
     url: z.string().register(z.globalRegistry, { description: 'X\'s t.co wrapper of the link.' }),
     expandedUrl: z.string().register(z.globalRegistry, {
@@ -150,10 +154,11 @@ export const helpdeskLinkSchema = z
     }),
     displayUrl: z.string().register(z.globalRegistry, { description: 'The shortened form X displays.' }),
   })
-  .register(z.globalRegistry, { id: 'Link', title: 'Link', description: 'A link in a message, as the customer typed it.' });
+  .register(z.globalRegistry, { id: 'Link', title: 'Link', description: 'A link in a message, as the customer typed it.' }));
 
 /** The post a quote quotes. */
-export const helpdeskQuotedSchema = z
+export const helpdeskQuotedSchema = lazySchema(() =>
+  z
   .looseObject({
     xId: z.string().register(z.globalRegistry, { description: 'The quoted post\'s id on X.' }),
     text: z.optional(z.string()).register(z.globalRegistry, {
@@ -169,10 +174,11 @@ export const helpdeskQuotedSchema = z
       )
       .register(z.globalRegistry, { description: 'Who wrote the quoted post, when known.' }),
   })
-  .register(z.globalRegistry, { id: 'QuotedPost', title: 'Quoted post', description: 'The post a quote post quotes.' });
+  .register(z.globalRegistry, { id: 'QuotedPost', title: 'Quoted post', description: 'The post a quote post quotes.' }));
 
 /** A message (an X post or DM) as the helpdesk sees it. */
-export const helpdeskMessageSchema = z
+export const helpdeskMessageSchema = lazySchema(() =>
+  z
   .looseObject({
     id: z.string().register(z.globalRegistry, {
       description: 'Stable message id (`msg-<X id>`); use it as `inReplyToMessageId` when replying.',
@@ -242,11 +248,12 @@ export const helpdeskMessageSchema = z
       description: 'For an `encrypted` message: a sentence for the agent saying an encrypted message arrived and what to do.',
     }),
   })
-  .register(z.globalRegistry, { id: 'Message', title: 'Message', description: 'One X post or direct message in a ticket.' });
+  .register(z.globalRegistry, { id: 'Message', title: 'Message', description: 'One X post or direct message in a ticket.' }));
 export type HelpdeskMessage = z.infer<typeof helpdeskMessageSchema>;
 
 /** Why X refused a reply, worded for the agent who has to decide what to do next. */
-export const replyErrorSchema = z
+export const replyErrorSchema = lazySchema(() =>
+  z
   .looseObject({
     code: z.string().register(z.globalRegistry, {
       description: 'A stable machine-readable reason, for example `duplicate_content` or `not_summoned`.',
@@ -255,10 +262,11 @@ export const replyErrorSchema = z
       description: 'What happened and what the agent can do about it, in plain words.',
     }),
   })
-  .register(z.globalRegistry, { id: 'ReplyError', title: 'Reply error', description: 'Why a reply could not be posted.' });
+  .register(z.globalRegistry, { id: 'ReplyError', title: 'Reply error', description: 'Why a reply could not be posted.' }));
 
 /** A reply the helpdesk asked the bridge to post, as the helpdesk sees it. */
-export const helpdeskReplySchema = z
+export const helpdeskReplySchema = lazySchema(() =>
+  z
   .looseObject({
     id: z.string().register(z.globalRegistry, { description: 'The reply id the bridge returned when the reply was requested.' }),
     ticketId: z.string().register(z.globalRegistry, { description: 'The ticket the reply belongs to.' }),
@@ -291,12 +299,12 @@ export const helpdeskReplySchema = z
     id: 'Reply',
     title: 'Reply',
     description: 'A reply posted (or to be posted) through the brand account.',
-  });
+  }));
 export type HelpdeskReply = z.infer<typeof helpdeskReplySchema>;
 
-const eventTimestamp = timestamp(
+const eventTimestamp = lazySchema(() => timestamp(
   'When the change happened. Stays the same on every retry; the `webhook-timestamp` header is the time of the attempt.',
-);
+));
 
 function eventSchema<T extends TicketEventType, D extends z.core.$ZodLooseShape>(
   type: T,
@@ -314,7 +322,7 @@ function eventSchema<T extends TicketEventType, D extends z.core.$ZodLooseShape>
 }
 
 /** One schema per event type, keyed by type: the published JSON Schema files are generated from these. */
-export const ticketEventSchemas = {
+export const ticketEventSchemas = lazySchema(() => ({
   'ticket.created': eventSchema(
     'ticket.created',
     'TicketCreatedEvent',
@@ -378,10 +386,11 @@ export const ticketEventSchemas = {
       'every version\'s X id, oldest first. `data.message.id` stays the first version\'s: replace your copy\'s text.',
     { message: helpdeskMessageSchema },
   ),
-} as const satisfies Record<TicketEventType, z.ZodMiniType>;
+}) as const satisfies Record<TicketEventType, z.ZodMiniType>);
 
 /** The body of every ticket event POSTed to the helpdesk, told apart by `type`. */
-export const ticketEventBodySchema = z
+export const ticketEventBodySchema = lazySchema(() =>
+  z
   .discriminatedUnion('type', [
     ticketEventSchemas['ticket.created'],
     ticketEventSchemas['ticket.message_added'],
@@ -398,7 +407,7 @@ export const ticketEventBodySchema = z
     description:
       'A change to a ticket, POSTed to HELPDESK_WEBHOOK_URL and signed per Standard Webhooks. Delivery is at least ' +
       'once: the `webhook-id` header is the same on every retry, so dedupe on it, and order by `data.ticket.sequence`.',
-  });
+  }));
 export type TicketEventBody = z.infer<typeof ticketEventBodySchema>;
 
 /** An event ready to send: the body plus the id that names it on every attempt. */
@@ -625,7 +634,8 @@ export function toTicketEvent(ticket: Ticket, ctx: TicketEventContext = {}): Tic
 }
 
 /** The brand's X channel as the helpdesk sees it in `channel.health_changed`. */
-export const helpdeskChannelSchema = z
+export const helpdeskChannelSchema = lazySchema(() =>
+  z
   .looseObject({
     brand: z.string().register(z.globalRegistry, { description: 'The brand slug of the bridge that sent the event.' }),
     status: described(
@@ -660,11 +670,12 @@ export const helpdeskChannelSchema = z
     id: 'Channel',
     title: 'Channel',
     description: 'The health of the brand\'s X channel: whether customers\' messages arrive and replies go out.',
-  });
+  }));
 export type HelpdeskChannel = z.infer<typeof helpdeskChannelSchema>;
 
 /** `channel.health_changed`: no ticket, the channel's new state. */
-export const channelHealthEventSchema = z
+export const channelHealthEventSchema = lazySchema(() =>
+  z
   .looseObject({
     type: z.literal('channel.health_changed'),
     timestamp: eventTimestamp,
@@ -677,7 +688,7 @@ export const channelHealthEventSchema = z
       'The brand\'s X channel changed status: `data.channel.status` is the new one, `reason` a stable code and ' +
       '`detail` what to do. Sent once per change (the same status is never announced twice in a row), and again with ' +
       'status ok when the condition clears. Signed and retried like ticket events; order by `data.channel.sequence`.',
-  });
+  }));
 export type ChannelHealthEventBody = z.infer<typeof channelHealthEventSchema>;
 
 /** Every event the helpdesk receives: a ticket event or a channel event, told apart by `type`. */
@@ -710,4 +721,26 @@ export function toChannelEvent(channel: ChannelHealth): { webhookId: string; bod
       },
     },
   };
+}
+
+/**
+ * Builds every schema of this file in the order it declares them. Each is built on first use (lazySchema), and the
+ * contract generator lists the registry's named schemas in the order they were built: this keeps that order the
+ * file's.
+ */
+export function buildHelpdeskEventSchemas(): void {
+  for (const schema of [
+    helpdeskTicketSchema,
+    helpdeskAttachmentSchema,
+    helpdeskLinkSchema,
+    helpdeskQuotedSchema,
+    helpdeskMessageSchema,
+    replyErrorSchema,
+    helpdeskReplySchema,
+    ticketEventBodySchema,
+    helpdeskChannelSchema,
+    channelHealthEventSchema,
+  ]) {
+    void schema._zod;
+  }
 }

@@ -1,15 +1,16 @@
 // The ticket domain's data: what the bridge stores and what the helpdesk sees. Plain types, no I/O.
 import * as z from 'zod/mini';
 import { linkSchema, mediaDetailsShape, xProfileSchema } from '../x/inbound-event';
+import { lazySchema } from '../lazy-schema';
 import { PRIORITIES } from '../rules/brand-rules';
 
-export const ticketStatusSchema = z.enum(['open', 'pending', 'solved']);
+export const ticketStatusSchema = lazySchema(() => z.enum(['open', 'pending', 'solved']));
 export type TicketStatus = z.infer<typeof ticketStatusSchema>;
 
-export const channelSchema = z.enum(['mention', 'dm']);
+export const channelSchema = lazySchema(() => z.enum(['mention', 'dm']));
 export type Channel = z.infer<typeof channelSchema>;
 
-export const ticketEventTypeSchema = z.enum([
+export const ticketEventTypeSchema = lazySchema(() => z.enum([
   'ticket.created',
   'ticket.message_added',
   'ticket.reopened',
@@ -18,7 +19,7 @@ export const ticketEventTypeSchema = z.enum([
   'ticket.reply_failed',
   'ticket.message_redacted',
   'ticket.message_edited',
-]);
+]));
 export type TicketEventType = z.infer<typeof ticketEventTypeSchema>;
 
 /**
@@ -26,30 +27,30 @@ export type TicketEventType = z.infer<typeof ticketEventTypeSchema>;
  * allowed no look-up yet, so `name` is a placeholder with their X id (the next look-up completes it); `notFound`: X
  * says the account does not exist (deleted or suspended), so `name` is a placeholder for good.
  */
-export const xUserSchema = z.object({
+export const xUserSchema = lazySchema(() => z.object({
   xUserId: z.string(),
   username: z.string(),
   name: z.string(),
   ...xProfileSchema.shape,
   unresolved: z.optional(z.boolean()),
   notFound: z.optional(z.boolean()),
-});
+}));
 export type XUser = z.infer<typeof xUserSchema>;
 
 /**
  * The last change applied to a ticket. Every change bumps `sequence` and names itself here, in the same write, so
  * the table's stream of ticket items is the outbox of helpdesk events: one change, one event, never lost.
  */
-export const ticketChangeSchema = z.object({
+export const ticketChangeSchema = lazySchema(() => z.object({
   type: ticketEventTypeSchema,
   at: z.string(),
   messageXId: z.optional(z.string()),
   replyId: z.optional(z.string()),
   previousStatus: z.optional(ticketStatusSchema),
-});
+}));
 export type TicketChange = z.infer<typeof ticketChangeSchema>;
 
-export const ticketSchema = z.object({
+export const ticketSchema = lazySchema(() => z.object({
   id: z.string(),
   brand: z.string(),
   status: ticketStatusSchema,
@@ -77,7 +78,7 @@ export const ticketSchema = z.object({
   tags: z.optional(z.array(z.string())),
   /** What the brand's priority rules said of the opening message; absent when none matched (read as `normal`). */
   priority: z.optional(z.enum(PRIORITIES)),
-});
+}));
 export type Ticket = z.infer<typeof ticketSchema>;
 
 /**
@@ -85,24 +86,24 @@ export type Ticket = z.infer<typeof ticketSchema>;
  * which only the account's credentials open). `stored` is the bridge's own copy of media X does not serve publicly:
  * events and the API give a short-lived link to it instead of `url`. `error` says why a copy could not be made.
  */
-export const attachmentSchema = z.object({
+export const attachmentSchema = lazySchema(() => z.object({
   /** `att-` + X's media key: stable across redeliveries. */
   id: z.string(),
   type: z.enum(['photo', 'video', 'animated_gif', 'file']),
   url: z.string(),
   ...mediaDetailsShape,
-});
+}));
 export type Attachment = z.infer<typeof attachmentSchema>;
 
 /** The post a quote quotes: text and author when X included them, the bridge had them, or a look-up found them. */
-export const quotedPostSchema = z.object({
+export const quotedPostSchema = lazySchema(() => z.object({
   xId: z.string(),
   text: z.optional(z.string()),
   author: z.optional(z.object({ xUserId: z.string(), username: z.string(), name: z.optional(z.string()) })),
-});
+}));
 export type QuotedPost = z.infer<typeof quotedPostSchema>;
 
-export const messageSchema = z.object({
+export const messageSchema = lazySchema(() => z.object({
   id: z.string(),
   ticketId: z.string(),
   xId: z.string(),
@@ -153,13 +154,13 @@ export const messageSchema = z.object({
    * conversation key X delivered with it, still wrapped to the account's identity key (shared/replies/xchat-reply.ts).
    */
   xchat: z.optional(z.object({ conversationId: z.string(), keyChangeEvent: z.optional(z.string()) })),
-});
+}));
 export type Message = z.infer<typeof messageSchema>;
 
-export const replyStatusSchema = z.enum(['queued', 'posting', 'posted', 'failed']);
+export const replyStatusSchema = lazySchema(() => z.enum(['queued', 'posting', 'posted', 'failed']));
 export type ReplyStatus = z.infer<typeof replyStatusSchema>;
 
-export const replySchema = z.object({
+export const replySchema = lazySchema(() => z.object({
   id: z.string(),
   ticketId: z.string(),
   status: replyStatusSchema,
@@ -175,7 +176,7 @@ export const replySchema = z.object({
   inReplyToMessageId: z.optional(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
-});
+}));
 export type Reply = z.infer<typeof replySchema>;
 
 /**

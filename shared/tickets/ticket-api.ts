@@ -8,13 +8,14 @@ import { NotFoundError, RetryableError, ValidationError } from '../errors';
 import type { Message, Reply, Ticket } from './model';
 import { ticketStatusSchema } from './model';
 import { described, helpdeskMessageSchema, helpdeskReplySchema, helpdeskTicketSchema } from '../helpdesk/events';
+import { lazySchema } from '../lazy-schema';
 import { ticketWithStatus } from './rules';
 import type { TicketPage, TicketStore } from './ticket-store';
 
 // API errors quote zod's message for the field at fault: English, not zod/mini's bare "Invalid input" (see config.ts).
 z.config(en());
 
-export const listTicketsQuerySchema = z.object({
+export const listTicketsQuerySchema = lazySchema(() => z.object({
   status: z.optional(ticketStatusSchema).register(z.globalRegistry, { description: 'Only tickets with this status.' }),
   limit: z
     ._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50)
@@ -22,19 +23,21 @@ export const listTicketsQuerySchema = z.object({
   cursor: z
     .optional(z.string().check(z.minLength(1), z.maxLength(512)))
     .register(z.globalRegistry, { description: '`nextCursor` from the previous page.' }),
-});
+}));
 export type ListTicketsQuery = z.infer<typeof listTicketsQuerySchema>;
 
-export const statusChangeSchema = z
+export const statusChangeSchema = lazySchema(() =>
+  z
   .strictObject({ status: described(ticketStatusSchema, 'The new status.') })
   .register(z.globalRegistry, {
     id: 'StatusChange',
     title: 'Status change',
     description: 'Sets a ticket\'s status; emits ticket.status_changed.',
-  });
+  }));
 
 /** Every error the API answers: `{"error": {"code", "message", ...details}}`. */
-export const apiErrorSchema = z
+export const apiErrorSchema = lazySchema(() =>
+  z
   .object({
     error: z.looseObject({
       code: z.string().register(z.globalRegistry, {
@@ -53,18 +56,20 @@ export const apiErrorSchema = z
       }),
     }),
   })
-  .register(z.globalRegistry, { id: 'Error', title: 'Error', description: 'An error answer.' });
+  .register(z.globalRegistry, { id: 'Error', title: 'Error', description: 'An error answer.' }));
 
-export const ticketPageSchema = z
+export const ticketPageSchema = lazySchema(() =>
+  z
   .object({
     tickets: z.array(helpdeskTicketSchema),
     nextCursor: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'Pass as `cursor` for the next page; null on the last page.',
     }),
   })
-  .register(z.globalRegistry, { id: 'TicketPage', title: 'Ticket page', description: 'Tickets, newest first.' });
+  .register(z.globalRegistry, { id: 'TicketPage', title: 'Ticket page', description: 'Tickets, newest first.' }));
 
-export const ticketViewSchema = z
+export const ticketViewSchema = lazySchema(() =>
+  z
   .object({
     ticket: helpdeskTicketSchema,
     messages: z.array(helpdeskMessageSchema).register(z.globalRegistry, { description: 'Oldest first.' }),
@@ -74,19 +79,21 @@ export const ticketViewSchema = z
     id: 'TicketView',
     title: 'Ticket view',
     description: 'A ticket with its messages and replies.',
-  });
+  }));
 
-export const ticketResultSchema = z
+export const ticketResultSchema = lazySchema(() =>
+  z
   .object({ ticket: helpdeskTicketSchema })
-  .register(z.globalRegistry, { id: 'TicketResult', title: 'Ticket result', description: 'The ticket after the change.' });
+  .register(z.globalRegistry, { id: 'TicketResult', title: 'Ticket result', description: 'The ticket after the change.' }));
 
-export const replyAcceptedSchema = z.object({ reply: helpdeskReplySchema }).register(z.globalRegistry, {
+export const replyAcceptedSchema = lazySchema(() => z.object({ reply: helpdeskReplySchema }).register(z.globalRegistry, {
   id: 'ReplyAccepted',
   title: 'Reply accepted',
   description: 'The recorded reply; watch for ticket.reply_posted or ticket.reply_failed.',
-});
+}));
 
-export const attachmentLinkSchema = z
+export const attachmentLinkSchema = lazySchema(() =>
+  z
   .object({
     url: z.string().register(z.globalRegistry, { description: 'A short-lived link to the file; the `Location` of this answer.' }),
     expiresAt: z.string().register(z.globalRegistry, {
@@ -98,7 +105,26 @@ export const attachmentLinkSchema = z
     id: 'AttachmentLink',
     title: 'Attachment link',
     description: 'Where the stored file is, for clients that do not follow the redirect.',
-  });
+  }));
+
+/**
+ * Builds every schema of this file in the order it declares them (see buildHelpdeskEventSchemas in shared/helpdesk/events.ts):
+ * the contract lists named schemas in the order they were built.
+ */
+export function buildApiSchemas(): void {
+  for (const schema of [
+    listTicketsQuerySchema,
+    statusChangeSchema,
+    apiErrorSchema,
+    ticketPageSchema,
+    ticketViewSchema,
+    ticketResultSchema,
+    replyAcceptedSchema,
+    attachmentLinkSchema,
+  ]) {
+    void schema._zod;
+  }
+}
 
 /** Parses input with a schema, or throws ValidationError naming the first bad field. */
 export function parseInput<T extends z.ZodMiniType>(schema: T, input: unknown, where = 'body'): z.infer<T> {

@@ -2,29 +2,30 @@
 // Account Activity API) normalise to this, so the ingest worker never sees X's wire formats.
 import * as z from 'zod/mini';
 import { XCHAT_MESSAGE_ID, xchatEnvelopeSchema } from './xchat-event';
+import { lazySchema } from '../lazy-schema';
 
-const xId = z.string().check(z.regex(/^\d{1,20}$/));
+const xId = lazySchema(() => z.string().check(z.regex(/^\d{1,20}$/)));
 
 /** What X's user objects say about a person beyond their name: the ticket's `customer` carries it. */
-export const xProfileSchema = z.object({
+export const xProfileSchema = lazySchema(() => z.object({
   profileImageUrl: z.optional(z.string()),
   /** X's `verified_type`: "blue", "business", "government" or "none". */
   verifiedType: z.optional(z.string()),
   followersCount: z.optional(z.number()),
   protected: z.optional(z.boolean()),
-});
+}));
 export type XProfile = z.infer<typeof xProfileSchema>;
 
 /**
  * An author or sender as the body described them. `username` and `name` are absent when X sent no user object for
  * them (XAA's `includes: {}` on replies and quotes, a DM `users` map without the sender): ingest looks them up.
  */
-export const inboundUserSchema = z.object({
+export const inboundUserSchema = lazySchema(() => z.object({
   xUserId: xId,
   username: z.optional(z.string()),
   name: z.optional(z.string()),
   profile: z.optional(xProfileSchema),
-});
+}));
 export type InboundUser = z.infer<typeof inboundUserSchema>;
 
 /**
@@ -36,7 +37,7 @@ export type InboundUser = z.infer<typeof inboundUserSchema>;
  * What X says about a media file besides where it is, and what the bridge records of its own copy: shared by the
  * inbound media below and the message's attachments (shared/tickets/model.ts).
  */
-export const mediaDetailsShape = {
+export const mediaDetailsShape = lazySchema(() => ({
   previewUrl: z.optional(z.string()),
   altText: z.optional(z.string()),
   width: z.optional(z.number()),
@@ -47,9 +48,9 @@ export const mediaDetailsShape = {
   stored: z.optional(z.object({ key: z.string(), contentType: z.string(), bytes: z.number() })),
   /** Why no copy was made, or why X's address is missing. */
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
-};
+}));
 
-export const inboundMediaSchema = z.object({
+export const inboundMediaSchema = lazySchema(() => z.object({
   /** X's media key (v2) or `id_str` (v1.1): stable across redeliveries, so the attachment's id derives from it. */
   mediaKey: z.string(),
   type: z.enum(['photo', 'video', 'animated_gif']),
@@ -57,24 +58,24 @@ export const inboundMediaSchema = z.object({
   requiresAuth: z.boolean(),
   /** `stored` and `error` are set by ingest, never by the webhook. */
   ...mediaDetailsShape,
-});
+}));
 export type InboundMedia = z.infer<typeof inboundMediaSchema>;
 
 /** A link as the customer typed it: `url` is X's t.co wrapper, `expandedUrl` what it points at. */
-export const linkSchema = z.object({ url: z.string(), expandedUrl: z.string(), displayUrl: z.string() });
+export const linkSchema = lazySchema(() => z.object({ url: z.string(), expandedUrl: z.string(), displayUrl: z.string() }));
 export type Link = z.infer<typeof linkSchema>;
 
 /** The post a quote quotes: its id always; its text and author when X included them in the body. */
-export const inboundQuotedSchema = z.object({
+export const inboundQuotedSchema = lazySchema(() => z.object({
   xId,
   text: z.optional(z.string()),
   author: z.optional(inboundUserSchema),
-});
+}));
 export type InboundQuoted = z.infer<typeof inboundQuotedSchema>;
 
 const author = inboundUserSchema;
 
-export const inboundPostSchema = z.object({
+export const inboundPostSchema = lazySchema(() => z.object({
   kind: z.literal('post'),
   format: z.enum(['xaa', 'aaa']),
   xId: z.string().check(z.regex(/^\d{1,20}$/)),
@@ -108,10 +109,10 @@ export const inboundPostSchema = z.object({
   /** Where this arrived from (for example `post.mention.create` or `tweet_create_events`): logs and metrics only. */
   via: z.string(),
   receivedAt: z.string(),
-});
+}));
 export type InboundPost = z.infer<typeof inboundPostSchema>;
 
-export const inboundDmSchema = z.object({
+export const inboundDmSchema = lazySchema(() => z.object({
   kind: z.literal('dm'),
   format: z.enum(['xaa', 'aaa']),
   /** The DM event's id; for an XChat message, the UUID its sender's SDK minted (shared/x/xchat-event.ts). */
@@ -127,10 +128,10 @@ export const inboundDmSchema = z.object({
   receivedAt: z.string(),
   /** An XChat message (`chat.received` / `chat.sent`): its encrypted fields; `text` is empty until ingest opens it. */
   xchat: z.optional(xchatEnvelopeSchema),
-});
+}));
 export type InboundDm = z.infer<typeof inboundDmSchema>;
 
-export const inboundDeleteSchema = z.object({
+export const inboundDeleteSchema = lazySchema(() => z.object({
   kind: z.literal('delete'),
   format: z.enum(['xaa', 'aaa']),
   xId: z.string().check(z.regex(/^\d{1,20}$/)),
@@ -138,7 +139,7 @@ export const inboundDeleteSchema = z.object({
   deletedAt: z.string(),
   via: z.string(),
   receivedAt: z.string(),
-});
+}));
 export type InboundDelete = z.infer<typeof inboundDeleteSchema>;
 
 /**
@@ -146,7 +147,7 @@ export type InboundDelete = z.infer<typeof inboundDeleteSchema>;
  * more events and refuses its calls until the account authorises the app again. It makes no ticket: ingest sets the
  * channel's health to `down` (shared/channel/channel-health.ts).
  */
-export const inboundRevokeSchema = z.object({
+export const inboundRevokeSchema = lazySchema(() => z.object({
   kind: z.literal('revoke'),
   format: z.enum(['xaa', 'aaa']),
   /**
@@ -157,10 +158,10 @@ export const inboundRevokeSchema = z.object({
   revokedAt: z.string(),
   via: z.string(),
   receivedAt: z.string(),
-});
+}));
 export type InboundRevoke = z.infer<typeof inboundRevokeSchema>;
 
-export const inboundEventSchema = z.discriminatedUnion('kind', [inboundPostSchema, inboundDmSchema, inboundDeleteSchema, inboundRevokeSchema]);
+export const inboundEventSchema = lazySchema(() => z.discriminatedUnion('kind', [inboundPostSchema, inboundDmSchema, inboundDeleteSchema, inboundRevokeSchema]));
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
 
 /**
