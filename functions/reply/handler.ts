@@ -52,6 +52,7 @@ export function createReplyHandler(
     },
     ...(options.inFlightGraceMs === undefined ? {} : { inFlightGraceMs: options.inFlightGraceMs }),
     ...(xchat ? { xchat } : {}),
+    ...replyMediaFor(config),
   };
   const queue = sqsQueue(clients.sqs, required(config.aws.replyQueueUrl, 'REPLY_QUEUE_URL'));
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
@@ -72,6 +73,23 @@ function xchatReplierFor(config: Config, store: PostReplyDeps['store'], juicebox
     client: async () => createXChatClient({ ...config.x, accessToken, accessTokenSecret }),
     ...(juiceboxModule ? { juiceboxModule } : {}),
   });
+}
+
+/**
+ * Uploads a reply's attachments as the account. The fetch and upload code is imported by the first reply with
+ * attachments, not at a cold start. None without the account's token (a dry run posts no media).
+ */
+function replyMediaFor(config: Config): Pick<PostReplyDeps, 'media'> {
+  const { apiKey, apiSecret, accessToken, accessTokenSecret, apiBaseUrl } = config.x;
+  if (!accessToken || !accessTokenSecret) return {};
+  const deps = { baseUrl: apiBaseUrl, credentials: { apiKey, apiSecret, accessToken, accessTokenSecret }, allowLoopback: config.x.replyMediaAllowLoopback };
+  const load = () => import('../../shared/replies/reply-attachments');
+  return {
+    media: {
+      upload: async (attachments, channel) => (await load()).uploadAttachments(attachments, channel, deps),
+      pending: async (mediaIds) => (await load()).pendingMedia(mediaIds, deps),
+    },
+  };
 }
 
 /** Posts each reply of the batch in order; replies that must wait go back to the queue with their wait. */

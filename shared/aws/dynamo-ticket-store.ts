@@ -196,6 +196,9 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
           postingSince: stored.postingSince,
           notBefore: stored.notBefore,
           attempts: stored.attempts,
+          attachments: stored.attachments,
+          mediaIds: stored.mediaIds,
+          mediaProcessing: stored.mediaProcessing,
         }),
       ),
       ...(expected
@@ -225,6 +228,9 @@ export function dynamoTicketStore(db: DynamoDBClient, tableName: string): Ticket
         ...(typeof item.postingSince === 'string' ? { postingSince: item.postingSince } : {}),
         ...(typeof item.notBefore === 'number' ? { notBefore: item.notBefore } : {}),
         attempts: Number(item.attempts ?? 0),
+        ...(Array.isArray(item.attachments) ? { attachments: item.attachments as NonNullable<StoredReply['attachments']> } : {}),
+        ...(Array.isArray(item.mediaIds) ? { mediaIds: (item.mediaIds as unknown[]).map(String) } : {}),
+        ...(item.mediaProcessing === true ? { mediaProcessing: true } : {}),
       };
     },
 

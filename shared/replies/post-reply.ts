@@ -16,8 +16,8 @@ import type { ReplyPolicy } from './summoned';
 
 /** What the bridge needs from X to post replies (implemented with twitter-api-v2 in shared/x/x-client.ts). */
 export type ReplyPoster = {
-  postReply(input: { text: string; inReplyToXId: string }): Promise<{ xId: string }>;
-  sendDm(input: { participantXUserId: string; text: string }): Promise<{ xId: string }>;
+  postReply(input: { text: string; inReplyToXId: string; mediaIds?: string[] }): Promise<{ xId: string }>;
+  sendDm(input: { participantXUserId: string; text: string; mediaIds?: string[] }): Promise<{ xId: string }>;
   /**
    * Looks on X for a reply the bot already posted (after `since`) to this target with this text: how a crash
    * between X's answer and our record is resolved. Undefined when X has no such post.
@@ -46,7 +46,20 @@ export type PostReplyDeps = {
   inFlightGraceMs?: number;
   /** Sends a DM reply by XChat when the customer wrote by XChat (shared/replies/xchat-reply.ts); else a plain DM. */
   xchat?: XChatReplier;
+  /**
+   * Fetches a reply's attachments and uploads them to X (shared/replies/reply-attachments.ts), resolving with X's media
+   * ids in order. Throws PermanentError (a file X or the bridge refuses) or RetryableError. Without it, a reply with
+   * attachments fails `attachments_unsupported`.
+   */
+  media?: {
+    /** X's media ids, and while X still processes a video or GIF, when to ask again (seconds). */
+    upload(attachments: NonNullable<StoredReply['attachments']>, channel: StoredReply['target']['kind']): Promise<MediaUploaded>;
+    /** STATUS of uploaded media X was processing: seconds until it should be asked again, undefined once all are ready. */
+    pending(mediaIds: string[]): Promise<number | undefined>;
+  };
 };
+
+export type MediaUploaded = { mediaIds: string[]; checkAfterSecs?: number };
 
 export type PostReplyOutcome =
   | { outcome: 'posted'; replyId: string; ticketId: string; xId: string; recovered: boolean }
@@ -119,6 +132,35 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
     return retry(replyId, 5, 'another worker took this reply');
   }
 
+  // Attachments are uploaded once: their media ids are written to the `posting` reply before anything is posted, so
+  // the attempt after a crash posts with them instead of uploading again. They go on the first post only.
+  // A video or GIF X is still processing: the reply goes back to the queue until X's STATUS says it is ready.
+  if (attempt.attachments?.length && (!attempt.mediaIds || attempt.mediaProcessing)) {
+    if (!deps.media) return settleFailed(attempt, new PermanentError('this bridge posts no attachments', 'attachments_unsupported'), deps);
+    let uploaded: MediaUploaded;
+    try {
+      uploaded = attempt.mediaIds
+        ? { mediaIds: attempt.mediaIds, ...optionalSecs(await deps.media.pending(attempt.mediaIds)) }
+        : await deps.media.upload(attempt.attachments, attempt.target.kind);
+    } catch (error) {
+      return handleRefusal(attempt, error, deps);
+    }
+    const next: StoredReply = { ...attempt, mediaIds: uploaded.mediaIds, attempts: attempt.attempts + 1 };
+    delete next.mediaProcessing;
+    if (uploaded.checkAfterSecs !== undefined) {
+      // Nothing was posted: back to `queued`, waiting as X asked.
+      next.mediaProcessing = true;
+      next.reply = { ...next.reply, status: 'queued' };
+      next.notBefore = deps.now().getTime() + uploaded.checkAfterSecs * 1000;
+      delete next.postingSince;
+    }
+    if ((await deps.store.updateReply(next, { status: 'posting', attempts: attempt.attempts })) !== 'ok') {
+      return retry(replyId, 5, 'another worker took this reply');
+    }
+    if (uploaded.checkAfterSecs !== undefined) return retry(replyId, uploaded.checkAfterSecs, 'X is still processing the attachment');
+    attempt = next;
+  }
+
   // One part per round (a reply that is no thread is one part): each is recorded `posting` before it is sent, and
   // recorded with its X id in the same write that marks the next one `posting`.
   for (;;) {
@@ -127,10 +169,13 @@ export async function postReply(replyId: string, deps: PostReplyDeps): Promise<P
     let posted: { xId: string };
     try {
       const target = partTarget(attempt, k);
+      const media = k === 0 && attempt.mediaIds?.length ? { mediaIds: attempt.mediaIds } : {};
       posted =
         target.kind === 'post'
-          ? await deps.x.postReply({ text: parts[k]!, inReplyToXId: target.inReplyToXId })
-          : ((await deps.xchat?.send(attempt)) ?? (await deps.x.sendDm({ participantXUserId: target.participantXUserId, text: reply.text })));
+          ? await deps.x.postReply({ text: parts[k]!, inReplyToXId: target.inReplyToXId, ...media })
+          : // A DM with an attachment goes as a plain DM: the XChat path sends text.
+            ((media.mediaIds ? undefined : await deps.xchat?.send(attempt)) ??
+            (await deps.x.sendDm({ participantXUserId: target.participantXUserId, text: reply.text, ...media })));
     } catch (error) {
       return handleRefusal(attempt, error, deps);
     }
@@ -205,6 +250,8 @@ async function handleRefusal(attempt: StoredReply, error: unknown, deps: PostRep
   }
   return retry(attempt.reply.id, wait, (error as Error).message);
 }
+
+const optionalSecs = (secs: number | undefined) => (secs === undefined ? {} : { checkAfterSecs: secs });
 
 function retry(replyId: string, afterSeconds: number, reason: string): PostReplyOutcome {
   return { outcome: 'retry', replyId, afterSeconds: Math.max(1, Math.ceil(afterSeconds)), reason };

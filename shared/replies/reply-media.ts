@@ -23,7 +23,7 @@ const load = createRequire(import.meta.url);
 
 /** The media types X takes on a post, with its media category (x-api/media/quickstart/media-upload-chunked.mdx). */
 export type ReplyMediaType = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif' | 'video/mp4';
-export type ReplyMediaCategory = 'tweet_image' | 'tweet_gif' | 'tweet_video';
+export type ReplyMediaCategory = 'tweet_image' | 'tweet_gif' | 'tweet_video' | 'dm_image' | 'dm_gif' | 'dm_video';
 
 export type ReplyMediaFile = { body: Buffer; mediaType: ReplyMediaType; category: ReplyMediaCategory };
 

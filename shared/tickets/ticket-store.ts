@@ -22,6 +22,12 @@ export type StoredReply = {
   /** Earliest time X's rate limit lets the next attempt go (epoch ms). */
   notBefore?: number;
   attempts: number;
+  /** The files to post with the reply (fetched and uploaded to X by the reply worker: shared/replies/reply-attachments.ts). */
+  attachments?: { url: string; altText?: string }[];
+  /** X's media ids of the uploaded attachments, recorded before the post is sent so a retry does not upload again. */
+  mediaIds?: string[];
+  /** X was still processing an uploaded video or GIF when last asked (its STATUS is asked before posting). */
+  mediaProcessing?: boolean;
 };
 
 /** The outcome of a conditional write. `ticket_changed`: someone else changed the ticket first; read and decide again. */

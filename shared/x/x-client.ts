@@ -35,10 +35,10 @@ export { createXLookups, createXLookupsFor, createXReadClient, X_LOOKUP_USER_FIE
 
 /** The port the reply use case depends on. Both calls throw RetryableError or PermanentError, nothing else from X. */
 export type XPoster = {
-  /** Posts `text` publicly as a reply to the post `inReplyToXId`; resolves with the new post's id. */
-  postReply(input: { text: string; inReplyToXId: string }): Promise<{ xId: string }>;
+  /** Posts `text` publicly as a reply to the post `inReplyToXId`, with uploaded media; resolves with the new post's id. */
+  postReply(input: { text: string; inReplyToXId: string; mediaIds?: string[] }): Promise<{ xId: string }>;
   /** Sends `text` as a DM to the user `participantXUserId`; resolves with the DM event id (`dm_event_id`). */
-  sendDm(input: { participantXUserId: string; text: string }): Promise<{ xId: string }>;
+  sendDm(input: { participantXUserId: string; text: string; mediaIds?: string[] }): Promise<{ xId: string }>;
 };
 
 /** Where a reply goes: a public reply to a post, or a DM to a user. */
@@ -99,15 +99,22 @@ export function createXPoster(options: XClientOptions): XPoster {
 
 function posterOn({ v2, send }: XClient): XPoster {
   return {
-    async postReply({ text, inReplyToXId }) {
-      const request = { text, reply: { in_reply_to_tweet_id: checkedId(inReplyToXId, 'inReplyToXId') } };
+    async postReply({ text, inReplyToXId, mediaIds }) {
+      // x-api/posts/create-post: `media.media_ids`, the ids media upload answered (up to 4).
+      const request = {
+        text,
+        reply: { in_reply_to_tweet_id: checkedId(inReplyToXId, 'inReplyToXId') },
+        ...(mediaIds?.length ? { media: { media_ids: mediaIds.map((id) => checkedId(id, 'mediaIds')) } } : {}),
+      };
       const body = await send('post', () => v2.post('tweets', request));
       return { xId: expectId(createdPostSchema, body, 'post').data.id };
     },
-    async sendDm({ participantXUserId, text }) {
+    async sendDm({ participantXUserId, text, mediaIds }) {
       const params = { participant_id: checkedId(participantXUserId, 'participantXUserId') };
       const path = 'dm_conversations/with/:participant_id/messages';
-      const body = await send('dm', () => v2.post(path, { text }, { params }));
+      // A DM carries one attachment: `attachments: [{media_id}]` (x-api/direct-messages/manage/create-dm-message).
+      const attachments = mediaIds?.length ? { attachments: [{ media_id: checkedId(mediaIds[0]!, 'mediaIds') }] } : {};
+      const body = await send('dm', () => v2.post(path, { text, ...attachments }, { params }));
       return { xId: expectId(sentDmSchema, body, 'DM').data.dm_event_id };
     },
   };

@@ -29,6 +29,7 @@ export class FakeXMediaUpload {
   /** For FakeXServer's `extraRoutes`. */
   readonly routes = (request: RecordedRequest, user: string): Answer | undefined => {
     const { method, path } = request;
+    if (method === 'POST' && path === '/2/tweets') return this.checkAttached(request);
     const upload = method === 'POST' && path.startsWith('/2/media/');
     const status = method === 'GET' && path === '/2/media/upload';
     if (!upload && !status) return undefined;
@@ -42,6 +43,22 @@ export class FakeXMediaUpload {
     if (!session) return problem(400, 'Invalid media id');
     return step[2] === 'append' ? this.append(session, request) : this.finalize(session);
   };
+
+  /**
+   * A post with `media.media_ids` names only finalized uploads X is done processing (else X's 400); the post itself is
+   * left to the fake X server (undefined passes on).
+   */
+  private checkAttached(request: RecordedRequest): Answer | undefined {
+    const ids = (request.body as { media?: { media_ids?: unknown } } | undefined)?.media?.media_ids;
+    if (ids === undefined) return undefined;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 4) return problem(400, 'media.media_ids must hold 1 to 4 ids');
+    for (const id of ids) {
+      const session = this.sessions.get(String(id));
+      const processed = !session?.mediaType.startsWith('video/') || session.statusChecks >= (this.options.videoStatusChecks ?? 1);
+      if (!session?.finalized || !processed) return problem(400, `Your media IDs are invalid: ${String(id)}`);
+    }
+    return undefined;
+  }
 
   private initialize(request: RecordedRequest): Answer {
     const body = request.body as { media_type?: string; total_bytes?: number; media_category?: string } | undefined;
