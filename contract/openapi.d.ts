@@ -698,6 +698,11 @@ export interface components {
              * @enum {string}
              */
             handoff?: "dm";
+            /** @description Files posted with the reply, each fetched by the bridge from its https `url` (JPEG, PNG, WEBP, GIF or MP4, typed by its bytes; no private address) and uploaded to X with `altText` (at most 1,000 characters). As X allows: up to 4 photos, or 1 GIF or video, on a post (a thread's first part); one on a DM. Refused 422 too_many_attachments, attachment_not_allowed or alt_text_too_long, naming the field. */
+            attachments?: {
+                url: string;
+                altText?: string;
+            }[];
         };
         /**
          * Status change

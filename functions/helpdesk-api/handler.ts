@@ -73,6 +73,7 @@ export function createHelpdeskApiHandler(
       now,
       enqueue: (replyId) => replyQueue.send({ body: toSqsBody({ replyId }) }),
       posting: { policy: config.x.replyPolicy, account: { xUserId: config.x.botUserId, username: config.x.botUsername } },
+      media: { allowLoopback: config.x.replyMediaAllowLoopback },
       spend: {
         counter: dynamoSpendCounter(clients.dynamodb, required(config.aws.tableName, 'TABLE_NAME'), config.brand),
         ...(config.x.monthlySpendCapUsd === undefined ? {} : { monthlyCapUsd: config.x.monthlySpendCapUsd }),

@@ -40,6 +40,17 @@ export const replyRequestSchema = z
         'Mention tickets: `dm` appends X\'s link that opens a DM with the brand account (x.com/messages/compose), on a ' +
         'line of its own; it counts 23 toward the 280 like any link.',
     }),
+    attachments: z
+      .optional(
+        z.array(z.strictObject({ url: z.string().check(z.maxLength(2048)), altText: z.optional(z.string().check(z.maxLength(4000))) })).check(z.maxLength(16)),
+      )
+      .register(z.globalRegistry, {
+        description:
+          'Files posted with the reply, each fetched by the bridge from its https `url` (JPEG, PNG, WEBP, GIF or MP4, ' +
+          'typed by its bytes; no private address) and uploaded to X with `altText` (at most 1,000 characters). As X ' +
+          'allows: up to 4 photos, or 1 GIF or video, on a post (a thread\'s first part); one on a DM. Refused 422 ' +
+          'too_many_attachments, attachment_not_allowed or alt_text_too_long, naming the field.',
+      }),
   })
   .register(z.globalRegistry, { id: 'ReplyRequest', title: 'Reply request', description: 'A reply to post through the brand account.' });
 export type ReplyRequest = z.infer<typeof replyRequestSchema>;
@@ -60,6 +71,8 @@ export type RequestReplyDeps = {
   posting?: { policy: ReplyPolicy; account: Account };
   /** The brand's X spend: each reply's estimate is recorded on it, and with a cap a reply that would pass it is refused. */
   spend?: { counter: SpendCounter; monthlyCapUsd?: number; prices?: XPrices };
+  /** X_REPLY_MEDIA_ALLOW_LOOPBACK: attachment URLs may be http on loopback (tests, `npm start`; never the stack). */
+  media?: { allowLoopback: boolean };
 };
 
 export { dmHandoffLink } from './handoff';
@@ -85,8 +98,12 @@ export async function requestReply(
   const text = deps.posting ? composeReplyText(request.text, request.handoff, deps.posting.account) : request.text.normalize('NFC');
   const checked = await checkText(text, view.ticket.channel, request.split === true);
   const parts = checked?.parts;
+  const attachments = request.attachments?.length ? request.attachments : undefined;
+  if (attachments) await checkAttachments(attachments, view.ticket.channel, deps.media?.allowLoopback === true);
 
-  const fingerprint = sha256(`${text}\n${request.inReplyToMessageId ?? ''}${request.split ? '\nsplit' : ''}`);
+  const fingerprint = sha256(
+    `${text}\n${request.inReplyToMessageId ?? ''}${request.split ? '\nsplit' : ''}${attachments ? `\n${JSON.stringify(attachments)}` : ''}`,
+  );
   const replyId = idempotencyKey ? `rp_${sha256(`${ticketId}\n${idempotencyKey}`).slice(0, 26)}` : `rp_${randomUUID()}`;
 
   const previous = idempotencyKey ? await deps.store.getReply(replyId) : undefined;
@@ -131,6 +148,7 @@ export async function requestReply(
     target,
     requestFingerprint: fingerprint,
     attempts: 0,
+    ...(attachments ? { attachments: attachments.map((a) => ({ url: a.url, ...(a.altText ? { altText: a.altText } : {}) })) } : {}),
   };
   if ((await deps.store.createReply(stored)) === 'reply_exists') {
     // Two requests with one key raced; the other one recorded it first.
@@ -177,6 +195,36 @@ async function checkText(
   if ('refusal' in plan) refuse(plan.refusal);
   const parts = 'parts' in plan ? plan.parts : undefined;
   return { ...(parts ? { parts } : {}), links: linksIn(parts ?? [text]) };
+}
+
+/**
+ * Refuses, 422 with a code naming the field, attachments X would refuse or the bridge will not fetch: more than 4 on a
+ * post or more than one on a DM (x-api/media/quickstart/best-practices.mdx; X's DM endpoint: "only 1 attachment is
+ * supported"), alt text over X's 1,000 characters, a URL that is not https or names a private address. Whether a file
+ * is a GIF or video (then alone) is known only from its bytes: the worker checks that (too_many_attachments).
+ */
+async function checkAttachments(attachments: NonNullable<ReplyRequest['attachments']>, channel: 'mention' | 'dm', allowLoopback: boolean): Promise<void> {
+  const max = channel === 'dm' ? 1 : 4;
+  if (attachments.length > max) {
+    throw new ValidationError(`a ${channel === 'dm' ? 'DM' : 'post'} carries at most ${max} attachment${max > 1 ? 's' : ''}`, 'attachments', 422, {
+      code: 'too_many_attachments',
+      count: attachments.length,
+      max,
+    });
+  }
+  // The SSRF guard is loaded by the first reply with attachments, not at a cold start of the API.
+  const { allowedUrl, ReplyMediaError } = await import('./reply-media');
+  for (const [i, attachment] of attachments.entries()) {
+    if (attachment.altText !== undefined && [...attachment.altText].length > 1000) {
+      throw new ValidationError('alt text is at most 1,000 characters on X', `attachments[${i}].altText`, 422, { code: 'alt_text_too_long', max: 1000 });
+    }
+    try {
+      allowedUrl(attachment.url, allowLoopback);
+    } catch (error) {
+      if (!(error instanceof ReplyMediaError)) throw error;
+      throw new ValidationError(error.message, `attachments[${i}].url`, 422, { code: 'attachment_not_allowed' });
+    }
+  }
 }
 
 /** With X_MONTHLY_SPEND_CAP_USD: a reply that would take the month past it is 422 spend_cap, before anything is queued. */
