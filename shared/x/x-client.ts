@@ -112,7 +112,8 @@ function posterOn({ v2, send }: XClient): XPoster {
     async sendDm({ participantXUserId, text, mediaIds }) {
       const params = { participant_id: checkedId(participantXUserId, 'participantXUserId') };
       const path = 'dm_conversations/with/:participant_id/messages';
-      // A DM carries one attachment: `attachments: [{media_id}]` (x-api/direct-messages/manage/create-dm-message).
+      // A DM carries one attachment, `attachments: [{media_id}]` (X's POST /2/dm_conversations/with/:participant_id/messages
+      // reference: "only 1 attachment is supported").
       const attachments = mediaIds?.length ? { attachments: [{ media_id: checkedId(mediaIds[0]!, 'mediaIds') }] } : {};
       const body = await send('dm', () => v2.post(path, { text, ...attachments }, { params }));
       return { xId: expectId(sentDmSchema, body, 'DM').data.dm_event_id };
