@@ -94,6 +94,8 @@ export const DEV_DEFAULTS = {
   HELPDESK_API_TOKEN: 'dev-helpdesk-token-change-me',
   X_BOT_USER_ID: '1602999888777666555',
   X_BOT_USERNAME: 'AcmeSupport',
+  // A reply's attachment may come from an image server on this machine (the stack never sets it: shared/replies/reply-media.ts).
+  X_REPLY_MEDIA_ALLOW_LOOPBACK: 'true',
 } as const;
 
 /** The subset of DEV_DEFAULTS that are secrets on AWS: a person must be warned when these dev values are in use. */
