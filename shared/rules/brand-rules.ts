@@ -9,24 +9,27 @@
 // are unchanged; ingest records a drop, so a redelivery after a change of rules is still a duplicate).
 import * as z from 'zod/mini';
 import type { CompleteDm, CompletePost } from '../x/inbound-event';
+import { lazySchema } from '../lazy-schema';
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-const ruleName = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a lowercase name ([a-z0-9-], at most 40)'));
-const words = z.array(z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(100))).check(z.minLength(1, 'must list at least one'));
+const ruleName = lazySchema(() => z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a lowercase name ([a-z0-9-], at most 40)')));
+const words = lazySchema(() => z.array(z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(100))).check(z.minLength(1, 'must list at least one')));
 // X handles (with or without @) or numeric X user ids.
-const accounts = z
+const accounts = lazySchema(() =>
+  z
   .array(z.string().check(z.regex(/^(?:@?\w{1,15}|\d{1,20})$/, 'must be X handles or numeric X user ids')))
-  .check(z.minLength(1, 'must list at least one'));
+  .check(z.minLength(1, 'must list at least one')));
 // X's `lang`: a BCP 47 tag as X gives it (`en`, `pt`, `zh-cn`, `und`).
-const languages = z
+const languages = lazySchema(() =>
+  z
   .array(z.string().check(z.regex(/^[a-z]{2,3}(?:-[a-z]{2,4})?$/i, 'must be language codes such as en or pt')))
-  .check(z.minLength(1, 'must list at least one'));
+  .check(z.minLength(1, 'must list at least one')));
 const count = (min: number) => z.number().check(z.int('must be a whole number'), z.minimum(min, `must be at least ${min}`));
 
 /** What a rule can look at. Every condition named must hold for the rule to match. */
-const conditionShape = {
+const conditionShape = lazySchema(() => ({
   /** Any of these words or phrases, whole words, in any case. */
   keywords: z.optional(words),
   /** Written by any of these accounts. */
@@ -47,22 +50,23 @@ const conditionShape = {
   cashtagsAtLeast: z.optional(count(1)),
   /** How the item came: a public post to the account (`mention`), a DM (`dm`), or a listening query (`listening`). */
   channels: z.optional(z.array(z.enum(['mention', 'dm', 'listening'])).check(z.minLength(1, 'must list at least one'))),
-};
-const CONDITIONS = Object.keys(conditionShape) as (keyof typeof conditionShape)[];
+}));
+/** The condition names, read from the shape on first use (the schemas are built then, not at import). */
+const conditionNames = () => Object.keys(conditionShape) as (keyof typeof conditionShape)[];
 
-const dropRuleSchema = z.strictObject({ name: ruleName, ...conditionShape });
-const tagRuleSchema = z.strictObject({
+const dropRuleSchema = lazySchema(() => z.strictObject({ name: ruleName, ...conditionShape }));
+const tagRuleSchema = lazySchema(() => z.strictObject({
   name: ruleName,
   tag: z.string().check(z.regex(/^[\w-]{1,40}$/u, 'must be one word ([A-Za-z0-9_-], at most 40)')),
   ...conditionShape,
-});
-const priorityRuleSchema = z.strictObject({ name: ruleName, priority: z.enum(PRIORITIES), ...conditionShape });
+}));
+const priorityRuleSchema = lazySchema(() => z.strictObject({ name: ruleName, priority: z.enum(PRIORITIES), ...conditionShape }));
 
-export const brandRulesSchema = z.strictObject({
+export const brandRulesSchema = lazySchema(() => z.strictObject({
   drop: z._default(z.array(dropRuleSchema), []),
   tag: z._default(z.array(tagRuleSchema), []),
   priority: z._default(z.array(priorityRuleSchema), []),
-});
+}));
 export type BrandRules = z.infer<typeof brandRulesSchema>;
 type Rule = BrandRules['drop'][number];
 
@@ -86,8 +90,8 @@ export function parseBrandRules(value: unknown): BrandRules {
       const where = `rule "${rule.name}" (${list}[${i}])`;
       if (seen.has(rule.name)) throw new RulesError(`${where}: name is used by another rule; each rule needs its own`);
       seen.add(rule.name);
-      if (!CONDITIONS.some((c) => rule[c] !== undefined)) {
-        throw new RulesError(`${where}: names no condition, so it would match everything (${CONDITIONS.join(', ')})`);
+      if (!conditionNames().some((c) => rule[c] !== undefined)) {
+        throw new RulesError(`${where}: names no condition, so it would match everything (${conditionNames().join(', ')})`);
       }
     });
   }
