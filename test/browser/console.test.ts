@@ -205,4 +205,12 @@ describe('the local console in chromium', () => {
     await expect.poll(() => page.locator('#notice').textContent()).toContain('reply refused (422 not_summoned)');
     expect(await accessibilityViolations()).toEqual([]);
   });
+
+  it('sends attachments by URL, and shows the API refusing one it will not fetch', async () => {
+    await page.getByLabel('Reply on X').fill('Here is the label');
+    await page.getByLabel('Attachment 1: https URL').fill('https://10.0.0.1/label.png');
+    await page.getByLabel('Attachment 1: alt text').fill('the shipping label');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('reply refused (422 attachment_not_allowed)');
+  });
 });

@@ -46,6 +46,7 @@ const state = {
   /** The reply form's options, kept across renders like its draft. */
   replySplit: false,
   replyHandoff: false,
+  replyAttachments: [{ url: '', altText: '' }],
 };
 
 const session = (await (await fetch('/console/session')).json()) as Session;
@@ -145,6 +146,39 @@ function renderReply(reply: Reply): HTMLElement {
   );
 }
 
+/** The request's `attachments`: files the bridge fetches by https URL and uploads with their alt text (X: 4 on a post, 1 on a DM). */
+function renderAttachmentFields(max: number): HTMLElement {
+  const rows = state.replyAttachments.slice(0, max);
+  return h(
+    'fieldset',
+    {},
+    h('legend', {}, 'Attachments by URL (optional)'),
+    ...rows.map((row, i) =>
+      h(
+        'div',
+        {},
+        h('label', { for: `reply-att-url-${i}` }, `Attachment ${i + 1}: https URL`),
+        h('input', { id: `reply-att-url-${i}`, type: 'url', value: row.url, oninput: (e: Event) => (row.url = (e.target as HTMLInputElement).value) }),
+        h('label', { for: `reply-att-alt-${i}` }, `Attachment ${i + 1}: alt text`),
+        h('input', { id: `reply-att-alt-${i}`, type: 'text', maxlength: '1000', value: row.altText, oninput: (e: Event) => (row.altText = (e.target as HTMLInputElement).value) }),
+      ),
+    ),
+    rows.length < max &&
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            state.replyAttachments.push({ url: '', altText: '' });
+            render();
+            document.getElementById(`reply-att-url-${state.replyAttachments.length - 1}`)?.focus();
+          },
+        },
+        'Add an attachment',
+      ),
+  );
+}
+
 function renderConversation(): HTMLElement {
   const view = state.ticket;
   if (!view) return h('section', { 'aria-label': 'Conversation' }, h('p', {}, 'Choose a ticket, or simulate a mention.'));
@@ -197,6 +231,9 @@ function renderConversation(): HTMLElement {
     {
       onsubmit: (event: Event) => {
         event.preventDefault();
+        const attachments = state.replyAttachments
+          .filter((a) => a.url.trim())
+          .map((a) => ({ url: a.url.trim(), ...(a.altText.trim() ? { altText: a.altText } : {}) }));
         void (async () => {
           const { error, response } = await api.POST('/tickets/{ticketId}/replies', {
             params: { path: { ticketId: ticket.id }, header: { 'Idempotency-Key': crypto.randomUUID() } },
@@ -205,6 +242,7 @@ function renderConversation(): HTMLElement {
               ...(under.value ? { inReplyToMessageId: under.value } : {}),
               ...(ticket.channel === 'mention' && split.checked ? { split: true } : {}),
               ...(ticket.channel === 'mention' && handoff.checked ? { handoff: 'dm' as const } : {}),
+              ...(attachments.length > 0 ? { attachments } : {}),
             },
           });
           state.notice = error ? refusalText(response.status, error.error) : 'reply queued';
@@ -212,6 +250,7 @@ function renderConversation(): HTMLElement {
             textarea.value = '';
             state.replySplit = false;
             state.replyHandoff = false;
+            state.replyAttachments = [{ url: '', altText: '' }];
           }
           await loadTicket();
           render();
@@ -226,6 +265,7 @@ function renderConversation(): HTMLElement {
     ticket.channel === 'mention' && h('div', {}, handoff, h('label', { for: 'reply-handoff', style: 'display:inline' }, ' Hand off to DM (adds the link that opens a DM)')),
     counter,
     preview,
+    renderAttachmentFields(ticket.channel === 'dm' ? 1 : 4),
     h('button', { type: 'submit', class: 'primary' }, 'Send reply'),
   );
   const statusSelect = h(
