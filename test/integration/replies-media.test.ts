@@ -25,6 +25,7 @@ const CREDENTIALS = {
 };
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(1024, 9)]);
 const MENTION = '1990000000000000001';
+const MP4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypmp42'), Buffer.alloc(4096, 3)]);
 
 let x: FakeXServer;
 let media: FakeXMediaUpload;
@@ -39,6 +40,7 @@ beforeAll(async () => {
   images = http.createServer((req, res) => {
     imageFetches += 1;
     if (req.url === '/serial.png') res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+    else if (req.url === '/howto.mp4') res.writeHead(200, { 'content-type': 'video/mp4' }).end(MP4);
     else res.writeHead(404).end();
   });
   await new Promise<void>((ready) => images.listen(0, '127.0.0.1', ready));
@@ -143,6 +145,24 @@ describe('a reply with an image', () => {
     expect(posts).toHaveLength(2);
     expect(posts[1]!.body).toMatchObject({ media: { media_ids: recorded!.mediaIds } });
     expect(x.posts).toHaveLength(1);
+  });
+
+  it('with a video X still processes, waits in the queue and posts once STATUS says it is ready', async () => {
+    await queueImageReply('rp_video1');
+    const stored = (await store.getReply('rp_video1'))!;
+    await store.updateReply({ ...stored, attachments: [{ url: `${imageOrigin}/howto.mp4` }] }, { status: 'queued', attempts: 0 });
+    const first = await postReply('rp_video1', deps);
+    expect(first).toMatchObject({ outcome: 'retry', afterSeconds: 1 });
+    const waiting = await store.getReply('rp_video1');
+    expect(waiting).toMatchObject({ reply: { status: 'queued' }, mediaProcessing: true });
+    expect(sent('POST', '/2/tweets')).toHaveLength(0);
+
+    clock += 1_000;
+    expect(await postReply('rp_video1', deps)).toMatchObject({ outcome: 'posted' });
+    expect(sent('GET', '/2/media/upload')).toHaveLength(1);
+    expect(sent('POST', '/2/media/upload/initialize')).toHaveLength(1);
+    expect(sent('POST', '/2/tweets')[0]!.body).toMatchObject({ media: { media_ids: waiting!.mediaIds } });
+    expect([...media.sessions.values()][0]).toMatchObject({ category: 'tweet_video' });
   });
 
   it('is refused for good, with nothing posted, when its URL is not allowed', async () => {
