@@ -1,57 +1,14 @@
 // Replies X would refuse never reach X (CONTRACT.md §5): on real local services and the fake X on loopback, a reply
 // under a post that does not summon the account, or with two cashtags, is answered 422 with its code and nothing is
 // posted; X_REPLY_POLICY=any lets the first through; the DM hand-off link arrives in the post X receives.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeXServer } from '../support/fake-x-server';
-import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
-import { startTestBridge, type TestBridge } from '../support/test-bridge';
+import { describe, expect, it } from 'vitest';
+import { useReplyHarness } from '../support/reply-harness';
+import type { TestBridge } from '../support/test-bridge';
 import { BOT, nextXId, xaaMention, xaaReply } from '../support/x-payloads';
 
-const SECRET = `whsec_${Buffer.from('replies-preflight-secret-32bytes').toString('base64')}`;
-const CREDENTIALS = {
-  consumerKey: 'test-consumer-key',
-  consumerSecret: 'test-consumer-secret',
-  accessToken: `${BOT.id}-test-access-token`,
-  accessTokenSecret: 'test-access-token-secret',
-};
-
-let helpdesk: HelpdeskReceiver;
-let x: FakeXServer;
-const bridges: TestBridge[] = [];
-
-beforeAll(async () => {
-  helpdesk = createHelpdeskReceiver(SECRET);
-  await helpdesk.start();
-  x = new FakeXServer({ credentials: CREDENTIALS });
-  await x.start();
-});
-afterAll(async () => {
-  await helpdesk.stop();
-  await x.stop();
-});
-afterEach(async () => {
-  await Promise.all(bridges.splice(0).map((b) => b.stop()));
-  helpdesk.reset();
-  x.reset();
-});
-
-async function bridge(env: Record<string, string> = {}): Promise<TestBridge> {
-  const b = await startTestBridge({
-    env: {
-      HELPDESK_WEBHOOK_URL: helpdesk.url,
-      HELPDESK_WEBHOOK_SECRET: SECRET,
-      X_API_BASE_URL: x.url,
-      X_API_KEY: CREDENTIALS.consumerKey,
-      X_API_SECRET: CREDENTIALS.consumerSecret,
-      X_ACCESS_TOKEN: CREDENTIALS.accessToken,
-      X_ACCESS_TOKEN_SECRET: CREDENTIALS.accessTokenSecret,
-      ...env,
-    },
-    queueSpecs: { reply: { visibilityTimeoutSeconds: 1 } },
-  });
-  bridges.push(b);
-  return b;
-}
+const harness = useReplyHarness('replies-preflight-test');
+const { helpdesk, x } = harness;
+const bridge = (env: Record<string, string> = {}) => harness.bridge({ env });
 
 /** A mention ticket, then the customer's follow-up in their own thread that does not name the account. */
 async function ticketWithUnsummonedFollowUp(b: TestBridge, userId: string) {
@@ -67,8 +24,7 @@ async function ticketWithUnsummonedFollowUp(b: TestBridge, userId: string) {
   return { ticketId, postId, followUpMessageId: `msg-${followUpId}` };
 }
 
-const replyEvents = (ticketId: string) =>
-  helpdesk.delivered.filter((e) => e.json.data.ticket?.id === ticketId && e.type.startsWith('ticket.reply_'));
+const { replyEvents } = harness;
 
 describe('replies X would refuse are refused before anything is sent', () => {
   it('not_summoned (the default policy) and too_many_cashtags: 422 with the code, nothing posted, nothing queued', async () => {

@@ -1,62 +1,20 @@
 // The brand's monthly X spend cap on real local services and the fake X on loopback: with X_MONTHLY_SPEND_CAP_USD
 // at three replies' worth, three replies are posted with their cost in ticket.reply_posted and the fourth is refused
 // 422 spend_cap with nothing sent; the table holds the month's and the day's spend.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dynamoSpendCounter } from '../../shared/aws/dynamo-spend-counter';
 import { createAwsClients } from '../../shared/aws/clients';
 import { spendPeriods } from '../../shared/replies/spend';
-import { FakeXServer } from '../support/fake-x-server';
-import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
-import { startTestBridge, type TestBridge } from '../support/test-bridge';
-import { BOT, nextXId, xaaMention } from '../support/x-payloads';
+import { useReplyHarness } from '../support/reply-harness';
+import { nextXId, xaaMention } from '../support/x-payloads';
 
-const SECRET = `whsec_${Buffer.from('replies-spend-test-secret-32byt!').toString('base64')}`;
-const CREDENTIALS = {
-  consumerKey: 'test-consumer-key',
-  consumerSecret: 'test-consumer-secret',
-  accessToken: `${BOT.id}-test-access-token`,
-  accessTokenSecret: 'test-access-token-secret',
-};
-
-let helpdesk: HelpdeskReceiver;
-let x: FakeXServer;
-const bridges: TestBridge[] = [];
-
-beforeAll(async () => {
-  helpdesk = createHelpdeskReceiver(SECRET);
-  await helpdesk.start();
-  x = new FakeXServer({ credentials: CREDENTIALS });
-  await x.start();
-});
-afterAll(async () => {
-  await helpdesk.stop();
-  await x.stop();
-});
-afterEach(async () => {
-  await Promise.all(bridges.splice(0).map((b) => b.stop()));
-  helpdesk.reset();
-  x.reset();
-});
-
-const replyEvents = (ticketId: string) =>
-  helpdesk.delivered.filter((e) => e.json.data.ticket?.id === ticketId && e.type.startsWith('ticket.reply_'));
+const harness = useReplyHarness('replies-spend-test');
+const { helpdesk, x } = harness;
+const { replyEvents } = harness;
 
 describe('the monthly X spend cap', () => {
   it('three replies at $0.01 fit a $0.03 cap; the fourth is refused with nothing sent', async () => {
-    const b = await startTestBridge({
-      env: {
-        HELPDESK_WEBHOOK_URL: helpdesk.url,
-        HELPDESK_WEBHOOK_SECRET: SECRET,
-        X_API_BASE_URL: x.url,
-        X_API_KEY: CREDENTIALS.consumerKey,
-        X_API_SECRET: CREDENTIALS.consumerSecret,
-        X_ACCESS_TOKEN: CREDENTIALS.accessToken,
-        X_ACCESS_TOKEN_SECRET: CREDENTIALS.accessTokenSecret,
-        X_MONTHLY_SPEND_CAP_USD: '0.03',
-      },
-      queueSpecs: { reply: { visibilityTimeoutSeconds: 1 } },
-    });
-    bridges.push(b);
+    const b = await harness.bridge({ env: { X_MONTHLY_SPEND_CAP_USD: '0.03' } });
     const author = { id: '4300000001', username: 'user4300000001', name: 'Customer' };
     expect((await b.postWebhook(xaaMention({ id: nextXId(), author }))).status).toBe(200);
     const ticketId = 'mn-4300000001-1';

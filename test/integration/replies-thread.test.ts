@@ -1,76 +1,24 @@
 // Threads through the bot on real local services and the fake X on loopback: `split: true` posts each part once, in
 // order, each under the one before, with the reply worker killed after X took part 2; a part X refuses stops the
 // thread and says which parts X has.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createReplyHandler } from '../../functions/reply/handler';
 import { loadFunctionHandlers, type HandlerFactories } from '../../infra/local/bridge';
 import { createAwsClients } from '../../shared/aws/clients';
 import type { Config } from '../../shared/config';
-import { FakeXServer, xResponses } from '../support/fake-x-server';
-import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
-import { startTestBridge, type TestBridge } from '../support/test-bridge';
-import { BOT, nextXId, xaaMention } from '../support/x-payloads';
+import { xResponses } from '../support/fake-x-server';
+import { useReplyHarness } from '../support/reply-harness';
 
-const SECRET = `whsec_${Buffer.from('replies-thread-test-secret-32by!').toString('base64')}`;
-const CREDENTIALS = {
-  consumerKey: 'test-consumer-key',
-  consumerSecret: 'test-consumer-secret',
-  accessToken: `${BOT.id}-test-access-token`,
-  accessTokenSecret: 'test-access-token-secret',
-};
+const harness = useReplyHarness('replies-thread-test');
+const { helpdesk, x } = harness;
+const bridge = (handlers?: HandlerFactories) => harness.bridge(handlers ? { handlers } : {});
 /** About 700 characters: three parts. */
 const THREE_PARTS = Array.from({ length: 16 }, (_, i) => `Step ${i + 1}: unplug the router, wait ten seconds.`).join(' ');
 
-let helpdesk: HelpdeskReceiver;
-let x: FakeXServer;
-const bridges: TestBridge[] = [];
+const { mentionTicket } = harness;
 
-beforeAll(async () => {
-  helpdesk = createHelpdeskReceiver(SECRET);
-  await helpdesk.start();
-  x = new FakeXServer({ credentials: CREDENTIALS });
-  await x.start();
-});
-afterAll(async () => {
-  await helpdesk.stop();
-  await x.stop();
-});
-afterEach(async () => {
-  await Promise.all(bridges.splice(0).map((b) => b.stop()));
-  helpdesk.reset();
-  x.reset();
-});
-
-async function bridge(handlers?: HandlerFactories): Promise<TestBridge> {
-  const b = await startTestBridge({
-    env: {
-      HELPDESK_WEBHOOK_URL: helpdesk.url,
-      HELPDESK_WEBHOOK_SECRET: SECRET,
-      X_API_BASE_URL: x.url,
-      X_API_KEY: CREDENTIALS.consumerKey,
-      X_API_SECRET: CREDENTIALS.consumerSecret,
-      X_ACCESS_TOKEN: CREDENTIALS.accessToken,
-      X_ACCESS_TOKEN_SECRET: CREDENTIALS.accessTokenSecret,
-    },
-    queueSpecs: { reply: { visibilityTimeoutSeconds: 1 } },
-    ...(handlers ? { handlers } : {}),
-  });
-  bridges.push(b);
-  return b;
-}
-
-async function mentionTicket(b: TestBridge, userId: string) {
-  const author = { id: userId, username: `user${userId}`, name: 'Customer' };
-  const postId = nextXId();
-  expect((await b.postWebhook(xaaMention({ id: postId, author }))).status).toBe(200);
-  const ticketId = `mn-${userId}-1`;
-  await helpdesk.waitFor((events) => events.some((e) => e.json.data.ticket?.id === ticketId), 15_000);
-  return { ticketId, postId };
-}
-
-const replyEvents = (ticketId: string) =>
-  helpdesk.delivered.filter((e) => e.json.data.ticket?.id === ticketId && e.type.startsWith('ticket.reply_'));
+const { replyEvents } = harness;
 const postsSent = () => x.requestsTo('POST', '/2/tweets').map((r) => r.body as { text: string; reply: { in_reply_to_tweet_id: string } });
 
 describe('threads', () => {
