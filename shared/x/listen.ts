@@ -14,7 +14,7 @@
 //   media, long text, edits, language and the quoted post, so a listened post arrives as complete as a mention.
 import type { InboundEvent } from './inbound-event';
 import { listeningSearchQuery } from './listen-query';
-import { normaliseWebhookBody } from './normalise';
+import { readPostsAsEvents } from './read-posts';
 import type { XPostsPage, XTimelineReads } from './reconcile-x-client';
 
 /** A listening query's cursor (kept in the reconciler's state, by query). */
@@ -117,22 +117,8 @@ export function listenedItems(page: XPostsPage, query: string, bot: { xUserId: s
   const includes = page.includes ?? {};
   const posts = (Array.isArray(page.data) ? page.data : []).filter((p) => (p as { author_id?: unknown } | null)?.author_id !== bot.xUserId);
   if (posts.length === 0) return [];
-  const body = {
-    data: posts.map((payload) => ({ event_type: eventTypeOf(payload, includes, bot.xUserId), filter: { user_id: bot.xUserId }, payload, includes })),
-  };
-  const { events } = normaliseWebhookBody(body, { botUserId: bot.xUserId, botUsername: bot.username, receivedAt });
+  const events = readPostsAsEvents(posts, includes, bot, receivedAt, 'post.create');
   return events.map((event) => (event.kind === 'post' ? { ...event, listeningQuery: query } : event));
-}
-
-/** `post.quote.create` for a quote of the account's post, `post.reply.create` for a reply to it, else `post.create`. */
-function eventTypeOf(payload: unknown, includes: Record<string, unknown>, botUserId: string): string {
-  const post = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
-  const refs = Array.isArray(post.referenced_tweets) ? (post.referenced_tweets as { type?: unknown; id?: unknown }[]) : [];
-  const quotedId = refs.find((r) => r.type === 'quoted')?.id;
-  const tweets = Array.isArray(includes.tweets) ? (includes.tweets as { id?: unknown; author_id?: unknown }[]) : [];
-  if (quotedId !== undefined && tweets.some((t) => t.id === quotedId && t.author_id === botUserId)) return 'post.quote.create';
-  if (post.in_reply_to_user_id === botUserId) return 'post.reply.create';
-  return 'post.create';
 }
 
 /** When an X id was made (epoch ms). */

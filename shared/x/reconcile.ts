@@ -21,7 +21,7 @@ import { toSqsBody, type Queue } from '../aws/sqs-queue';
 import type { TicketStore } from '../tickets/ticket-store';
 import type { InboundEvent } from './inbound-event';
 import { listen, type ListenCursor } from './listen';
-import { normaliseWebhookBody } from './normalise';
+import { readPostsAsEvents, webhookEventTypeOf } from './read-posts';
 import type { XPostsPage, XTimelineReads } from './reconcile-x-client';
 import { withinLimits } from './webhook-intake';
 import type { XReads } from './x-reads';
@@ -400,26 +400,13 @@ async function activeConversations(deps: ReconcileDeps): Promise<string[]> {
   return [...ids];
 }
 
-/**
- * Normalises a page's posts with the X Activity API reader (one envelope per post, with the page's `includes`), and
- * queues those the table does not hold yet. The envelope's event type is the one X's webhook would have used (the
- * item's `via`), since the ticket rules read it: a quote of the bot's post summons the bot.
- */
+/** Normalises a page's posts as the webhook would have delivered them (read-posts.ts), and queues those the table does not hold yet. */
 async function queueMissing(run: Run, page: XPostsPage, source: 'mentions' | 'conversations'): Promise<void> {
   const { deps, report } = run;
   const posts = Array.isArray(page.data) ? page.data : [];
   if (posts.length === 0) return;
-  const receivedAt = deps.now().toISOString();
   const includes = page.includes ?? {};
-  const body = {
-    data: posts.map((payload) => ({
-      event_type: eventTypeOf(payload, includes, deps.bot.xUserId),
-      filter: { user_id: deps.bot.xUserId },
-      payload,
-      includes,
-    })),
-  };
-  const { events } = normaliseWebhookBody(body, { botUserId: deps.bot.xUserId, botUsername: deps.bot.username, receivedAt });
+  const events = readPostsAsEvents(posts, includes, deps.bot, deps.now().toISOString(), 'post.mention.create');
   report.found += posts.length;
   const stored = await deps.tickets.getXItems(events.map((e) => e.xId));
   const missed: InboundEvent[] = events.filter((e) => !stored.has(e.xId));
@@ -447,7 +434,7 @@ async function queueMissing(run: Run, page: XPostsPage, source: 'mentions' | 'co
  */
 export function webhookDelivers(payload: unknown, bot: { xUserId: string; username: string }, includes: Record<string, unknown> = {}): boolean {
   const post = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
-  if (eventTypeOf(post, includes, bot.xUserId) !== 'post.mention.create') return true;
+  if (webhookEventTypeOf(post, includes, bot.xUserId, 'post.mention.create') !== 'post.mention.create') return true;
   const range = Array.isArray(post.display_text_range) ? (post.display_text_range as unknown[]) : [];
   const textStart = typeof range[0] === 'number' ? range[0] : 0;
   const entities = typeof post.entities === 'object' && post.entities !== null ? (post.entities as Record<string, unknown>) : {};
@@ -459,14 +446,4 @@ export function webhookDelivers(payload: unknown, bot: { xUserId: string; userna
       typeof m.start === 'number' &&
       m.start >= textStart,
   );
-}
-
-function eventTypeOf(payload: unknown, includes: Record<string, unknown>, botUserId: string): string {
-  const post = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
-  const refs = Array.isArray(post.referenced_tweets) ? (post.referenced_tweets as { type?: unknown; id?: unknown }[]) : [];
-  const quotedId = refs.find((r) => r.type === 'quoted')?.id;
-  const tweets = Array.isArray(includes.tweets) ? (includes.tweets as { id?: unknown; author_id?: unknown }[]) : [];
-  if (quotedId !== undefined && tweets.some((t) => t.id === quotedId && t.author_id === botUserId)) return 'post.quote.create';
-  if (post.in_reply_to_user_id === botUserId) return 'post.reply.create';
-  return 'post.mention.create';
 }
