@@ -5,13 +5,8 @@
 // do the users and posts look-ups that ingest makes through shared/x/x-reads.ts (the only module that may call them).
 import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
-import {
-  ApiPartialResponseError,
-  ApiRequestError,
-  ApiResponseError,
-  TwitterApi,
-  type ITwitterApiClientPlugin,
-} from 'twitter-api-v2';
+import type * as TwitterApiV2 from 'twitter-api-v2';
+import type { ITwitterApiClientPlugin, TwitterApi } from 'twitter-api-v2';
 import * as z from 'zod/mini';
 import { ConfigError, PermanentError, RetryableError } from '../errors';
 import { logger } from '../logger';
@@ -97,7 +92,7 @@ export function createXPoster(options: XClientOptions): XPoster {
   return posterOn(createClient(options));
 }
 
-function posterOn({ v2, send }: XClient): XPoster {
+function posterOn({ send }: XClient): XPoster {
   return {
     async postReply({ text, inReplyToXId, mediaIds }) {
       // x-api/posts/create-post: `media.media_ids`, the ids media upload answered (up to 4).
@@ -106,7 +101,7 @@ function posterOn({ v2, send }: XClient): XPoster {
         reply: { in_reply_to_tweet_id: checkedId(inReplyToXId, 'inReplyToXId') },
         ...(mediaIds?.length ? { media: { media_ids: mediaIds.map((id) => checkedId(id, 'mediaIds')) } } : {}),
       };
-      const body = await send('post', () => v2.post('tweets', request));
+      const body = await send('post', (v2) => v2.post('tweets', request));
       return { xId: expectId(createdPostSchema, body, 'post').data.id };
     },
     async sendDm({ participantXUserId, text, mediaIds }) {
@@ -115,7 +110,7 @@ function posterOn({ v2, send }: XClient): XPoster {
       // A DM carries one attachment, `attachments: [{media_id}]` (X's POST /2/dm_conversations/with/:participant_id/messages
       // reference: "only 1 attachment is supported").
       const attachments = mediaIds?.length ? { attachments: [{ media_id: checkedId(mediaIds[0]!, 'mediaIds') }] } : {};
-      const body = await send('dm', () => v2.post(path, { text, ...attachments }, { params }));
+      const body = await send('dm', (v2) => v2.post(path, { text, ...attachments }, { params }));
       return { xId: expectId(sentDmSchema, body, 'DM').data.dm_event_id };
     },
   };
@@ -161,7 +156,7 @@ async function findReply({ client, botUserId }: Lookup, inReplyToXId: string, wa
       ...(token ? { pagination_token: token } : {}),
     };
     const params = { id: botUserId };
-    const body = await client.send('lookup', () => client.v2.get('users/:id/tweets', query, { params }));
+    const body = await client.send('lookup', (v2) => v2.get('users/:id/tweets', query, { params }));
     const timeline = parseAnswer(timelineSchema, body, 'timeline');
     const found = timeline.data.find(
       (post) =>
@@ -189,7 +184,7 @@ async function findDm({ client, botUserId }: Lookup, participantXUserId: string,
     };
     const params = { participant_id: participantXUserId };
     const path = 'dm_conversations/with/:participant_id/dm_events';
-    const body = await client.send('lookup', () => client.v2.get(path, query, { params }));
+    const body = await client.send('lookup', (v2) => v2.get(path, query, { params }));
     const events = parseAnswer(dmEventsSchema, body, 'DM events');
     const found = events.data.find(
       (event) =>
@@ -226,15 +221,15 @@ export type XChatClient = {
 };
 
 export function createXChatClient(options: XClientOptions): XChatClient {
-  const { v2, send } = createClient(options);
+  const { send } = createClient(options);
   return {
-    getPublicKeys: (userId) => send('read', () => v2.get(`users/${checkedId(userId, 'user id')}/public_keys`)),
-    addPublicKey: (userId, body) => send('ops', () => v2.post(`users/${checkedId(userId, 'user id')}/public_keys`, body)),
+    getPublicKeys: (userId) => send('read', (v2) => v2.get(`users/${checkedId(userId, 'user id')}/public_keys`)),
+    addPublicKey: (userId, body) => send('ops', (v2) => v2.post(`users/${checkedId(userId, 'user id')}/public_keys`, body)),
     sendChatMessage: (conversationId, body) => {
       if (!/^(\d{1,19}|\d{1,19}-\d{1,19}|g\d{1,19})$/.test(conversationId)) {
         throw new PermanentError(`not an XChat conversation id: ${JSON.stringify(conversationId)}`, 'rejected');
       }
-      return send('dm', () => v2.post(`chat/conversations/${conversationId}/messages`, body));
+      return send('dm', (v2) => v2.post(`chat/conversations/${conversationId}/messages`, body));
     },
   };
 }
@@ -305,27 +300,14 @@ const createdSubscriptionSchema = z.object({
  *   X generates its SDK from, lists UserToken for these.)
  */
 export function createXOpsClient(options: XClientOptions): XOpsClient {
-  const client = createClient(options);
-  const { v2, send } = client;
-  const ops = <T>(request: () => Promise<T>) => send('ops', request);
-  let appToken: Promise<TwitterApi['v2']> | undefined;
-  const appV2 = (): Promise<TwitterApi['v2']> => {
-    appToken ??= client.appOnly().catch((error: unknown) => {
-      // A refused or failed token request is not cached: the next call asks again.
-      appToken = undefined;
-      throw error;
-    });
-    return appToken;
-  };
-  const appOps = async <T>(request: (app: TwitterApi['v2']) => Promise<T>) => {
-    const app = await appV2();
-    return send('ops', () => request(app));
-  };
+  const { send, sendAsApp } = createClient(options);
+  const ops = <T>(request: (v2: XV2) => Promise<T>) => send('ops', request);
+  const appOps = <T>(request: (app: XV2) => Promise<T>) => sendAsApp('ops', request);
   const webhookList = z.object({ data: z._default(z.array(webhookSchema), []) });
   const subscriptionList = z.object({ data: z._default(z.array(subscriptionSchema), []) });
   return {
     async registerWebhook(url) {
-      const body = await ops(() => v2.post('webhooks', { url }));
+      const body = await ops((v2) => v2.post('webhooks', { url }));
       // docs.x.com's reference shows the webhook bare; X has been observed wrapping it in `data`: take either.
       return toWebhook(parseAnswer(webhookSchema, unwrapData(body), 'webhook registration'));
     },
@@ -335,11 +317,11 @@ export function createXOpsClient(options: XClientOptions): XOpsClient {
     },
     async revalidateWebhook(webhookId) {
       const params = { webhook_id: checkedId(webhookId, 'webhookId') };
-      await ops(() => v2.put('webhooks/:webhook_id', undefined, { params }));
+      await ops((v2) => v2.put('webhooks/:webhook_id', undefined, { params }));
     },
     async deleteWebhook(webhookId) {
       const params = { webhook_id: checkedId(webhookId, 'webhookId') };
-      await ops(() => v2.delete('webhooks/:webhook_id', undefined, { params }));
+      await ops((v2) => v2.delete('webhooks/:webhook_id', undefined, { params }));
     },
     async replayWebhook({ webhookId, from, to }) {
       const request = {
@@ -358,12 +340,12 @@ export function createXOpsClient(options: XClientOptions): XOpsClient {
         ...(webhookId ? { webhook_id: checkedId(webhookId, 'webhookId') } : {}),
         ...(tag ? { tag } : {}),
       };
-      const body = await ops(() => v2.post('activity/subscriptions', request));
+      const body = await ops((v2) => v2.post('activity/subscriptions', request));
       const { data } = parseAnswer(createdSubscriptionSchema, body, 'subscription');
       return toSubscription(Array.isArray(data) ? data[0] : 'subscription' in data ? data.subscription : data);
     },
     async listSubscriptions() {
-      const body = await ops(() => v2.get('activity/subscriptions'));
+      const body = await ops((v2) => v2.get('activity/subscriptions'));
       return parseAnswer(subscriptionList, body, 'subscription list').data.map(toSubscription);
     },
     async unsubscribe(subscriptionId) {
@@ -493,12 +475,30 @@ export function createReplyPoster(
 // loads Node's fetch implementation (undici, ~20 ms) at every cold start.
 const loadHttp = (): typeof Http => createRequire(import.meta.url)('node:http') as typeof Http;
 
+type Library = typeof TwitterApiV2;
+type XV2 = TwitterApi['v2'];
+
+let library: Promise<Library> | undefined;
+/**
+ * twitter-api-v2 (about 90 KB of the reply bundle) is evaluated at the first request to X, not at init: a cold start
+ * that only settles a queued reply or finds X's rate limit not yet reset never needs it (bench: initToSdkFloor).
+ */
+function loadLibrary(): Promise<Library> {
+  library ??= import('twitter-api-v2').catch((error: unknown) => {
+    library = undefined;
+    throw error;
+  });
+  return library;
+}
+
 type XClient = {
-  v2: TwitterApi['v2'];
-  /** Runs one request, turning whatever the library throws into the bridge's vocabulary. */
-  send<T>(endpoint: XEndpoint, request: () => Promise<T>): Promise<T>;
-  /** Asks X for the app-only Bearer token (one request) and resolves with a v2 client that signs with it. */
-  appOnly(): Promise<TwitterApi['v2']>;
+  /** Runs one request as the bot (OAuth 1.0a), turning whatever the library throws into the bridge's vocabulary. */
+  send<T>(endpoint: XEndpoint, request: (v2: XV2) => Promise<T>): Promise<T>;
+  /**
+   * The same with the app-only Bearer token, asked for at the first such call (one request) and kept for the client's
+   * life; a refused or failed token request is not kept, so the next call asks again.
+   */
+  sendAsApp<T>(endpoint: XEndpoint, request: (app: XV2) => Promise<T>): Promise<T>;
 };
 
 function createClient(options: XClientOptions): XClient {
@@ -525,27 +525,40 @@ function createClient(options: XClientOptions): XClient {
     // The library always calls https.request; only an explicit http.Agent lets it speak plain http to a fake.
     ...(base.startsWith('http:') ? { httpAgent: new (loadHttp().Agent)({ keepAlive: true }) } : {}),
   };
-  const client = new TwitterApi(tokens, settings);
   const secrets = Object.values(tokens).filter((s) => s.length >= 4);
   const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
-  const send = async <T>(endpoint: XEndpoint, request: () => Promise<T>): Promise<T> => {
+  const run = async <T>(lib: Library, endpoint: XEndpoint, request: () => Promise<T>): Promise<T> => {
     try {
       return await request();
     } catch (error) {
-      throw mapXError(error, endpoint, redact);
+      throw mapXError(lib, error, endpoint, redact);
     }
   };
+  let user: XV2 | undefined;
+  let app: Promise<XV2> | undefined;
+  const appOnly = async (lib: Library): Promise<XV2> => {
+    // What twitter-api-v2's appLogin() does (Basic auth with the consumer key and secret, grant client_credentials),
+    // plus the token-type check X's docs ask for; the redirect plugin sends it to the configured origin too.
+    const basic = new lib.TwitterApi({ username: options.apiKey, password: options.apiSecret }, settings);
+    const body = await run(lib, 'token', () => basic.post(`${LIBRARY_ORIGIN}/oauth2/token`, { grant_type: 'client_credentials' }));
+    const { access_token: bearer } = parseAnswer(appTokenSchema, body, 'app-only token');
+    secrets.push(bearer);
+    return new lib.TwitterApi(bearer, settings).v2;
+  };
   return {
-    v2: client.v2,
-    send,
-    async appOnly() {
-      // What twitter-api-v2's appLogin() does (Basic auth with the consumer key and secret, grant client_credentials),
-      // plus the token-type check X's docs ask for; the redirect plugin sends it to the configured origin too.
-      const basic = new TwitterApi({ username: options.apiKey, password: options.apiSecret }, settings);
-      const body = await send('token', () => basic.post(`${LIBRARY_ORIGIN}/oauth2/token`, { grant_type: 'client_credentials' }));
-      const { access_token: bearer } = parseAnswer(appTokenSchema, body, 'app-only token');
-      secrets.push(bearer);
-      return new TwitterApi(bearer, settings).v2;
+    async send(endpoint, request) {
+      const lib = await loadLibrary();
+      const v2 = (user ??= new lib.TwitterApi(tokens, settings).v2);
+      return run(lib, endpoint, () => request(v2));
+    },
+    async sendAsApp(endpoint, request) {
+      const lib = await loadLibrary();
+      app ??= appOnly(lib).catch((error: unknown) => {
+        app = undefined;
+        throw error;
+      });
+      const v2 = await app;
+      return run(lib, endpoint, () => request(v2));
     },
   };
 }
@@ -573,15 +586,15 @@ function replayDate(date: Date): string {
  * (never on the library's v2 error enum, which does not match real v2 bodies). Anything that is not an X answer or a
  * transport failure (a bug) is returned unchanged.
  */
-function mapXError(error: unknown, endpoint: XEndpoint, redact: (text: string) => string): unknown {
-  if (error instanceof ApiResponseError) {
+function mapXError(lib: Library, error: unknown, endpoint: XEndpoint, redact: (text: string) => string): unknown {
+  if (error instanceof lib.ApiResponseError) {
     return mapXAnswer({ status: error.code, data: error.data, headers: error.headers }, endpoint, redact);
   }
-  if (error instanceof ApiPartialResponseError) {
+  if (error instanceof lib.ApiPartialResponseError) {
     const status = error.response.statusCode ?? '?';
     return new RetryableError(`X closed the connection in the middle of its answer (HTTP ${status})`);
   }
-  if (error instanceof ApiRequestError) {
+  if (error instanceof lib.ApiRequestError) {
     // Never attach the library error as a cause: it holds the request, whose headers carry the OAuth token.
     // twitter-api-v2 1.29 stores the socket error as `_options.error` but its `requestError` getter reads
     // `_options.requestError` (always undefined), so read the stored one first.
