@@ -6,15 +6,16 @@
 // already cleared, refuses the write), so a redelivered revoke or a second refused read changes nothing and sends
 // nothing. No AWS import: the store is a port (DynamoDB: shared/aws/dynamo-ticket-store.ts, dynamoChannelHealthStore).
 import * as z from 'zod/mini';
+import { lazySchema } from '../lazy-schema';
 import { count, logger } from '../logger';
 import { METRIC_NAMES } from '../metric-names';
 import type { RefusalWatch } from '../x/x-reads';
 
-export const channelStatusSchema = z.enum(['ok', 'degraded', 'down']);
+export const channelStatusSchema = lazySchema(() => z.enum(['ok', 'degraded', 'down']));
 export type ChannelStatus = z.infer<typeof channelStatusSchema>;
 
 /** Why the channel is not ok, as stable codes; `recovered` when it is ok again. */
-export const channelReasonSchema = z.enum([
+export const channelReasonSchema = lazySchema(() => z.enum([
   'app_revoked',
   'credentials_refused',
   'credits_depleted',
@@ -23,18 +24,18 @@ export const channelReasonSchema = z.enum([
   'webhook_missing_items',
   'xchat_unreadable',
   'recovered',
-]);
+]));
 export type ChannelReason = z.infer<typeof channelReasonSchema>;
 
 /** The channel's state as stored; `sequence` grows with every change (the event's id and order derive from it). */
-export const channelHealthSchema = z.object({
+export const channelHealthSchema = lazySchema(() => z.object({
   brand: z.string(),
   status: channelStatusSchema,
   reason: channelReasonSchema,
   detail: z.string(),
   sequence: z.number().check(z.int(), z.positive()),
   lastChange: z.object({ at: z.string(), previousStatus: z.optional(channelStatusSchema) }),
-});
+}));
 export type ChannelHealth = z.infer<typeof channelHealthSchema>;
 
 /** A condition found: what the channel should become. */

@@ -5,12 +5,13 @@
 // (x-api/activity/event-payloads.mdx; xchat/getting-started.mdx, "Receive and decrypt"). The webhook only copies them;
 // ingest opens them with X's SDK (shared/x/xchat-open.ts), loaded only when such an item arrives.
 import * as z from 'zod/mini';
+import { lazySchema } from '../lazy-schema';
 
 /** XChat message ids are the UUIDs the sender's SDK mints (`SendPayload.messageId` in @xdevplatform/chat-xdk). */
 export const XCHAT_MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Why an XChat message stays encrypted in its ticket. */
-export const xchatUnreadableSchema = z.enum([
+export const xchatUnreadableSchema = lazySchema(() => z.enum([
   /** The brand has not run `npm run x -- chat-setup`: the bridge holds no XChat keys. */
   'not_set_up',
   /** The keys could not be unlocked (Juicebox refused the PIN, or could not be reached). */
@@ -19,18 +20,18 @@ export const xchatUnreadableSchema = z.enum([
   'undecryptable',
   /** The sender's signature did not verify against their registered signing keys. */
   'unverified',
-]);
+]));
 export type XChatUnreadable = z.infer<typeof xchatUnreadableSchema>;
 
-export const xchatSignatureSchema = z.object({
+export const xchatSignatureSchema = lazySchema(() => z.object({
   publicKeyVersion: z.string(),
   signature: z.string(),
   signatureVersion: z.optional(z.string()),
   signingPublicKey: z.optional(z.string()),
-});
+}));
 
 /** An XChat message as queued: X's encrypted fields, and once ingest tried to open it, why it could not (if so). */
-export const xchatEnvelopeSchema = z.object({
+export const xchatEnvelopeSchema = lazySchema(() => z.object({
   /** X's conversation id: `<user id>:<user id>` for a one-to-one conversation. */
   conversationId: z.string(),
   encodedEvent: z.string(),
@@ -38,7 +39,7 @@ export const xchatEnvelopeSchema = z.object({
   keyChangeEvent: z.optional(z.string()),
   signature: z.optional(xchatSignatureSchema),
   unreadable: z.optional(xchatUnreadableSchema),
-});
+}));
 export type XChatEnvelope = z.infer<typeof xchatEnvelopeSchema>;
 
 /** What an agent reads in place of the text of an XChat message the bridge could not open. */
