@@ -4,6 +4,7 @@
 // never by sleeping in the function.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { lazySchema } from '../../shared/lazy-schema';
 import { createAwsClients, type AwsClients } from '../../shared/aws/clients';
 import { dynamoSpendCounter } from '../../shared/aws/dynamo-spend-counter';
 import { dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
@@ -20,7 +21,7 @@ import { nearCap, usd } from '../../shared/replies/spend';
 import { createReplyPoster, createXChatClient } from '../../shared/x/x-client';
 import { xchatReplier, type XChatReplier } from '../../shared/replies/xchat-reply';
 
-const replyMessageSchema = z.object({ replyId: z.string().check(z.regex(/^rp_[\w-]{1,64}$/)) });
+const replyMessageSchema = lazySchema(() => z.object({ replyId: z.string().check(z.regex(/^rp_[\w-]{1,64}$/)) }));
 
 /**
  * The reply function for this config. `options.poster` replaces the X client; `options.inFlightGraceMs` shortens

@@ -13,6 +13,7 @@
 // whose message was deleted meanwhile goes out with empty text and `redacted: true`; an unchanged one goes out byte
 // for byte as first signed (the body is parsed with its key order and only that value is put back).
 import * as z from 'zod/mini';
+import { lazySchema } from '../lazy-schema';
 import type { AttachmentStore } from '../attachments/attachment-store';
 import type { Message, Reply, Ticket } from '../tickets/model';
 import type { ChannelHealth } from '../channel/channel-health';
@@ -102,7 +103,7 @@ export type RetryMessage = {
 
 // Checks a queued message's shape without rebuilding it: zod's output would reorder keys, and the body must be sent
 // byte for byte as first signed so helpdesks that hash bodies see one event.
-const retryMessageSchema = z.object({
+const retryMessageSchema = lazySchema(() => z.object({
   webhookId: z.string().check(z.minLength(1)),
   body: z.union([
     z.looseObject({
@@ -119,7 +120,7 @@ const retryMessageSchema = z.object({
   attempt: z.number().check(z.int(), z.nonnegative()),
   firstAttemptAt: z.string(),
   textOf: z.optional(z.string().check(z.minLength(1))),
-});
+}));
 
 const DEFAULT_STREAM_BUDGET_MS = 15_000;
 

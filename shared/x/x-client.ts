@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type * as TwitterApiV2 from 'twitter-api-v2';
 import type { ITwitterApiClientPlugin, TwitterApi } from 'twitter-api-v2';
 import * as z from 'zod/mini';
+import { lazySchema } from '../lazy-schema';
 import { ConfigError, PermanentError, RetryableError } from '../errors';
 import { logger } from '../logger';
 import { unescapeXText } from './text';
@@ -51,10 +52,10 @@ export type XReplyPoster = XPoster & {
 // The origin twitter-api-v2 builds every v2 URL from (globals.js API_V2_PREFIX).
 const LIBRARY_ORIGIN = 'https://api.x.com';
 
-const createdPostSchema = z.object({ data: z.object({ id: xId }) });
-const sentDmSchema = z.object({ data: z.object({ dm_event_id: xId }) });
+const createdPostSchema = lazySchema(() => z.object({ data: z.object({ id: xId }) }));
+const sentDmSchema = lazySchema(() => z.object({ data: z.object({ dm_event_id: xId }) }));
 
-const timelineSchema = z.object({
+const timelineSchema = lazySchema(() => z.object({
   data: z._default(
     z.array(
       z.object({
@@ -66,8 +67,8 @@ const timelineSchema = z.object({
     [],
   ),
   meta: z.optional(z.object({ next_token: z.optional(z.string()) })),
-});
-const dmEventsSchema = z.object({
+}));
+const dmEventsSchema = lazySchema(() => z.object({
   data: z._default(
     z.array(
       z.object({
@@ -80,7 +81,7 @@ const dmEventsSchema = z.object({
     [],
   ),
   meta: z.optional(z.object({ next_token: z.optional(z.string()) })),
-});
+}));
 // A reply's reconciliation looks back minutes, not days; a few pages of 100 cover it with room to spare.
 const MAX_LOOKUP_PAGES = 5;
 
@@ -265,8 +266,8 @@ export type XOpsClient = {
   unsubscribe(subscriptionId: string): Promise<void>;
 };
 
-const webhookSchema = z.object({ id: xId, url: z.string(), valid: z.boolean(), created_at: z.string() });
-const subscriptionSchema = z.object({
+const webhookSchema = lazySchema(() => z.object({ id: xId, url: z.string(), valid: z.boolean(), created_at: z.string() }));
+const subscriptionSchema = lazySchema(() => z.object({
   subscription_id: z.string(),
   event_type: z.string(),
   filter: z.object({
@@ -276,15 +277,15 @@ const subscriptionSchema = z.object({
   }),
   webhook_id: z.optional(z.string()),
   tag: z.optional(z.string()),
-});
+}));
 
 // X's answer to POST /oauth2/token; X's docs tell apps to check that the token type is `bearer`.
-const appTokenSchema = z.object({ token_type: z.literal('bearer'), access_token: z.string().check(z.minLength(1)) });
+const appTokenSchema = lazySchema(() => z.object({ token_type: z.literal('bearer'), access_token: z.string().check(z.minLength(1)) }));
 // X documents three shapes for a created subscription: `data.subscription` (openapi.json
 // CreateActivitySubscriptionResponse), the bare `data` and a one-element `data` array (x-api/activity/quickstart.mdx).
-const createdSubscriptionSchema = z.object({
+const createdSubscriptionSchema = lazySchema(() => z.object({
   data: z.union([z.object({ subscription: subscriptionSchema }), subscriptionSchema, z.tuple([subscriptionSchema])]),
-});
+}));
 
 /**
  * Builds the ops client with the same credentials, base URL and error mapping as createXPoster. Each call is signed

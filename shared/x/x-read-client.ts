@@ -4,6 +4,7 @@
 // reconcile) load this instead of twitter-api-v2, which only posting and ops need. shared/x/x-client.ts re-exports
 // everything here.
 import * as z from 'zod/mini';
+import { lazySchema } from '../lazy-schema';
 import { PermanentError, RetryableError } from '../errors';
 import { oauth1Header, percentEncode } from './oauth1';
 import { storedText } from './text';
@@ -25,7 +26,7 @@ import type { XLookups, XPostRecord, XUserRecord } from './x-reads';
  */
 export const X_LOOKUP_USER_FIELDS = 'username,name,profile_image_url,verified_type,public_metrics,protected';
 
-const lookedUpUserSchema = z.object({
+const lookedUpUserSchema = lazySchema(() => z.object({
   id: xId,
   username: z.string(),
   name: z.string(),
@@ -33,9 +34,9 @@ const lookedUpUserSchema = z.object({
   verified_type: z.optional(z.string()),
   public_metrics: z.optional(z.object({ followers_count: z.optional(z.number()) })),
   protected: z.optional(z.boolean()),
-});
-const usersAnswerSchema = z.object({ data: z._default(z.array(lookedUpUserSchema), []) });
-const postsAnswerSchema = z.object({
+}));
+const usersAnswerSchema = lazySchema(() => z.object({ data: z._default(z.array(lookedUpUserSchema), []) }));
+const postsAnswerSchema = lazySchema(() => z.object({
   data: z._default(
     z.array(
       z.object({
@@ -49,7 +50,7 @@ const postsAnswerSchema = z.object({
     [],
   ),
   includes: z.optional(z.object({ users: z._default(z.array(lookedUpUserSchema), []) })),
-});
+}));
 
 function toUserRecord(user: z.infer<typeof lookedUpUserSchema>): XUserRecord {
   const followersCount = user.public_metrics?.followers_count;
