@@ -154,8 +154,11 @@ export class SupportBridgeStack extends Stack {
     };
     const environment: Record<FunctionName, Record<string, string>> = {
       'x-webhook': { INBOUND_QUEUE_URL: inbound.queue.queueUrl },
+      // The inbound queue's URL lets ingest hide an item X could not name yet for its backoff (the event source grants
+      // sqs:ChangeMessageVisibility on this queue only; ingest sends nothing).
       ingest: {
         TABLE_NAME: tableName,
+        INBOUND_QUEUE_URL: inbound.queue.queueUrl,
         ATTACHMENTS_BUCKET: attachmentsBucket,
         MENTION_MERGE_WINDOW_HOURS: String(brand.mentionMergeWindowHours),
         REOPEN_WINDOW_HOURS: String(brand.reopenWindowHours),

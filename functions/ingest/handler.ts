@@ -1,11 +1,13 @@
 // Primary adapter: SQS batch of normalised X items → complete them (name their authors: shared/x/complete-items.ts)
-// → the ingest use case → partial batch failures. An item whose author X could not name yet goes back to SQS.
+// → the ingest use case → partial batch failures. An item whose author X could not name yet goes back to SQS, hidden
+// for a growing wait (shared/x/lookup-backoff.ts), never before X's rate-limit reset.
 // Items of one customer run in order (their decisions depend on each other); customers run in parallel.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../../shared/config';
 import { required } from '../../shared/config';
 import { RetryableError } from '../../shared/errors';
 import type { AwsClients } from '../../shared/aws/clients';
+import type { Queue } from '../../shared/aws/sqs-queue';
 import { dynamoChannelHealthStore, dynamoTicketStore } from '../../shared/aws/dynamo-ticket-store';
 import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
 import { dynamoDbClient } from '../../shared/aws/dynamodb-client';
@@ -24,6 +26,7 @@ import { lazyXLookupsFor } from '../../shared/x/lazy-x-lookups';
 import { xReads, type XLookups } from '../../shared/x/x-reads';
 import { readBudgetWatch, refusalWatch } from '../../shared/channel/channel-health';
 import { xchatIntake, xchatOpenerFor, type XChatOpener } from '../../shared/x/xchat-inbound';
+import { lookupRetryDelaySeconds } from '../../shared/x/lookup-backoff';
 
 const OUTCOME_METRIC: Record<IngestOutcome['outcome'], MetricName> = {
   created: METRIC_NAMES.TicketsCreated,
@@ -58,7 +61,7 @@ export type IngestOptions = {
  */
 export function createIngestHandler(
   config: Config,
-  clients: Pick<AwsClients, 'dynamodb'> = { dynamodb: dynamoDbClient(config) },
+  clients: Pick<AwsClients, 'dynamodb'> & Partial<Pick<AwsClients, 'sqs'>> = { dynamodb: dynamoDbClient(config) },
   options: IngestOptions = {},
 ) {
   const tableName = required(config.aws.tableName, 'TABLE_NAME');
@@ -103,8 +106,30 @@ export function createIngestHandler(
     now,
   };
   const xchat = xchatIntake({ opener: options.xchatOpener ?? xchatOpenerFor(config.x), channel, now });
+  const inbound = inboundQueueFor(config, clients.sqs);
+  if (!inbound) logger.warn('no INBOUND_QUEUE_URL: an item X could not name comes back after the visibility timeout');
   return (event: SQSEvent): Promise<SQSBatchResponse> =>
-    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion, media, xchat));
+    instrumented('ingest', config.brand, () => processBatch(event.Records, deps, completion, media, xchat, inbound));
+}
+
+/**
+ * The inbound queue, to put off an item's next try. Its SQS client is loaded at the first delay, not at a cold start:
+ * most batches need none. Undefined without INBOUND_QUEUE_URL.
+ */
+function inboundQueueFor(config: Config, sqs?: AwsClients['sqs']): Pick<Queue, 'delay'> | undefined {
+  const url = config.aws.inboundQueueUrl;
+  if (!url) return undefined;
+  let loaded: Promise<Pick<Queue, 'delay'>> | undefined;
+  const queue = (): Promise<Pick<Queue, 'delay'>> => {
+    loaded ??= (async () => {
+      const { sqsQueue } = await import('../../shared/aws/sqs-queue');
+      return sqsQueue(sqs ?? (await import('../../shared/aws/sqs-client')).sqsClient(config), url);
+    })();
+    // A failed load is tried again on the next delay, not remembered.
+    loaded.catch(() => (loaded = undefined));
+    return loaded;
+  };
+  return { delay: async (receiptHandle, seconds) => (await queue()).delay(receiptHandle, seconds) };
 }
 
 type MediaDeps = Parameters<typeof keepDmMedia>[1];
@@ -116,6 +141,7 @@ export async function processBatch(
   completion: CompleteDeps,
   media?: MediaDeps,
   xchat?: XChatIntake,
+  inbound?: Pick<Queue, 'delay'>,
 ): Promise<SQSBatchResponse> {
   const failures: string[] = [];
   const lanes = new Map<string, { record: SQSRecord; item: InboundEvent }[]>();
@@ -145,12 +171,20 @@ export async function processBatch(
         const complete = completed.get(item);
         if (!complete?.ok) {
           failures.push(record.messageId);
+          // The wait is the message's visibility: it grows with each receive, and a 429 holds it until X's reset.
+          const retryInSeconds = lookupRetryDelaySeconds(
+            receivesOf(record).receiveCount ?? 1,
+            complete?.error.notBefore,
+            completion.now().getTime(),
+          );
           logger.warn('inbound item not complete yet; SQS will redeliver it', {
             xId: item.xId,
             kind: item.kind,
             messageId: record.messageId,
+            retryInSeconds,
             error: complete?.error,
           });
+          if (inbound) await putOff(inbound, record, retryInSeconds);
           continue;
         }
         try {
@@ -223,6 +257,18 @@ async function openXChat(
       }
     }
     lanes.set(key, kept);
+  }
+}
+
+/** Hides the record for `seconds`; if SQS refuses, the item still goes back, after the queue's visibility timeout. */
+async function putOff(inbound: Pick<Queue, 'delay'>, record: SQSRecord, seconds: number): Promise<void> {
+  try {
+    await inbound.delay(record.receiptHandle, seconds);
+  } catch (error) {
+    logger.warn('could not set the retry delay; the queue visibility timeout applies', {
+      messageId: record.messageId,
+      error: error as Error,
+    });
   }
 }
 

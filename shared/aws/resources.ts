@@ -33,7 +33,12 @@ export const QUEUES = {
   inbound: {
     suffix: 'inbound',
     visibilityTimeoutSeconds: 180,
-    maxReceiveCount: 8,
+    // An item whose author X cannot name waits out shared/x/lookup-backoff.ts between receives (30 s doubling, at
+    // most 15 min): 30 + 60 + 120 + 240 + 480 + 24 × 900 = 22,530 s, about 6 h 15 min of X failing or refusing before
+    // the DLQ. That outlasts X's rate-limit windows and an outage of some hours, and gives a person time to top up
+    // spent credits (the channel goes `down` at once) before anything needs a redrive. Other failures (the table)
+    // come back after the 180 s visibility: 30 receives are 1.5 h of those, and a malformed item is parked as late.
+    maxReceiveCount: 30,
     batchSize: 10,
     maxBatchingWindowSeconds: 0,
     consumerTimeoutSeconds: 30,

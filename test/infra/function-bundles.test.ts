@@ -14,11 +14,13 @@ import { FUNCTIONS_DIR, PROJECT_ROOT } from '../../infra/stack';
 const SDK_PACKAGES: Record<FunctionName, string[]> = {
   'x-webhook': ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs'],
   // The S3 packages are required on the first attachment (a DM's media, a link to a stored copy), not at init; the
-  // S3 adapter names the presigner too, though ingest only puts and removes and never requires it.
+  // S3 adapter names the presigner too, though ingest only puts and removes and never requires it. SQS is required
+  // at the first item put off for its look-up's backoff, not at init.
   ingest: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/client-s3',
     '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/client-sqs',
     '@aws-sdk/s3-request-presigner',
     '@aws-sdk/util-dynamodb',
   ],

@@ -271,7 +271,7 @@ describe('SupportBridge-example stack', () => {
       const expected: Record<string, string[]> = {
         XWebhook: ['SECRET_ARN', 'INBOUND_QUEUE_URL'],
         // Ingest reads X (user look-ups, DM media) as the account, so it gets the secret's pointer like the others.
-        Ingest: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS', 'X_READ_BUDGET_PER_DAY', 'RULES'],
+        Ingest: ['SECRET_ARN', 'TABLE_NAME', 'INBOUND_QUEUE_URL', 'ATTACHMENTS_BUCKET', 'MENTION_MERGE_WINDOW_HOURS', 'REOPEN_WINDOW_HOURS', 'X_READ_BUDGET_PER_DAY', 'RULES'],
         Notify: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'HELPDESK_WEBHOOK_URL', 'NOTIFY_RETRY_QUEUE_URL'],
         HelpdeskApi: ['SECRET_ARN', 'TABLE_NAME', 'ATTACHMENTS_BUCKET', 'REPLY_QUEUE_URL', 'X_REPLY_POLICY'],
         Reply: ['SECRET_ARN', 'TABLE_NAME', 'REPLY_QUEUE_URL', 'X_REPLY_POLICY'],
@@ -514,6 +514,8 @@ describe('SupportBridge-example stack', () => {
       expect(actionsOf('notify')).not.toContain('dynamodb:PutItem');
       expect(actionsOf('reply')).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']));
       expect(actionsOf('ingest')).not.toContain('dynamodb:Scan');
+      // ingest consumes the inbound queue and hides an item X could not name for its backoff; it never sends to it.
+      expect(actionsOf('ingest')).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']));
       for (const name of FUNCTION_NAMES) {
         expect(actionsOf(name), name).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
         expect(actionsOf(name), name).not.toContain('logs:CreateLogGroup');

@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createIngestHandler } from '../../functions/ingest/handler';
+import { loadFunctionHandlers } from '../../infra/local/bridge';
 import { LOCAL_AWS } from '../../infra/local/services';
+import { sqsClient } from '../../shared/aws/sqs-client';
 import { dynamoXCache } from '../../shared/aws/dynamo-x-cache';
 import { readDayOf } from '../../shared/x/x-reads';
 import { FakeXServer, xResponses, type FakeUser } from '../support/fake-x-server';
@@ -27,12 +30,17 @@ const FIXTURES = JSON.parse(readFileSync(new URL('../fixtures/x/x-lookup-respons
 
 let helpdesk: HelpdeskReceiver;
 let x: FakeXServer;
+/** How far the fake X's clock runs ahead of ours: a test moves it past a rate-limit reset instead of waiting. */
+let xClockAheadMs = 0;
 const bridges: TestBridge[] = [];
+/** The visibility (seconds) ingest asked for each item it gave back, in order; the queue applied at most 1 s of it. */
+const requestedDelays: number[] = [];
+const ownSqs: ReturnType<typeof sqsClient>[] = [];
 
 beforeAll(async () => {
   helpdesk = createHelpdeskReceiver(SECRET);
   await helpdesk.start();
-  x = new FakeXServer({ credentials: CREDENTIALS });
+  x = new FakeXServer({ credentials: CREDENTIALS, now: () => Date.now() + xClockAheadMs });
   await x.start();
 });
 afterAll(async () => {
@@ -41,6 +49,9 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await Promise.all(bridges.splice(0).map((b) => b.stop()));
+  for (const client of ownSqs.splice(0)) client.destroy();
+  requestedDelays.length = 0;
+  xClockAheadMs = 0;
   helpdesk.reset();
   x.reset();
 });
@@ -51,7 +62,27 @@ afterEach(async () => {
  * otherwise be handed out twice and read twice.
  */
 async function bridge(env: Record<string, string> = {}, retryAfterSeconds = 60): Promise<TestBridge> {
+  const real = await loadFunctionHandlers();
   const b = await startTestBridge({
+    handlers: {
+      ...real,
+      // Ingest's own SQS client, time compressed: the backoff it asks for (30 s, 60 s, ... or X's reset) is recorded
+      // and applied as at most 1 s, so a test checks the schedule without waiting it out.
+      ingest: (config, clients, options) => {
+        const sqs = sqsClient(config);
+        ownSqs.push(sqs);
+        (sqs.middlewareStack as unknown as { add: (m: unknown, o: unknown) => void }).add(
+          (next: (a: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
+            async (args: { input: Record<string, unknown> }) => {
+              if (context.commandName !== 'ChangeMessageVisibilityCommand') return next(args);
+              requestedDelays.push(Number(args.input.VisibilityTimeout));
+              return next({ ...args, input: { ...args.input, VisibilityTimeout: Math.min(1, Number(args.input.VisibilityTimeout)) } });
+            },
+          { step: 'initialize', name: 'compressTime' },
+        );
+        return createIngestHandler(config, { dynamodb: clients!.dynamodb, sqs }, options);
+      },
+    },
     env: {
       HELPDESK_WEBHOOK_URL: helpdesk.url,
       HELPDESK_WEBHOOK_SECRET: SECRET,
@@ -193,20 +224,21 @@ describe('named authors', () => {
     expect(messages.filter((m) => !(m.author as { username: string }).username)).toEqual([]);
   });
 
-  it('X failing the look-up leaves the item queued; once X answers it is ticketed named, once', async () => {
-    // A look-up X failed gives the item back: it is handed out again after a second, not a minute.
+  it('X failing the look-up leaves the item queued, put off longer each time; once X answers it is ticketed named, once', async () => {
     const b = await bridge({}, 1);
     const sam = customer();
     x.addUser(sam.fake);
     x.failNext(1, xResponses.serviceUnavailable(), { method: 'GET', path: '/2/users' });
-    x.failNext(1, xResponses.rateLimited({ reset: Math.ceil(Date.now() / 1000) }), { method: 'GET', path: '/2/users' });
+    x.failNext(1, xResponses.serviceUnavailable(), { method: 'GET', path: '/2/users' });
     expect((await b.postWebhook(unnamedReply(sam))).status).toBe(200);
     const ticketId = `mn-${sam.id}-1`;
     await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 20_000);
     await b.waitForIdle({ timeoutMs: 20_000 });
-    // Both scripted failures were met (503, then 429) before the look-up that named Sam.
+    // Both scripted 503s were met before the look-up that named Sam; after each the item was hidden for the backoff
+    // of its receive count (shared/x/lookup-backoff.ts), not the queue's fixed visibility.
     expect(usersLookups().length).toBeGreaterThanOrEqual(3);
     expect(b.eventSources.ingest!.stats().received).toBeGreaterThanOrEqual(3);
+    expect(requestedDelays).toEqual([30, 60]);
     const events = ticketEvents(ticketId);
     expect(events.map((e) => e.type)).toEqual(['ticket.created']);
     expect(customerIn(events[0]!)).toMatchObject({ username: sam.username, name: sam.name });
@@ -215,6 +247,27 @@ describe('named authors', () => {
     const day = await readDay(b);
     expect(day.reads).toBe(usersLookups().length - 2);
     expect(day.userReads).toBe(day.reads);
+  });
+
+  it("X refusing the look-up with a 429 puts the item off until X's rate-limit reset, then it is ticketed named", async () => {
+    const b = await bridge({}, 1);
+    const lee = customer();
+    x.addUser(lee.fake);
+    // X's reset (epoch seconds) ten minutes away: longer than the first backoff (30 s), so the reset decides.
+    const reset = Math.ceil(Date.now() / 1000) + 600;
+    x.failNext(1, xResponses.rateLimited({ reset }), { method: 'GET', path: '/2/users' });
+    expect((await b.postWebhook(unnamedReply(lee))).status).toBe(200);
+    const ticketId = `mn-${lee.id}-1`;
+    // The fake X holds the bot to the reset it announced; its clock passes the reset once ingest has put the item off.
+    await expect.poll(() => requestedDelays.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    xClockAheadMs = 601_000;
+    await helpdesk.waitFor(() => ticketEvents(ticketId).length > 0, 20_000);
+    await b.waitForIdle({ timeoutMs: 20_000 });
+    // Hidden until the reset, not for the first backoff (30 s): 600 s from this test's clock, give or take the whole
+    // seconds X's reset and the visibility are counted in and the moments between the two readings of the clock.
+    expect(requestedDelays[0]).toBeGreaterThanOrEqual(590);
+    expect(requestedDelays[0]).toBeLessThanOrEqual(601);
+    expect(customerIn(ticketEvents(ticketId)[0]!)).toMatchObject({ username: lee.username, name: lee.name });
   });
 
   it("X refusing the look-up for spent credits takes the channel down, once; the item waits queued and X's next answer brings both back", async () => {
