@@ -15,6 +15,7 @@ import { FakeXServer, xResponses, type FakeUser } from '../support/fake-x-server
 import { createHelpdeskReceiver, type HelpdeskReceiver } from '../support/helpdesk-receiver';
 import { startTestBridge, type TestBridge } from '../support/test-bridge';
 import { BOT, nextXId, xaaBatch, xaaQuote, xaaReply, type XUserRef } from '../support/x-payloads';
+import { compressVisibility } from '../support/compress-visibility';
 
 const SECRET = `whsec_${Buffer.from('named-authors-test-secret-32byte').toString('base64')}`;
 const CREDENTIALS = {
@@ -71,15 +72,7 @@ async function bridge(env: Record<string, string> = {}, retryAfterSeconds = 60):
       ingest: (config, clients, options) => {
         const sqs = sqsClient(config);
         ownSqs.push(sqs);
-        (sqs.middlewareStack as unknown as { add: (m: unknown, o: unknown) => void }).add(
-          (next: (a: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
-            async (args: { input: Record<string, unknown> }) => {
-              if (context.commandName !== 'ChangeMessageVisibilityCommand') return next(args);
-              requestedDelays.push(Number(args.input.VisibilityTimeout));
-              return next({ ...args, input: { ...args.input, VisibilityTimeout: Math.min(1, Number(args.input.VisibilityTimeout)) } });
-            },
-          { step: 'initialize', name: 'compressTime' },
-        );
+        compressVisibility(sqs, requestedDelays);
         return createIngestHandler(config, { dynamodb: clients!.dynamodb, sqs }, options);
       },
     },

@@ -26,6 +26,7 @@ import { startTestBridge, type TestBridge } from '../support/test-bridge';
 import { aaaBatch, aaaDelete, aaaMention, BOT, nextXId, xaaBatch, xaaDm, xaaMention, xaaReply, type XUserRef } from '../support/x-payloads';
 import { crashSwitch, holdSwitch, injectFaults, killSwitch, redrive, seededRandom, type CrashPoint, type KillPoint } from './support/faults';
 import { eventProblems, tableView } from './support/outcomes';
+import { compressVisibility } from '../support/compress-visibility';
 
 const SECRET = `whsec_${Buffer.from('reliability-faults-secret-32-byt').toString('base64')}`;
 const CREDENTIALS = {
@@ -636,15 +637,7 @@ describe("X's timeouts and 5xx bursts", () => {
           const own = clientsOf(config);
           // Time compression: the worker's backoff (10 s, 30 s, 90 s, ...) becomes at most 1 s on the queue; the
           // delays it asked for are kept to check the schedule grows.
-          (own.sqs.middlewareStack as unknown as { add: (m: unknown, o: unknown) => void }).add(
-            (next: (a: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
-              async (args: { input: Record<string, unknown> }) => {
-                if (context.commandName !== 'ChangeMessageVisibilityCommand') return next(args);
-                requestedDelays.push(Number(args.input.VisibilityTimeout));
-                return next({ ...args, input: { ...args.input, VisibilityTimeout: Math.min(1, Number(args.input.VisibilityTimeout)) } });
-              },
-            { step: 'initialize', name: 'compressTime' },
-          );
+          compressVisibility(own.sqs, requestedDelays);
           const poster = createReplyPoster(config.x, { timeoutMs: 500 });
           return createReplyHandler(config, own, { poster, inFlightGraceMs: 300 });
         },
