@@ -1,5 +1,7 @@
 // The inbound pipeline end to end on real local services: signed X webhook → SQS → ingest → DynamoDB → table
 // stream → notify → a helpdesk that verifies Standard Webhooks signatures with the `standardwebhooks` package.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createIngestHandler } from '../../functions/ingest/handler';
@@ -210,5 +212,23 @@ describe('inbound pipeline', () => {
     expect((await b.api('GET', '/tickets?status=closed')).status).toBe(400);
     expect((await b.api('GET', '/tickets/mn-1-1')).status).toBe(404);
     expect((await b.api('GET', '/healthz', undefined, null)).status).toBe(200);
+  });
+});
+
+describe('npm run simulate', () => {
+  it('sends a mention with a photo and a link, and the helpdesk gets both: the link the customer typed, the photo as an attachment', async () => {
+    const b = await bridge();
+    const port = new URL(b.url).port;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'infra/local/simulate.ts', 'mention', '--photo', '--link', 'https://shop.example/orders/A-1234', 'this is what arrived'],
+      { env: { ...process.env, PORT: port, X_API_SECRET: b.config.x.apiSecret }, timeout: 60_000 },
+    );
+    expect(stdout).toContain('200 OK');
+    const [created] = await helpdesk.waitFor((events) => events.some((e) => e.type === 'ticket.created'), 15_000);
+    const message = created!.json.data.message as { text: string; links: unknown[]; attachments: unknown[] };
+    expect(message.text).toBe('@AcmeSupport this is what arrived https://shop.example/orders/A-1234');
+    expect(message.links).toEqual([expect.objectContaining({ expandedUrl: 'https://shop.example/orders/A-1234', displayUrl: 'shop.example/orders/A-1234' })]);
+    expect(message.attachments).toEqual([expect.objectContaining({ type: 'photo', altText: 'a photo from simulate', url: expect.stringMatching(/^https:\/\/pbs\.twimg\.com\/media\//) })]);
   });
 });
