@@ -327,6 +327,8 @@ export interface components {
                 name?: string;
                 /** @description True when the bridge could not look the author up yet: see the ticket customer's `unresolved`. */
                 unresolved?: boolean;
+                /** @description True when X says the author's account does not exist (deleted or suspended): `name` is a placeholder for good. */
+                notFound?: boolean;
             } & {
                 [key: string]: unknown;
             };

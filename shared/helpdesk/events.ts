@@ -207,6 +207,9 @@ export const helpdeskMessageSchema = lazySchema(() =>
         unresolved: z.optional(z.boolean()).register(z.globalRegistry, {
           description: 'True when the bridge could not look the author up yet: see the ticket customer\'s `unresolved`.',
         }),
+        notFound: z.optional(z.boolean()).register(z.globalRegistry, {
+          description: 'True when X says the author\'s account does not exist (deleted or suspended): `name` is a placeholder for good.',
+        }),
       })
       .register(z.globalRegistry, { description: 'Who wrote the message.' }),
     attachments: z.array(helpdeskAttachmentSchema).register(z.globalRegistry, {
@@ -487,7 +490,7 @@ export function toHelpdeskMessage(message: Message, storedLinks?: StoredLinks): 
     author: {
       xUserId: author.xUserId,
       username: author.username,
-      ...defined({ name: author.name, unresolved: author.unresolved }),
+      ...defined({ name: author.name, unresolved: author.unresolved, notFound: author.notFound }),
     },
     createdAt: message.createdAt,
     ...(message.inReplyToXId === undefined ? {} : { inReplyToXId: message.inReplyToXId }),

@@ -115,6 +115,7 @@ export const messageSchema = lazySchema(() => z.object({
     username: z.string(),
     name: z.optional(z.string()),
     unresolved: z.optional(z.boolean()),
+    notFound: z.optional(z.boolean()),
   }),
   createdAt: z.string(),
   inReplyToXId: z.optional(z.string()),

@@ -228,6 +228,7 @@ export function messageFromItem(
       username: author.username,
       name: author.name,
       ...(author.unresolved ? { unresolved: true } : {}),
+      ...(author.notFound ? { notFound: true } : {}),
     },
     createdAt: item.createdAt,
     redacted: false,

@@ -307,6 +307,8 @@ describe('named authors', () => {
     const customerShown = customerIn(ticketEvents(ticketId)[0]!);
     expect(customerShown).toMatchObject({ xUserId: gone.id, notFound: true });
     expect(customerShown.name).toContain(gone.id);
+    // The message says it too, for a helpdesk that shows authors message by message.
+    expect((ticketEvents(ticketId)[0]!.json.data as { message: { author: unknown } }).message.author).toMatchObject({ xUserId: gone.id, notFound: true });
   });
 
   it('a quote X sent without the quoted post gets its text and author by a posts look-up', async () => {
