@@ -109,23 +109,16 @@ describe("X's documented samples, from webhook body to tickets", () => {
   it.each(samples)('%s gives the ticket outcome of contract §3', async (eventType) => {
     const { events, outcomes, store, channel, tickets, messages, lookups } = await runSample(eventType);
 
-    if (CUSTOMER_POSTS.includes(eventType)) {
-      // Rules 3 and 8: a new ticket, its customer and the message's author named, from the body or the look-up.
+    if (CUSTOMER_POSTS.includes(eventType) || CUSTOMER_DMS.includes(eventType)) {
+      // Rules 3, 4 and 8: a new ticket (a mention ticket for a post, a DM ticket for a DM), its customer and the
+      // message's author named, from the body or the look-up.
       expect(outcomes).toMatchObject([{ outcome: 'created' }]);
       const { ticket, message } = onlyTicketAndMessage(tickets, messages);
-      expect(ticket).toMatchObject({ channel: 'mention', status: 'open' });
+      expect(ticket).toMatchObject({ channel: CUSTOMER_DMS.includes(eventType) ? 'dm' : 'mention', status: 'open' });
       expectNamed(ticket.customer);
       expectNamed(message.author);
       expect(message.author).not.toHaveProperty('unresolved');
       expect(message.direction).toBe('inbound');
-    } else if (CUSTOMER_DMS.includes(eventType)) {
-      // Rule 4: a DM ticket for the sender, named.
-      expect(outcomes).toMatchObject([{ outcome: 'created' }]);
-      const { ticket, message } = onlyTicketAndMessage(tickets, messages);
-      expect(ticket).toMatchObject({ channel: 'dm', status: 'open' });
-      expectNamed(ticket.customer);
-      expectNamed(message.author);
-      expect(message.author).not.toHaveProperty('unresolved');
     } else if (BOT_OWN.includes(eventType)) {
       // Rule 5: the bot's own post or DM is never a ticket, and costs no look-up.
       expect(events).toHaveLength(1);
